@@ -1,0 +1,40 @@
+# DealScale Discord — `make run` starts the app, `make test` runs the tests. See README.md.
+
+PYTHON312 ?= $(shell command -v python3.12 2>/dev/null || ls -d $(HOME)/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null | sort -V | tail -1)
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+
+# `make test` runs against the real services on this machine; override to point elsewhere.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/dealscale
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: install run test migrate check bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@test -n "$(PYTHON312)" || { echo "Python 3.12 is required: install it (e.g. 'pyenv install 3.12') or set PYTHON312=/path/to/python3.12"; exit 1; }
+	$(PYTHON312) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+# Embedded mode unless DATABASE_URL / REDIS_URL are set: SQLite, a filesystem Celery broker, a file cache.
+run: export DEBUG ?= true
+run: install
+	@mkdir -p .run/broker .run/cache
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	PORT=$(PORT) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho -f Procfile.dev start
+
+test: install
+	DEBUG=true SECRET_KEY=test-secret-key DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
+		CELERY_BROKER_URL=memory:// $(PY) -m pytest $(ARGS)
+
+check: install
+	DEBUG=true $(PY) manage.py check
+	DEBUG=true $(PY) manage.py makemigrations --check --dry-run
+
+clean:
+	rm -rf $(VENV) .run staticfiles .pytest_cache

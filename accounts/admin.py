@@ -1,0 +1,67 @@
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+
+from accounts.models import APIToken, AuditEvent, OAuthAttempt, User
+from accounts.services import record_audit_event
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    fieldsets = DjangoUserAdmin.fieldsets + (("DealScale", {"fields": ("display_name",)}),)
+    list_display = ("username", "email", "display_name", "is_staff", "is_active", "date_joined")
+
+
+@admin.register(APIToken)
+class APITokenAdmin(admin.ModelAdmin):
+    list_display = ("name", "user", "prefix", "created_at", "last_used_at", "revoked_at")
+    list_filter = ("revoked_at",)
+    search_fields = ("name", "prefix", "user__username", "user__email")
+    readonly_fields = ("user", "name", "prefix", "key_hash", "created_at", "last_used_at", "revoked_at")
+    actions = ["revoke_tokens"]
+
+    def has_add_permission(self, request):
+        # A token is shown once at creation: `create_api_token` or the profile page make them.
+        return False
+
+    @admin.action(description="Revoke selected tokens", permissions=["change"])
+    def revoke_tokens(self, request, queryset):
+        from django.utils import timezone
+
+        revoked = 0
+        for token in queryset.filter(revoked_at__isnull=True):
+            token.revoked_at = timezone.now()
+            token.save(update_fields=["revoked_at"])
+            record_audit_event(
+                actor=request.user,
+                action="api_token.revoked",
+                target=token,
+                source=AuditEvent.Source.ADMIN,
+                ip_address=request.META.get("REMOTE_ADDR"),
+            )
+            revoked += 1
+        self.message_user(request, f"Revoked {revoked} token(s).", messages.SUCCESS)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "actor_repr", "action", "target_repr", "source", "ip_address")
+    list_filter = ("source", "action", "created_at")
+    search_fields = ("actor_repr", "action", "target_repr", "target_id", "ip_address")
+    date_hierarchy = "created_at"
+
+
+@admin.register(OAuthAttempt)
+class OAuthAttemptAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "provider", "succeeded", "error")
+    list_filter = ("provider", "succeeded")

@@ -1,0 +1,50 @@
+"""Shared test set-up: the suite needs the real PostgreSQL and Redis and says so loudly."""
+
+import pytest
+from django.conf import settings
+
+
+def pytest_sessionstart(session):
+    problems = []
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if "postgresql" not in engine:
+        problems.append(
+            f"The tests run on PostgreSQL, but DATABASE_URL selects {engine}. Use `make test` "
+            "or set DATABASE_URL=postgres://postgres@127.0.0.1:5432/dealscale."
+        )
+    else:
+        import psycopg
+
+        db = settings.DATABASES["default"]
+        try:
+            psycopg.connect(
+                host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, user=db["USER"],
+                dbname="postgres", connect_timeout=3,
+            ).close()
+        except psycopg.OperationalError as exc:
+            problems.append(f"PostgreSQL is not reachable at {db['HOST']}:{db['PORT']}: {exc}".strip())
+    if not settings.REDIS_URL:
+        problems.append("The tests need Redis: set REDIS_URL=redis://127.0.0.1:6379/15 (or use `make test`).")
+    else:
+        import redis
+
+        try:
+            redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2).ping()
+        except redis.RedisError as exc:
+            problems.append(f"Redis is not reachable at {settings.REDIS_URL}: {exc}")
+    if problems:
+        pytest.exit("Test services missing:\n  - " + "\n  - ".join(problems), returncode=3)
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache_and_redis():
+    """Each test starts with an empty cache and Redis database (the test Redis DB only)."""
+    from django.core.cache import cache
+
+    from dealscale.redis_client import get_redis
+
+    cache.clear()
+    redis = get_redis()
+    if redis is not None:
+        redis.flushdb()
+    yield

@@ -1,0 +1,62 @@
+"""Structured logging: JSON lines in production, a readable console in development.
+
+django-structlog binds `request_id` (and the user) to every line logged during a request, and
+`task_id` inside Celery tasks; plain `logging` calls from Django and libraries go through the same
+structlog formatter so every line has one shape.
+"""
+
+import structlog
+
+SHARED_PROCESSORS = [
+    structlog.contextvars.merge_contextvars,
+    structlog.stdlib.add_logger_name,
+    structlog.stdlib.add_log_level,
+    structlog.processors.TimeStamper(fmt="iso", utc=True),
+    structlog.processors.StackInfoRenderer(),
+]
+
+
+def build_logging_config(*, log_format: str, level: str) -> dict:
+    """Return a `LOGGING` dict whose root handler renders `log_format` ("json" or "console")."""
+    renderer = (
+        structlog.processors.JSONRenderer()
+        if log_format == "json"
+        else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "structured": {
+                "()": structlog.stdlib.ProcessorFormatter,
+                "processors": [
+                    structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    structlog.processors.format_exc_info,
+                    renderer,
+                ],
+                "foreign_pre_chain": SHARED_PROCESSORS,
+            },
+        },
+        "handlers": {
+            "console": {"class": "logging.StreamHandler", "formatter": "structured"},
+        },
+        "root": {"handlers": ["console"], "level": level},
+        "loggers": {
+            "django.db.backends": {"level": "WARNING"},
+            "django_structlog": {"level": level},
+            "nextcord": {"level": "WARNING"},
+        },
+    }
+
+
+def configure_structlog() -> None:
+    structlog.configure(
+        processors=[
+            *SHARED_PROCESSORS,
+            structlog.processors.UnicodeDecoder(),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )

@@ -1,0 +1,63 @@
+"""The periodic tasks that Celery beat runs, kept in django-celery-beat's tables.
+
+They are written after every `migrate` (idempotently): the task path and interval follow this
+file, while `enabled` stays whatever staff chose in the admin.
+"""
+
+import json
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PeriodicSchedule:
+    name: str
+    task: str
+    every_seconds: int
+    # A run queued longer than this is dropped: the next tick does the same work, fresher.
+    expire_seconds: int
+
+
+PERIODIC_SCHEDULES = [
+    PeriodicSchedule(
+        name="leaderboard-recalculate",
+        task="leaderboard.tasks.recalculate_leaderboard",
+        every_seconds=30,
+        expire_seconds=25,
+    ),
+    PeriodicSchedule(
+        name="discord-role-sync",
+        task="discordbot.tasks.sync_roles",
+        every_seconds=300,
+        expire_seconds=240,
+    ),
+]
+
+
+def ensure_periodic_tasks(sender=None, using: str = "default", **kwargs) -> None:
+    """Create or update the beat entries of PERIODIC_SCHEDULES."""
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    for schedule in PERIODIC_SCHEDULES:
+        interval, _ = IntervalSchedule.objects.using(using).get_or_create(
+            every=schedule.every_seconds, period=IntervalSchedule.SECONDS
+        )
+        task, created = PeriodicTask.objects.using(using).get_or_create(
+            name=schedule.name,
+            defaults={
+                "task": schedule.task,
+                "interval": interval,
+                "expire_seconds": schedule.expire_seconds,
+                "kwargs": json.dumps({}),
+                "enabled": True,
+            },
+        )
+        if not created and (
+            task.task != schedule.task
+            or task.interval_id != interval.pk
+            or task.expire_seconds != schedule.expire_seconds
+        ):
+            task.task = schedule.task
+            task.interval = interval
+            task.crontab = task.solar = task.clocked = None
+            task.expire_seconds = schedule.expire_seconds
+            task.save()

@@ -1,0 +1,21 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from dealscale import health, views
+
+urlpatterns = [
+    path("health", health.liveness, name="health"),
+    path("health/discord", health.discord_health, name="health-discord"),
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("api/", include("accounts.api_urls")),
+    path("api/", include("credits.api_urls")),
+    path("api/", include("leaderboard.api_urls")),
+    path("", include("accounts.urls")),
+    path("", include("credits.urls")),
+    path("", include("leaderboard.urls")),
+    path("", views.home, name="home"),
+]
