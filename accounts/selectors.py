@@ -36,3 +36,22 @@ def oauth_is_working() -> bool:
         return True
     last_failure = failures.order_by("-created_at").values_list("created_at", flat=True).first()
     return recent.filter(succeeded=True, created_at__gt=last_failure).exists()
+
+
+def discord_id_for(user) -> str | None:
+    """The Discord user id linked to `user`, or None when not linked."""
+    from allauth.socialaccount.models import SocialAccount
+
+    return SocialAccount.objects.filter(user=user, provider="discord").values_list("uid", flat=True).first()
+
+
+def user_for_discord_id(discord_id: str):
+    """The active user whose linked Discord account has id `discord_id`, or None."""
+    from allauth.socialaccount.models import SocialAccount
+
+    account = (
+        SocialAccount.objects.select_related("user")
+        .filter(provider="discord", uid=str(discord_id), user__is_active=True)
+        .first()
+    )
+    return account.user if account else None

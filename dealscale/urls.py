@@ -8,6 +8,7 @@ urlpatterns = [
     path("health", health.liveness, name="health"),
     path("health/discord", health.discord_health, name="health-discord"),
     path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
