@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from allauth.socialaccount.models import SocialAccount
 from django.conf import settings
 from django.utils import timezone
 
@@ -40,15 +41,11 @@ def oauth_is_working() -> bool:
 
 def discord_id_for(user) -> str | None:
     """The Discord user id linked to `user`, or None when not linked."""
-    from allauth.socialaccount.models import SocialAccount
-
     return SocialAccount.objects.filter(user=user, provider="discord").values_list("uid", flat=True).first()
 
 
 def user_for_discord_id(discord_id: str):
     """The active user whose linked Discord account has id `discord_id`, or None."""
-    from allauth.socialaccount.models import SocialAccount
-
     account = (
         SocialAccount.objects.select_related("user")
         .filter(provider="discord", uid=str(discord_id), user__is_active=True)
