@@ -5,6 +5,8 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 
+from accounts.fields import EncryptedTextField
+
 
 class User(AbstractUser):
     """The DealScale member; Discord identity lives in allauth's SocialAccount."""
@@ -102,3 +104,30 @@ class OAuthAttempt(models.Model):
     def __str__(self) -> str:
         outcome = "ok" if self.succeeded else f"failed: {self.error}"
         return f"{self.provider} {outcome} at {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+
+class DiscordToken(models.Model):
+    """The OAuth tokens of one linked Discord account, encrypted at rest.
+
+    allauth's own SocialToken stores tokens in clear, so SOCIALACCOUNT_STORE_TOKENS is off and the
+    tokens of each login land here instead. The `*_encrypted` columns hold Fernet ciphertext; the
+    attributes read back as clear text (see accounts.fields.EncryptedTextField).
+    """
+
+    social_account = models.OneToOneField(
+        "socialaccount.SocialAccount", on_delete=models.CASCADE, related_name="discord_token"
+    )
+    access_token_encrypted = EncryptedTextField()
+    # Discord rotates the refresh token on every refresh: the newest one is the only valid one.
+    refresh_token_encrypted = EncryptedTextField(blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    scope = models.CharField(max_length=200, blank=True)
+    # Set when a refresh was refused: the user must link Discord again (profile banner).
+    needs_relink = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "Discord token"
+
+    def __str__(self) -> str:
+        return f"Discord token of account {self.social_account_id}"
