@@ -1,6 +1,8 @@
 # DealScale Discord — `make run` starts the app, `make test` runs the tests. See README.md.
 
-PYTHON312 ?= $(shell command -v python3.12 2>/dev/null || ls -d $(HOME)/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null | sort -V | tail -1)
+# Python 3.12: a pyenv install if there is one (pyenv's shim may point elsewhere), else python3.12 on PATH.
+PYTHON312 ?= $(shell ls -d $(HOME)/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null | sort -V | tail -1 | grep . \
+	|| (python3.12 -c 'import sys' >/dev/null 2>&1 && command -v python3.12))
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
