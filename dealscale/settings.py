@@ -214,6 +214,14 @@ OAUTH_FAILURE_WINDOW_SECONDS = env.int("OAUTH_FAILURE_WINDOW_SECONDS", default=3
 OAUTH_FAILURE_THRESHOLD = env.int("OAUTH_FAILURE_THRESHOLD", default=5)
 HEALTH_CHECK_TIMEOUT_SECONDS = env.float("HEALTH_CHECK_TIMEOUT_SECONDS", default=1.0)
 
+# --- Credits --------------------------------------------------------------------------------
+# Largest amount one credit request may ask for.
+CREDITS_MAX_REQUEST = env.int("CREDITS_MAX_REQUEST", default=10_000)
+# How many pending requests one member may have at a time.
+CREDITS_MAX_PENDING = env.int("CREDITS_MAX_PENDING", default=1)
+# Sum of the amounts one member may request per UTC day (cancelled requests do not count).
+CREDITS_DAILY_CAP = env.int("CREDITS_DAILY_CAP", default=20_000)
+
 # --- Security (production) ------------------------------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)

@@ -1,0 +1,203 @@
+"""The credits API: members file and follow their requests; moderators decide them.
+
+Each view parses input, calls one service or selector and serializes the answer; domain errors become
+400 (bad input, a limit), 403 (not allowed), 404 (unknown request) or 409 (already decided).
+"""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from ipware import get_client_ip
+from rest_framework import exceptions, serializers, status
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.views import APIView
+
+from accounts.models import AuditEvent
+from credits import selectors, services
+from credits.errors import (
+    CreditsError,
+    CreditsValidationError,
+    InvalidTransition,
+    LimitExceeded,
+    NotAllowed,
+    RequestNotFound,
+)
+from credits.models import CreditRequest
+from credits.serializers import CreditRequestSerializer, ModeratedCreditRequestSerializer
+
+TAGS = ["credits"]
+ADMIN_TAGS = ["credits (moderators)"]
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request was already decided."
+    default_code = "already_decided"
+
+
+def api_exception_for(error: CreditsError) -> exceptions.APIException:
+    """The HTTP answer to a credits domain error."""
+    if isinstance(error, CreditsValidationError):
+        return exceptions.ValidationError(error.errors)
+    if isinstance(error, LimitExceeded):
+        return exceptions.ValidationError({"detail": error.message, "rule": error.rule})
+    if isinstance(error, InvalidTransition):
+        return Conflict(error.message)
+    if isinstance(error, NotAllowed):
+        return exceptions.PermissionDenied(error.message)
+    if isinstance(error, RequestNotFound):
+        return exceptions.NotFound(error.message)
+    return exceptions.ValidationError({"detail": error.message})
+
+
+class CreditsApiView(APIView):
+    pagination_class = api_settings.DEFAULT_PAGINATION_CLASS
+
+    def handle_exception(self, exc):
+        if isinstance(exc, CreditsError):
+            exc = api_exception_for(exc)
+        return super().handle_exception(exc)
+
+    def paginated(self, queryset, serializer_class) -> Response:
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(queryset, self.request, view=self)
+        return paginator.get_paginated_response(serializer_class(page, many=True).data)
+
+
+class CanModerateCredits(BasePermission):
+    message = "Only staff with the 'Can moderate credit requests' permission can do this."
+
+    def has_permission(self, request, view) -> bool:
+        return selectors.can_moderate(request.user)
+
+
+ERROR = inline_serializer("Error", fields={"detail": serializers.CharField()})
+LIMIT_ERROR = OpenApiResponse(
+    inline_serializer(
+        "LimitOrFieldErrors", fields={"detail": serializers.CharField(), "rule": serializers.CharField()}
+    ),
+    description="Per-field errors ({field: [messages]}) or a refused limit ({detail, rule}).",
+)
+
+
+class CreditBalanceApi(CreditsApiView):
+    class OutputSerializer(serializers.Serializer):
+        balance = serializers.IntegerField()
+        pending = CreditRequestSerializer(many=True)
+
+    @extend_schema(tags=TAGS, summary="Your balance and pending requests", responses=OutputSerializer)
+    def get(self, request):
+        data = {"balance": selectors.balance_for(request.user),
+                "pending": selectors.pending_requests_for(request.user)}
+        return Response(self.OutputSerializer(data).data)
+
+
+class CreditRequestListCreateApi(CreditsApiView):
+    class InputSerializer(serializers.Serializer):
+        amount = serializers.IntegerField()
+        # The service owns the length rule (and its message); here only "present and a string".
+        reason = serializers.CharField(allow_blank=True, trim_whitespace=True)
+
+    @extend_schema(
+        tags=TAGS, summary="Your credit requests, newest first", responses=CreditRequestSerializer(many=True)
+    )
+    def get(self, request):
+        return self.paginated(selectors.requests_for(request.user), CreditRequestSerializer)
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Ask for credits",
+        request=InputSerializer,
+        responses={201: CreditRequestSerializer, 400: LIMIT_ERROR},
+    )
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        credit_request = services.request_credits(
+            user=request.user, source=CreditRequest.Source.API, **serializer.validated_data
+        )
+        return Response(CreditRequestSerializer(credit_request).data, status=status.HTTP_201_CREATED)
+
+
+class CreditRequestCancelApi(CreditsApiView):
+    @extend_schema(
+        tags=TAGS,
+        summary="Cancel one of your pending requests",
+        request=None,
+        responses={200: CreditRequestSerializer, 404: ERROR, 409: ERROR},
+    )
+    def post(self, request, request_id: int):
+        # Someone else's request is "not found" to a member, never "forbidden": ids are not disclosed.
+        get_object_or_404(selectors.requests_for(request.user), pk=request_id)
+        credit_request = services.cancel_request(
+            request_id, actor=request.user, source=AuditEvent.Source.API, ip_address=get_client_ip(request)[0]
+        )
+        return Response(CreditRequestSerializer(credit_request).data)
+
+
+class ModerationListApi(CreditsApiView):
+    permission_classes = [IsAuthenticated, CanModerateCredits]
+
+    class FilterSerializer(serializers.Serializer):
+        status = serializers.ChoiceField(choices=CreditRequest.Status.choices, required=False)
+
+    @extend_schema(
+        tags=ADMIN_TAGS,
+        summary="All credit requests, newest first (moderators)",
+        parameters=[FilterSerializer],
+        responses={200: ModeratedCreditRequestSerializer(many=True), 403: ERROR},
+    )
+    def get(self, request):
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        requests = selectors.credit_requests(status=filters.validated_data.get("status"))
+        return self.paginated(requests, ModeratedCreditRequestSerializer)
+
+
+class DecisionInputSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ApproveRequestApi(CreditsApiView):
+    permission_classes = [IsAuthenticated, CanModerateCredits]
+
+    @extend_schema(
+        tags=ADMIN_TAGS,
+        summary="Approve a pending request and grant its credits (moderators)",
+        request=DecisionInputSerializer,
+        responses={200: ModeratedCreditRequestSerializer, 403: ERROR, 404: ERROR, 409: ERROR},
+    )
+    def post(self, request, request_id: int):
+        serializer = DecisionInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        credit_request = services.approve_request(
+            request_id,
+            moderator=request.user,
+            note=serializer.validated_data["note"],
+            source=AuditEvent.Source.API,
+            ip_address=get_client_ip(request)[0],
+        )
+        return Response(ModeratedCreditRequestSerializer(credit_request).data)
+
+
+class DenyRequestApi(CreditsApiView):
+    permission_classes = [IsAuthenticated, CanModerateCredits]
+
+    @extend_schema(
+        tags=ADMIN_TAGS,
+        summary="Deny a pending request; the note (reason) is required (moderators)",
+        request=DecisionInputSerializer,
+        responses={200: ModeratedCreditRequestSerializer, 400: ERROR, 403: ERROR, 404: ERROR, 409: ERROR},
+    )
+    def post(self, request, request_id: int):
+        serializer = DecisionInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        credit_request = services.deny_request(
+            request_id,
+            moderator=request.user,
+            note=serializer.validated_data["note"],
+            source=AuditEvent.Source.API,
+            ip_address=get_client_ip(request)[0],
+        )
+        return Response(ModeratedCreditRequestSerializer(credit_request).data)

@@ -1,0 +1,108 @@
+"""Reads of the credits app: balances, requests, the moderation queue and the ledger check."""
+
+from dataclasses import dataclass
+
+from django.db import connection
+from django.db.models import BigIntegerField, Count, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+
+from credits.models import CreditAccount, CreditRequest, LedgerEntry
+
+MODERATE_PERMISSION = "credits.moderate_creditrequest"
+
+
+def can_moderate(user) -> bool:
+    """True when `user` may decide credit requests and adjust balances (superusers implicitly)."""
+    return bool(user and user.is_authenticated and user.is_active and user.has_perm(MODERATE_PERMISSION))
+
+
+def balance_for(user) -> int:
+    """The member's current balance (0 before their first ledger entry)."""
+    balance = CreditAccount.objects.filter(pk=user.pk).values_list("balance", flat=True).first()
+    return balance or 0
+
+
+def requests_for(user) -> QuerySet[CreditRequest]:
+    """Every credit request of `user`, newest first."""
+    return CreditRequest.objects.filter(user=user).order_by("-created_at", "-id")
+
+
+def pending_requests_for(user) -> QuerySet[CreditRequest]:
+    """The pending credit requests of `user`, newest first."""
+    return requests_for(user).filter(status=CreditRequest.Status.PENDING)
+
+
+def ledger_for(user) -> QuerySet[LedgerEntry]:
+    """The ledger entries of `user`, newest first."""
+    return LedgerEntry.objects.filter(user=user).select_related("request").order_by("-created_at", "-id")
+
+
+def credit_requests(*, status: str | None = None) -> QuerySet[CreditRequest]:
+    """All credit requests for moderators, newest first, optionally of one status."""
+    requests = CreditRequest.objects.select_related("user", "decided_by").order_by("-created_at", "-id")
+    if status:
+        requests = requests.filter(status=status)
+    return requests
+
+
+def with_user_figures(requests: QuerySet[CreditRequest]) -> QuerySet[CreditRequest]:
+    """Annotate each request with its user's `user_balance` and `user_pending_count` in the same query."""
+    pending = (
+        CreditRequest.objects.filter(user=OuterRef("user"), status=CreditRequest.Status.PENDING)
+        .order_by()
+        .values("user")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    return requests.annotate(
+        user_balance=Coalesce("user__credit_account__balance", Value(0), output_field=BigIntegerField()),
+        user_pending_count=Coalesce(Subquery(pending, output_field=IntegerField()), Value(0)),
+    )
+
+
+def requested_today_total(user, *, since) -> int:
+    """The sum of the amounts `user` requested since `since`, cancelled requests excepted."""
+    total = (
+        CreditRequest.objects.filter(user=user, created_at__gte=since)
+        .exclude(status=CreditRequest.Status.CANCELLED)
+        .aggregate(total=Sum("amount"))["total"]
+    )
+    return total or 0
+
+
+@dataclass(frozen=True)
+class LedgerDrift:
+    user_id: int
+    cached_balance: int | None  # None: ledger entries exist but the account row is missing
+    ledger_total: int
+
+
+# One pass over both tables: every user with an account or an entry, where the two disagree.
+# UNION ALL + GROUP BY rather than a FULL OUTER JOIN so SQLite (development) runs it too.
+_DRIFT_SQL = f"""
+SELECT user_id, MAX(has_account), SUM(cached), SUM(ledger)
+FROM (
+    SELECT user_id, 1 AS has_account, balance AS cached, 0 AS ledger FROM {CreditAccount._meta.db_table}
+    UNION ALL
+    SELECT user_id, 0, 0, amount FROM {LedgerEntry._meta.db_table}
+) AS figures
+GROUP BY user_id
+HAVING SUM(cached) <> SUM(ledger) OR MAX(has_account) = 0
+ORDER BY user_id
+"""
+
+
+def ledger_drift() -> list[LedgerDrift]:
+    """Every user whose cached balance differs from the sum of their ledger entries (one query)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_DRIFT_SQL)
+        rows = cursor.fetchall()
+    return [
+        LedgerDrift(user_id=user_id, cached_balance=int(cached) if has_account else None, ledger_total=int(ledger))
+        for user_id, has_account, cached, ledger in rows
+    ]
+
+
+def credit_account_count() -> int:
+    """How many members have a credit account."""
+    return CreditAccount.objects.count()

@@ -1,0 +1,55 @@
+"""factory_boy factories of the credits tests."""
+
+import factory
+from django.contrib.auth.models import Permission
+
+from accounts.models import User
+from credits.models import CreditRequest
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"member{n}")
+    email = factory.LazyAttribute(lambda user: f"{user.username}@example.com")
+    display_name = factory.Faker("name")
+    password = factory.django.Password("pw-123456789")
+
+
+class ModeratorFactory(UserFactory):
+    """Staff with `credits.moderate_creditrequest` (and view rights on the credits admin)."""
+
+    class Meta:
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"moderator{n}")
+    is_staff = True
+
+    @factory.post_generation
+    def permissions(user, create, extracted, **kwargs):
+        if create:
+            user.user_permissions.add(
+                *Permission.objects.filter(
+                    content_type__app_label="credits",
+                    codename__in=[
+                        "moderate_creditrequest",
+                        "view_creditrequest",
+                        "view_ledgerentry",
+                        "view_creditaccount",
+                    ],
+                )
+            )
+
+
+class CreditRequestFactory(factory.django.DjangoModelFactory):
+    """A pending request filed on the web; use the services to decide it."""
+
+    class Meta:
+        model = CreditRequest
+
+    user = factory.SubFactory(UserFactory)
+    amount = 500
+    reason = "Ran the community tournament this week"
+    source = CreditRequest.Source.WEB
