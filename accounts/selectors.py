@@ -1,6 +1,8 @@
 """Reads of the accounts app."""
 
+import hashlib
 from datetime import timedelta
+from decimal import Decimal
 
 from allauth.socialaccount.models import SocialAccount
 from django.conf import settings
@@ -52,3 +54,90 @@ def user_for_discord_id(discord_id: str):
         .first()
     )
     return account.user if account else None
+
+
+DISCORD_INTEGRATION_FLAG = "discord_integration"
+DISCORD_CDN_URL = "https://cdn.discordapp.com"
+
+
+def discord_profile_for(user) -> dict | None:
+    """The linked Discord identity of `user` as shown on the profile and in /api/me, or None.
+
+    Identity fields come from allauth's `extra_data`, which allauth replaces with Discord's
+    /users/@me answer on every login, so they stay in step with Discord.
+    """
+    account = (
+        SocialAccount.objects.filter(user=user, provider="discord").select_related("discord_token").first()
+    )
+    if account is None:
+        return None
+    data = account.extra_data or {}
+    token = getattr(account, "discord_token", None)
+    return {
+        "id": account.uid,
+        "username": data.get("username", ""),
+        "global_name": data.get("global_name"),
+        "avatar_url": discord_avatar_url(discord_id=account.uid, avatar_hash=data.get("avatar")),
+        "linked_at": account.date_joined,
+        "needs_relink": bool(token and token.needs_relink),
+    }
+
+
+def discord_avatar_url(*, discord_id: str, avatar_hash: str | None) -> str:
+    """The CDN URL of a Discord avatar, or of Discord's default avatar when the user has none."""
+    if avatar_hash:
+        extension = "gif" if avatar_hash.startswith("a_") else "png"
+        return f"{DISCORD_CDN_URL}/avatars/{discord_id}/{avatar_hash}.{extension}?size=128"
+    # Discord's rule for accounts on the new username system: (id >> 22) % 6.
+    return f"{DISCORD_CDN_URL}/embed/avatars/{(int(discord_id) >> 22) % 6}.png"
+
+
+def discord_integration_enabled_for_user(user) -> bool:
+    """Whether `user` is inside the `discord_integration` rollout, the same answer on web and bot.
+
+    Waffle's own percentage rollout draws a random number per browser and keeps it in a cookie,
+    so one member could see Discord linking on the phone and not on the laptop, and the bot (no
+    cookies) could not tell at all. Members are bucketed by user id instead: a stable hash puts
+    each member at 0–99.9, and the member is in while the bucket is below the flag's percent, so
+    raising the percent only ever adds members. `everyone`, staff, superusers, users and groups
+    of the flag apply as in waffle.
+    """
+    from waffle import get_waffle_flag_model
+
+    flag = get_waffle_flag_model().get(DISCORD_INTEGRATION_FLAG)
+    if not flag.pk or user is None:
+        return False
+    if user.is_authenticated:
+        decided = flag.is_active_for_user(user)
+        if decided is not None:
+            return decided
+    elif flag.everyone is not None:
+        return flag.everyone
+    if not flag.percent or not user.pk:
+        return False
+    return rollout_bucket(user.pk) < flag.percent
+
+
+def rollout_bucket(user_id: int) -> Decimal:
+    """The stable 0.0–99.9 rollout position of a user id."""
+    digest = hashlib.sha256(f"{DISCORD_INTEGRATION_FLAG}:{user_id}".encode()).digest()
+    return Decimal(int.from_bytes(digest[:8], "big") % 1000) / 10
+
+
+def discord_integration_enabled_for(request) -> bool:
+    """Whether the visitor of `request` is inside the `discord_integration` rollout.
+
+    Signed-in members get their per-user answer; anonymous visitors (Sign in with Discord) get
+    waffle's per-browser answer, since there is no user to bucket yet.
+    """
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return discord_integration_enabled_for_user(user)
+    import waffle
+
+    return bool(waffle.flag_is_active(request, DISCORD_INTEGRATION_FLAG))
+
+
+def api_tokens_for(user):
+    """The active API tokens of `user`, newest first."""
+    return APIToken.objects.filter(user=user, revoked_at__isnull=True).order_by("-created_at")

@@ -1,12 +1,20 @@
-"""Writes of the accounts app: API tokens, the audit trail, OAuth outcomes."""
+"""Writes of the accounts app: API tokens, the audit trail, OAuth outcomes, Discord links."""
 
 from datetime import timedelta
 from typing import Any
 
-from django.db import models
+import structlog
+from allauth.socialaccount.models import SocialAccount, SocialToken
+from django.db import models, transaction
+from django.db.models import Value
+from django.db.models.functions import Cast
 from django.utils import timezone
 
-from accounts.models import APIToken, AuditEvent, OAuthAttempt, User
+from accounts import crypto
+from accounts.models import APIToken, AuditEvent, DiscordToken, OAuthAttempt, User
+from accounts.signals import discord_linked, discord_unlinked
+
+logger = structlog.get_logger(__name__)
 
 
 class TokenNotFound(Exception):
@@ -69,3 +77,191 @@ def record_audit_event(
 def record_oauth_attempt(*, succeeded: bool, error: str = "", provider: str = "discord") -> OAuthAttempt:
     """Record one OAuth callback outcome."""
     return OAuthAttempt.objects.create(provider=provider, succeeded=succeeded, error=error[:200])
+
+
+# --- Discord account links -------------------------------------------------------------------
+
+# A token this close to expiry is refreshed before use, so it cannot expire mid-request.
+ACCESS_TOKEN_REFRESH_MARGIN = timedelta(seconds=60)
+
+
+class NotLinked(Exception):
+    """The user has no linked Discord account."""
+
+
+class UnlinkWouldLockOut(Exception):
+    """Unlinking would leave the user with no way to sign in (no password set)."""
+
+
+class RelinkRequired(Exception):
+    """Discord refused the stored tokens: the user must link Discord again."""
+
+
+class DiscordTemporarilyUnavailable(Exception):
+    """Discord did not answer a token refresh (5xx, timeout); the stored tokens are kept."""
+
+
+def store_discord_tokens(*, social_account: SocialAccount, token: SocialToken) -> DiscordToken:
+    """Save the tokens of a Discord login for `social_account`, encrypted. Raises crypto.TokenKeyMissing."""
+    defaults = {
+        "access_token_encrypted": token.token,
+        "expires_at": token.expires_at,
+        "needs_relink": False,
+    }
+    # allauth's SocialToken carries no scope; the granted scopes are the ones configured.
+    scope = " ".join(social_account.get_provider().get_scope())
+    defaults["scope"] = scope
+    if token.token_secret:
+        defaults["refresh_token_encrypted"] = token.token_secret
+    stored, _ = DiscordToken.objects.update_or_create(social_account=social_account, defaults=defaults)
+    return stored
+
+
+def record_discord_link(
+    *, user: User, social_account: SocialAccount, source: str, ip_address: str | None = None
+) -> None:
+    """Audit a new link of `social_account` to `user` and send `discord_linked` after commit."""
+    discord_id = social_account.uid
+    record_audit_event(
+        actor=user,
+        action="discord.linked",
+        source=source,
+        target=user,
+        data={"discord_id": discord_id, "username": social_account.extra_data.get("username")},
+        ip_address=ip_address,
+    )
+    transaction.on_commit(lambda: discord_linked.send(sender=User, user=user, discord_id=discord_id))
+
+
+def unlink_discord(*, user: User, actor: User, source: str, ip_address: str | None = None) -> str:
+    """Revoke the user's Discord tokens at Discord, delete the link, audit it; returns the Discord id.
+
+    A failed revoke is logged and does not block the unlink: the user asked to leave, and the
+    tokens are deleted here either way. Raises NotLinked, UnlinkWouldLockOut.
+    """
+    account = (
+        SocialAccount.objects.filter(user=user, provider="discord").select_related("discord_token").first()
+    )
+    if account is None:
+        raise NotLinked("No Discord account is linked.")
+    other_accounts = SocialAccount.objects.filter(user=user).exclude(pk=account.pk)
+    if not user.has_usable_password() and not other_accounts.exists():
+        raise UnlinkWouldLockOut(
+            "Set a password first: without Discord and without a password you could not sign in again."
+        )
+    revoked = _revoke_at_discord(account)
+    discord_id = account.uid
+    with transaction.atomic():
+        account.delete()
+        record_audit_event(
+            actor=actor,
+            action="discord.unlinked",
+            source=source,
+            target=user,
+            data={"discord_id": discord_id, "token_revoked": revoked},
+            ip_address=ip_address,
+        )
+        transaction.on_commit(lambda: discord_unlinked.send(sender=User, user=user, discord_id=discord_id))
+    return discord_id
+
+
+def _revoke_at_discord(account: SocialAccount) -> bool:
+    from discordbot.client import DiscordClient, DiscordError
+
+    try:
+        stored = account.discord_token
+    except DiscordToken.DoesNotExist:
+        return False
+    try:
+        # Revoking either token revokes the whole authorization; the refresh token outlives the other.
+        if stored.refresh_token_encrypted:
+            token, hint = stored.refresh_token_encrypted, "refresh_token"
+        else:
+            token, hint = stored.access_token_encrypted, "access_token"
+        DiscordClient().revoke_token(token=token, token_type_hint=hint)
+    except (DiscordError, crypto.TokenDecryptionError) as error:
+        logger.warning("discord_revoke_failed", social_account_id=account.pk, error=str(error))
+        return False
+    return True
+
+
+def get_valid_access_token(user: User) -> str:
+    """A Discord access token of `user` valid for at least a minute, refreshed if needed.
+
+    Discord rotates the refresh token on every refresh and the old one stops working, so the row
+    is locked for the refresh and the new pair is saved before the token is returned: two callers
+    never spend the same refresh token. Raises NotLinked, RelinkRequired, DiscordTemporarilyUnavailable.
+    """
+    from discordbot.client import DiscordError, DiscordServerError
+
+    with transaction.atomic():
+        stored = (
+            DiscordToken.objects.select_for_update()
+            .filter(social_account__user=user, social_account__provider="discord")
+            .first()
+        )
+        if stored is None:
+            raise NotLinked("No Discord account is linked.")
+        if stored.needs_relink:
+            raise RelinkRequired("Discord refused the stored tokens; link Discord again.")
+        expiring = stored.expires_at is not None and stored.expires_at - timezone.now() < ACCESS_TOKEN_REFRESH_MARGIN
+        if not expiring:
+            return stored.access_token_encrypted
+        if not stored.refresh_token_encrypted:
+            _mark_needs_relink(stored, reason="no refresh token")
+            raise RelinkRequired("The Discord access token expired and there is no refresh token.")
+        try:
+            data = _discord_client().refresh_access_token(refresh_token=stored.refresh_token_encrypted)
+        except DiscordServerError as error:
+            raise DiscordTemporarilyUnavailable(str(error)) from error
+        except DiscordError as error:
+            _mark_needs_relink(stored, reason=str(error))
+            raise RelinkRequired("Discord refused to refresh the token; link Discord again.") from error
+        stored.access_token_encrypted = data["access_token"]
+        stored.refresh_token_encrypted = data.get("refresh_token") or stored.refresh_token_encrypted
+        stored.expires_at = timezone.now() + timedelta(seconds=int(data.get("expires_in", 0)))
+        stored.scope = data.get("scope", stored.scope)
+        stored.save()
+        return stored.access_token_encrypted
+
+
+def _discord_client():
+    from discordbot.client import DiscordClient
+
+    return DiscordClient()
+
+
+def _mark_needs_relink(stored: DiscordToken, *, reason: str) -> None:
+    # Committed even though the caller gets an exception: the banner must survive this request.
+    stored.needs_relink = True
+    stored.save(update_fields=["needs_relink", "updated_at"])
+    logger.warning("discord_relink_required", social_account_id=stored.social_account_id, reason=reason)
+
+
+def rotate_token_encryption() -> int:
+    """Re-encrypt every stored Discord token under the first configured key; returns the row count.
+
+    Works on the ciphertext (MultiFernet.rotate keeps each token's timestamp) in one transaction,
+    so a failure leaves every row as it was. Raises crypto.TokenDecryptionError when a row opens
+    under none of the configured keys.
+    """
+    # Cast to a plain TextField: the ORM would otherwise decrypt these columns on the way out.
+    raw = {
+        "raw_access": Cast("access_token_encrypted", output_field=models.TextField()),
+        "raw_refresh": Cast("refresh_token_encrypted", output_field=models.TextField()),
+    }
+    rotated = 0
+    with transaction.atomic():
+        rows = DiscordToken.objects.select_for_update().annotate(**raw).values_list("pk", *raw)
+        for pk, access, refresh in rows:
+            DiscordToken.objects.filter(pk=pk).update(
+                access_token_encrypted=_raw_text(crypto.reencrypt(access)),
+                refresh_token_encrypted=_raw_text(crypto.reencrypt(refresh) if refresh else ""),
+            )
+            rotated += 1
+    return rotated
+
+
+def _raw_text(ciphertext: str) -> Value:
+    # A Value with a plain TextField output is written as is, not encrypted a second time.
+    return Value(ciphertext, output_field=models.TextField())
