@@ -222,6 +222,46 @@ CREDITS_MAX_PENDING = env.int("CREDITS_MAX_PENDING", default=1)
 # Sum of the amounts one member may request per UTC day (cancelled requests do not count).
 CREDITS_DAILY_CAP = env.int("CREDITS_DAILY_CAP", default=20_000)
 
+# --- Accounts / allauth ---------------------------------------------------------------------
+# Sign-in by email or username with a password, or with Discord (accounts.discord_provider).
+ACCOUNT_LOGIN_METHODS = {"email", "username"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
+# No mail server is required to run the site: addresses are verified when the member wants to.
+ACCOUNT_EMAIL_VERIFICATION = "optional"
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_LOGOUT_ON_GET = False
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "/profile/"
+ACCOUNT_LOGOUT_REDIRECT_URL = "/"
+SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"
+SOCIALACCOUNT_FORMS = {"disconnect": "accounts.forms.DiscordAwareDisconnectForm"}
+# Starting a Discord login is a POST (CSRF-protected); allauth keeps OAuth `state` in the session.
+SOCIALACCOUNT_LOGIN_ON_GET = False
+# allauth would store tokens in clear; accounts.DiscordToken keeps them encrypted instead.
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_REQUESTS_TIMEOUT = DISCORD_HTTP_TIMEOUT
+SOCIALACCOUNT_PROVIDERS = {
+    "discord": {
+        # accounts.discord_provider derives every Discord URL from DISCORD_API_BASE_URL.
+        "provider_class": "accounts.discord_provider.provider.DealScaleDiscordProvider",
+        "SCOPE": ["identify", "email"],
+        # The OAuth app comes from the environment: no SocialApp row to create in the admin.
+        "APPS": (
+            [{"client_id": DISCORD_CLIENT_ID, "secret": DISCORD_CLIENT_SECRET, "key": ""}]
+            if DISCORD_CLIENT_ID
+            else []
+        ),
+    }
+}
+# Mail (password reset, address verification): the console in DEBUG, else EMAIL_URL
+# (django-environ syntax, e.g. smtp+tls://user:password@smtp.example.com:587).
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25")
+vars().update(EMAIL_CONFIG)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="DealScale <no-reply@dealscale.example>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# --- end Accounts / allauth ------------------------------------------------------------------
+
 # --- Security (production) ------------------------------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
