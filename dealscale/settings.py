@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "leaderboard",
     "credits",
     "discordbot",
+    "discordbot.rolesync",
 ]
 
 MIDDLEWARE = [
@@ -213,6 +214,16 @@ BOT_HEARTBEAT_MAX_AGE_SECONDS = env.int("BOT_HEARTBEAT_MAX_AGE_SECONDS", default
 OAUTH_FAILURE_WINDOW_SECONDS = env.int("OAUTH_FAILURE_WINDOW_SECONDS", default=300)
 OAUTH_FAILURE_THRESHOLD = env.int("OAUTH_FAILURE_THRESHOLD", default=5)
 HEALTH_CHECK_TIMEOUT_SECONDS = env.float("HEALTH_CHECK_TIMEOUT_SECONDS", default=1.0)
+
+# --- Discord role sync (discordbot.rolesync) ------------------------------------------------
+# Off pauses every role sync run (scheduled, targeted, API); runs are recorded as "paused".
+ROLE_SYNC_ENABLED = env.bool("ROLE_SYNC_ENABLED", default=True)
+# Safety brake: a run changing more than this share of the members in scope AND at least this many
+# roles applies nothing and waits for staff to confirm it in the admin.
+ROLE_SYNC_BRAKE_SHARE = env.float("ROLE_SYNC_BRAKE_SHARE", default=0.10)
+ROLE_SYNC_BRAKE_MIN_CHANGES = env.int("ROLE_SYNC_BRAKE_MIN_CHANGES", default=25)
+# Prefix of the X-Audit-Log-Reason sent with every role change (Discord's audit log shows it).
+ROLE_SYNC_AUDIT_REASON = env("ROLE_SYNC_AUDIT_REASON", default="DealScale role sync")
 
 # --- Credits --------------------------------------------------------------------------------
 # Largest amount one credit request may ask for.

@@ -7,6 +7,7 @@ from dealscale import health, views
 urlpatterns = [
     path("health", health.liveness, name="health"),
     path("health/discord", health.discord_health, name="health-discord"),
+    path("admin/discord/", include("discordbot.rolesync.urls")),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -1,0 +1,74 @@
+"""factory_boy factories of the role sync tests."""
+
+import factory
+from allauth.socialaccount.models import SocialAccount
+from django.contrib.auth.models import Permission
+
+from accounts.models import User
+from discordbot.rolesync.models import Milestone, MilestoneTrack, SyncExclusion
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"rs-member{n}")
+    email = factory.LazyAttribute(lambda user: f"{user.username}@example.com")
+    password = factory.django.Password("pw-123456789")
+
+
+class StaffFactory(UserFactory):
+    """Staff allowed to start role syncs (`rolesync.run_role_sync`)."""
+
+    class Meta:
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"rs-staff{n}")
+    is_staff = True
+
+    @factory.post_generation
+    def permissions(self, create, extracted, **kwargs):
+        for codename in extracted if extracted is not None else ["run_role_sync"]:
+            self.user_permissions.add(Permission.objects.get(codename=codename, content_type__app_label="rolesync"))
+
+
+class DiscordAccountFactory(factory.django.DjangoModelFactory):
+    """A user's linked Discord account (allauth's SocialAccount, provider "discord")."""
+
+    class Meta:
+        model = SocialAccount
+
+    user = factory.SubFactory(UserFactory)
+    provider = "discord"
+    uid = factory.Sequence(lambda n: str(1600000000000000000 + n))
+    extra_data = factory.LazyAttribute(lambda account: {"id": account.uid, "username": account.user.username})
+
+
+class TrackFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = MilestoneTrack
+        django_get_or_create = ("name",)
+
+    name = "Rank tiers"
+    exclusive = True
+
+
+class MilestoneFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Milestone
+
+    track = factory.SubFactory(TrackFactory)
+    name = factory.Sequence(lambda n: f"Milestone {n}")
+    discord_role_id = factory.Sequence(lambda n: str(1700000000000000000 + n))
+    period = "all"
+    max_rank = 10
+    min_score = None
+
+
+class SyncExclusionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SyncExclusion
+
+    user = factory.SubFactory(UserFactory)
+    reason = "Community manager: roles set by hand"
