@@ -210,6 +210,14 @@ DISCORD_TOKEN_ENCRYPTION_KEY = env.list("DISCORD_TOKEN_ENCRYPTION_KEY", default=
 DISCORD_HTTP_TIMEOUT = env.float("DISCORD_HTTP_TIMEOUT", default=10.0)
 # The bot writes a heartbeat every 30 s; older than this and /health/discord reports it offline.
 BOT_HEARTBEAT_MAX_AGE_SECONDS = env.int("BOT_HEARTBEAT_MAX_AGE_SECONDS", default=120)
+# --- The bot (manage.py runbot) ---
+# Seconds between two heartbeats of the running bot (read by /health/discord).
+BOT_HEARTBEAT_INTERVAL_SECONDS = env.float("BOT_HEARTBEAT_INTERVAL_SECONDS", default=30.0)
+# Per-member cooldown of each slash command, and the longer one of /request-credits (0 disables).
+BOT_COOLDOWN_SECONDS = env.float("BOT_COOLDOWN_SECONDS", default=3.0)
+BOT_REQUEST_CREDITS_COOLDOWN_SECONDS = env.float("BOT_REQUEST_CREDITS_COOLDOWN_SECONDS", default=30.0)
+# Channel where new credit requests are posted with Approve / Deny buttons (empty: not posted).
+DISCORD_MOD_CHANNEL_ID = env("DISCORD_MOD_CHANNEL_ID", default="")
 # OAuth is "not working" when this many callbacks failed in the window and none succeeded since.
 OAUTH_FAILURE_WINDOW_SECONDS = env.int("OAUTH_FAILURE_WINDOW_SECONDS", default=300)
 OAUTH_FAILURE_THRESHOLD = env.int("OAUTH_FAILURE_THRESHOLD", default=5)

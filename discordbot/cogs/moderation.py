@@ -1,0 +1,108 @@
+"""Approve / Deny buttons under credit requests in the moderators' channel: adapters over credits.services.
+
+Only a member whose Discord account is linked to a staff user with the `credits.moderate_creditrequest`
+permission may decide; the service checks the permission again and decides exactly once (audit-logged).
+"""
+
+import nextcord
+
+from accounts.selectors import user_for_discord_id
+from credits.errors import AlreadyDecided, CreditsValidationError, NotAllowed, RequestNotFound
+from credits.models import CreditRequest
+from credits.selectors import can_moderate
+from credits.services import NOTE_MAX_LENGTH, approve_request, deny_request
+from discordbot import components, embeds
+from discordbot.asyncdb import database_sync_to_async
+from discordbot.cogs.base import BotCog, Refusal, note_user
+
+
+def moderator_for(discord_id: int):
+    """The staff moderator linked to this Discord id. Raises Refusal for anyone else."""
+    user = user_for_discord_id(str(discord_id))
+    if user is None or not user.is_staff or not can_moderate(user):
+        raise Refusal("Only moderators can decide credit requests.", title="Not allowed")
+    note_user(user)
+    return user
+
+
+def decide(*, discord_id: int, request_id: int, approve: bool, note: str = "") -> nextcord.Embed:
+    """Approve or deny the request as the clicking moderator; the moderators' message after the decision.
+
+    Raises Refusal (not a moderator, unknown request, already decided, bad note).
+    """
+    moderator = moderator_for(discord_id)
+    try:
+        if approve:
+            credit_request = approve_request(request_id, moderator=moderator, source="discord")
+        else:
+            credit_request = deny_request(request_id, moderator=moderator, note=note, source="discord")
+    except AlreadyDecided as error:
+        raise Refusal(f"Request #{request_id} was already {error.current}.", title="Already decided") from error
+    except RequestNotFound as error:
+        raise Refusal(error.message, title="Unknown request") from error
+    except NotAllowed as error:
+        raise Refusal(error.message, title="Not allowed") from error
+    except CreditsValidationError as error:
+        raise Refusal(error.message, title="Check the note") from error
+    user = CreditRequest.objects.select_related("user").get(pk=credit_request.pk).user
+    return embeds.moderation_decided(
+        request_id=credit_request.pk,
+        member=str(user),
+        amount=credit_request.amount,
+        reason=credit_request.reason,
+        status=credit_request.status,
+        moderator=str(moderator),
+        note=credit_request.decision_note,
+    )
+
+
+class DenyNoteModal(nextcord.ui.Modal):
+    """Asks the moderator why; the submit is handled by the component route, not by this object.
+
+    It may be submitted after a restart, when this object is gone: so the modal only carries its custom_id.
+    """
+
+    def __init__(self, request_id: int):
+        super().__init__(
+            title=f"Deny request #{request_id}",
+            custom_id=components.custom_id(components.DENY_NOTE, request_id),
+            timeout=15 * 60,
+            auto_defer=False,
+        )
+        self.add_item(
+            nextcord.ui.TextInput(
+                label="Reason (sent to the member)",
+                custom_id=components.NOTE_FIELD,
+                style=nextcord.TextInputStyle.paragraph,
+                min_length=3,
+                max_length=NOTE_MAX_LENGTH,
+                required=True,
+            )
+        )
+
+
+class ModerationCog(BotCog):
+    def __init__(self, bot):
+        super().__init__(bot)
+        bot.register_component_handler(components.PREFIX, self.handle)
+
+    async def handle(self, interaction: nextcord.Interaction, args: list[str]) -> None:
+        if len(args) != 2 or not args[1].isdigit():
+            raise Refusal("This button is not recognised any more.", title="Unknown action")
+        action, request_id = args[0], int(args[1])
+        if action == components.APPROVE:
+            embed = await database_sync_to_async(decide)(
+                discord_id=interaction.user.id, request_id=request_id, approve=True
+            )
+            await interaction.response.edit_message(embed=embed, view=None)
+        elif action == components.DENY:
+            await database_sync_to_async(moderator_for)(interaction.user.id)
+            await interaction.response.send_modal(DenyNoteModal(request_id))
+        elif action == components.DENY_NOTE:
+            note = components.submitted_value(interaction.data.get("components", []), components.NOTE_FIELD) or ""
+            embed = await database_sync_to_async(decide)(
+                discord_id=interaction.user.id, request_id=request_id, approve=False, note=note
+            )
+            await interaction.response.edit_message(embed=embed, view=None)
+        else:
+            raise Refusal("This button is not recognised any more.", title="Unknown action")
