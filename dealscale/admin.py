@@ -1,5 +1,67 @@
 from django.contrib import admin
 
+from dealscale.models import AlertDelivery, AlertIncident, AlertNotification
+
 admin.site.site_header = "DealScale Discord administration"
 admin.site.site_title = "DealScale Discord"
 admin.site.index_title = "Moderation and operations"
+admin.site.index_template = "admin/dealscale_index.html"
+
+
+class _ReadOnlyAdmin(admin.ModelAdmin):
+    """Alert history is written by the evaluator only; staff read it."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class AlertNotificationInline(admin.TabularInline):
+    model = AlertNotification
+    fields = ["created_at", "kind", "message", "delivery_summary"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    @admin.display(description="Deliveries")
+    def delivery_summary(self, notification: AlertNotification) -> str:
+        return ", ".join(f"{d.channel}: {d.status}" for d in notification.deliveries.all()) or "no webhook set"
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(AlertIncident)
+class AlertIncidentAdmin(_ReadOnlyAdmin):
+    list_display = ["rule", "severity", "started_at", "resolved_at", "peak_value", "summary"]
+    list_filter = ["rule", "severity", ("resolved_at", admin.EmptyFieldListFilter)]
+    date_hierarchy = "started_at"
+    inlines = [AlertNotificationInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("notifications__deliveries")
+
+
+class AlertDeliveryInline(admin.TabularInline):
+    model = AlertDelivery
+    fields = ["channel", "status", "attempts", "last_error", "delivered_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(AlertNotification)
+class AlertNotificationAdmin(_ReadOnlyAdmin):
+    list_display = ["created_at", "incident", "kind", "message"]
+    list_filter = ["kind", "incident__rule"]
+    list_select_related = ["incident"]
+    inlines = [AlertDeliveryInline]

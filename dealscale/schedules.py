@@ -30,6 +30,12 @@ PERIODIC_SCHEDULES = [
         every_seconds=300,
         expire_seconds=240,
     ),
+    PeriodicSchedule(
+        name="alerts-evaluate",
+        task="dealscale.tasks.evaluate_alerts",
+        every_seconds=60,
+        expire_seconds=50,
+    ),
 ]
 
 

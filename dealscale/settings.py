@@ -55,6 +55,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First and last: request count and latency for /metrics (django-prometheus).
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -66,6 +68,7 @@ MIDDLEWARE = [
     "django_structlog.middlewares.RequestMiddleware",
     "waffle.middleware.WaffleMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 AUTHENTICATION_BACKENDS = [
@@ -314,3 +317,45 @@ if SENTRY_DSN:
         release=env("SENTRY_RELEASE", default="") or None,
         traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
     )
+
+# --- Operations (alerts, metrics, API throttles; see docs/operations.md) --------------------
+# Alert rules, evaluated every minute by beat (dealscale.tasks.evaluate_alerts).
+ALERT_BOT_OFFLINE_SECONDS = env.int("ALERT_BOT_OFFLINE_SECONDS", default=120)
+ALERT_ERROR_RATE_THRESHOLD = env.float("ALERT_ERROR_RATE_THRESHOLD", default=0.05)
+ALERT_ERROR_RATE_WINDOW_SECONDS = env.int("ALERT_ERROR_RATE_WINDOW_SECONDS", default=300)
+ALERT_ERROR_RATE_MIN_COMMANDS = env.int("ALERT_ERROR_RATE_MIN_COMMANDS", default=5)
+ALERT_OAUTH_FAILURES_THRESHOLD = env.int("ALERT_OAUTH_FAILURES_THRESHOLD", default=10)
+ALERT_OAUTH_FAILURES_WINDOW_SECONDS = env.int("ALERT_OAUTH_FAILURES_WINDOW_SECONDS", default=60)
+ALERT_REPEAT_MINUTES = env.int("ALERT_REPEAT_MINUTES", default=30)
+# Full webhook URLs (not routed through DISCORD_API_BASE_URL); empty = that channel is off.
+ALERT_DISCORD_WEBHOOK_URL = env("ALERT_DISCORD_WEBHOOK_URL", default="")
+ALERT_SLACK_WEBHOOK_URL = env("ALERT_SLACK_WEBHOOK_URL", default="")
+ALERT_WEBHOOK_TIMEOUT_SECONDS = env.float("ALERT_WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+ALERT_WEBHOOK_MAX_RETRIES = env.int("ALERT_WEBHOOK_MAX_RETRIES", default=5)
+ALERT_WEBHOOK_RETRY_BACKOFF_SECONDS = env.int("ALERT_WEBHOOK_RETRY_BACKOFF_SECONDS", default=10)
+
+# /metrics answers a bearer token equal to METRICS_TOKEN, or a staff session; empty = staff only.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+# Prometheus scrapes over the internal network, often in plain http.
+SECURE_REDIRECT_EXEMPT += [r"^metrics$"]
+
+# API throttles (DRF, counted in the default cache: Redis when REDIS_URL is set). "N/second|minute|hour|day".
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
+    "dealscale.ops.throttling.UserThrottle",
+    "dealscale.ops.throttling.IPThrottle",
+]
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
+    "user": env("API_THROTTLE_USER_RATE", default="120/minute"),
+    "ip": env("API_THROTTLE_IP_RATE", default="300/minute"),
+    "score_events": env("API_THROTTLE_SCORE_EVENTS_RATE", default="600/minute"),
+}
+# Proxies in front of the app that append to X-Forwarded-For (0 = trust only REMOTE_ADDR).
+REST_FRAMEWORK["NUM_PROXIES"] = env.int("API_NUM_PROXIES", default=0)
+# allauth's own limits on the login and signup forms (format "N/period/key", see allauth docs),
+# merged into any limits the allauth section above already set.
+ACCOUNT_RATE_LIMITS = {
+    **globals().get("ACCOUNT_RATE_LIMITS", {}),
+    "login": env("ACCOUNT_RATE_LIMIT_LOGIN", default="30/m/ip"),
+    "login_failed": env("ACCOUNT_RATE_LIMIT_LOGIN_FAILED", default="10/m/ip,5/5m/key"),
+    "signup": env("ACCOUNT_RATE_LIMIT_SIGNUP", default="20/m/ip"),
+}

@@ -3,11 +3,14 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from dealscale import health, views
+from dealscale.ops import views as ops_views
 
 urlpatterns = [
     path("health", health.liveness, name="health"),
     path("health/discord", health.discord_health, name="health-discord"),
     path("admin/discord/", include("discordbot.rolesync.urls")),
+    path("admin/discord-health/", admin.site.admin_view(ops_views.discord_health_dashboard), name="discord-health"),
+    path("metrics", ops_views.metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -1,0 +1,65 @@
+"""factory_boy factories for the operations tests: the recorded events the dashboard and alerts read."""
+
+import factory
+from django.utils import timezone
+
+from accounts.models import OAuthAttempt, User
+from credits.models import CreditRequest
+from discordbot.models import BotHeartbeat, CommandInvocation
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"ops-member{n}")
+    email = factory.LazyAttribute(lambda user: f"{user.username}@example.com")
+    password = factory.django.Password("pw-123456789")
+
+
+class StaffFactory(UserFactory):
+    username = factory.Sequence(lambda n: f"ops-staff{n}")
+    is_staff = True
+
+
+class CommandInvocationFactory(factory.django.DjangoModelFactory):
+    """A command handled now (created_at follows the clock, time-machine's in tests)."""
+
+    class Meta:
+        model = CommandInvocation
+
+    command = "balance"
+    discord_user_id = factory.Sequence(lambda n: str(100000000000000000 + n))
+    duration_ms = 120.0
+    outcome = CommandInvocation.Outcome.OK
+
+
+class OAuthAttemptFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = OAuthAttempt
+
+    succeeded = False
+    error = "access_denied"
+
+
+class HeartbeatFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = BotHeartbeat
+        django_get_or_create = ("instance",)
+
+    instance = "bot-0"
+    last_seen_at = factory.LazyFunction(timezone.now)
+    started_at = factory.LazyFunction(timezone.now)
+    latency_ms = 40.0
+
+
+class CreditRequestFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CreditRequest
+
+    user = factory.SubFactory(UserFactory)
+    amount = 100
+    reason = "Helped in the support channel"
+    source = CreditRequest.Source.WEB
+    created_at = factory.LazyFunction(timezone.now)
