@@ -211,6 +211,11 @@ DISCORD_BOT_TOKEN = env("DISCORD_BOT_TOKEN", default="")
 DISCORD_GUILD_ID = env("DISCORD_GUILD_ID", default="")
 DISCORD_TOKEN_ENCRYPTION_KEY = env.list("DISCORD_TOKEN_ENCRYPTION_KEY", default=[])
 DISCORD_HTTP_TIMEOUT = env.float("DISCORD_HTTP_TIMEOUT", default=10.0)
+# The Discord client and its shared rate-limit governor (discordbot/client.py, discordbot/ratelimit.py).
+DISCORD_RETRY_BACKOFF_SECONDS = env.float("DISCORD_RETRY_BACKOFF_SECONDS", default=1.0)
+DISCORD_MAX_RETRY_AFTER = env.float("DISCORD_MAX_RETRY_AFTER", default=60.0)
+DISCORD_GLOBAL_RATE_LIMIT = env.int("DISCORD_GLOBAL_RATE_LIMIT", default=50)
+DISCORD_INVALID_REQUEST_CEILING = env.int("DISCORD_INVALID_REQUEST_CEILING", default=5000)
 # The bot writes a heartbeat every 30 s; older than this and /health/discord reports it offline.
 BOT_HEARTBEAT_MAX_AGE_SECONDS = env.int("BOT_HEARTBEAT_MAX_AGE_SECONDS", default=120)
 # --- The bot (manage.py runbot) ---
