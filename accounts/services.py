@@ -13,6 +13,7 @@ from django.utils import timezone
 from accounts import crypto
 from accounts.models import APIToken, AuditEvent, DiscordToken, OAuthAttempt, User
 from accounts.signals import discord_linked, discord_unlinked
+from discordbot.client import DiscordClient, DiscordError, DiscordUnauthorized
 
 logger = structlog.get_logger(__name__)
 
@@ -98,7 +99,7 @@ class RelinkRequired(Exception):
 
 
 class DiscordTemporarilyUnavailable(Exception):
-    """Discord did not answer a token refresh (5xx, timeout); the stored tokens are kept."""
+    """Discord could not refresh a token just now (5xx, timeout, rate limit); the stored tokens are kept."""
 
 
 def store_discord_tokens(*, social_account: SocialAccount, token: SocialToken) -> DiscordToken:
@@ -166,8 +167,6 @@ def unlink_discord(*, user: User, actor: User, source: str, ip_address: str | No
 
 
 def _revoke_at_discord(account: SocialAccount) -> bool:
-    from discordbot.client import DiscordClient, DiscordError
-
     try:
         stored = account.discord_token
     except DiscordToken.DoesNotExist:
@@ -190,10 +189,9 @@ def get_valid_access_token(user: User) -> str:
 
     Discord rotates the refresh token on every refresh and the old one stops working, so the row
     is locked for the refresh and the new pair is saved before the token is returned: two callers
-    never spend the same refresh token. Raises NotLinked, RelinkRequired, DiscordTemporarilyUnavailable.
+    never spend the same refresh token. Raises NotLinked, RelinkRequired, DiscordTemporarilyUnavailable
+    (outage or rate limit: the stored tokens are kept).
     """
-    from discordbot.client import DiscordError, DiscordServerError
-
     with transaction.atomic():
         stored = (
             DiscordToken.objects.select_for_update()
@@ -204,38 +202,36 @@ def get_valid_access_token(user: User) -> str:
             raise NotLinked("No Discord account is linked.")
         if stored.needs_relink:
             raise RelinkRequired("Discord refused the stored tokens; link Discord again.")
-        expiring = stored.expires_at is not None and stored.expires_at - timezone.now() < ACCESS_TOKEN_REFRESH_MARGIN
-        if not expiring:
+        if stored.expires_at is None or stored.expires_at - timezone.now() >= ACCESS_TOKEN_REFRESH_MARGIN:
             return stored.access_token_encrypted
-        if not stored.refresh_token_encrypted:
-            _mark_needs_relink(stored, reason="no refresh token")
-            raise RelinkRequired("The Discord access token expired and there is no refresh token.")
-        try:
-            data = _discord_client().refresh_access_token(refresh_token=stored.refresh_token_encrypted)
-        except DiscordServerError as error:
-            raise DiscordTemporarilyUnavailable(str(error)) from error
-        except DiscordError as error:
-            _mark_needs_relink(stored, reason=str(error))
-            raise RelinkRequired("Discord refused to refresh the token; link Discord again.") from error
-        stored.access_token_encrypted = data["access_token"]
-        stored.refresh_token_encrypted = data.get("refresh_token") or stored.refresh_token_encrypted
-        stored.expires_at = timezone.now() + timedelta(seconds=int(data.get("expires_in", 0)))
-        stored.scope = data.get("scope", stored.scope)
-        stored.save()
-        return stored.access_token_encrypted
+        refused = "the access token expired and there is no refresh token"
+        if stored.refresh_token_encrypted:
+            try:
+                data = DiscordClient().refresh_access_token(refresh_token=stored.refresh_token_encrypted)
+            except DiscordError as error:
+                if not _is_refused_grant(error):
+                    raise DiscordTemporarilyUnavailable(str(error)) from error
+                refused = str(error)
+            else:
+                stored.access_token_encrypted = data["access_token"]
+                stored.refresh_token_encrypted = data.get("refresh_token") or stored.refresh_token_encrypted
+                stored.expires_at = timezone.now() + timedelta(seconds=int(data.get("expires_in", 0)))
+                stored.scope = data.get("scope", stored.scope)
+                stored.save()
+                return stored.access_token_encrypted
+    # Outside the transaction, so the flag is committed while the caller gets the exception:
+    # the profile banner must survive this request.
+    DiscordToken.objects.filter(pk=stored.pk).update(needs_relink=True, updated_at=timezone.now())
+    logger.warning("discord_relink_required", social_account_id=stored.social_account_id, reason=refused)
+    raise RelinkRequired("Discord refused to refresh the token; link Discord again.")
 
 
-def _discord_client():
-    from discordbot.client import DiscordClient
-
-    return DiscordClient()
-
-
-def _mark_needs_relink(stored: DiscordToken, *, reason: str) -> None:
-    # Committed even though the caller gets an exception: the banner must survive this request.
-    stored.needs_relink = True
-    stored.save(update_fields=["needs_relink", "updated_at"])
-    logger.warning("discord_relink_required", social_account_id=stored.social_account_id, reason=reason)
+def _is_refused_grant(error) -> bool:
+    """Whether Discord refused the user's grant (revoked, expired, already-rotated refresh token),
+    as opposed to an outage, a rate limit or our own client credentials being wrong."""
+    if error.error == "invalid_grant":
+        return True
+    return isinstance(error, DiscordUnauthorized) and error.error != "invalid_client"
 
 
 def rotate_token_encryption() -> int:
