@@ -8,14 +8,19 @@ from allauth.socialaccount.models import SocialAccount
 from django.conf import settings
 from django.db.models import Q
 
+from dealscale.ops.flags import discord_integration_switched_off
 from discordbot.rolesync.configuration import score_to_json
 from discordbot.rolesync.models import Milestone, MilestoneTrack, RoleSyncRun, SyncExclusion
 from discordbot.rolesync.planner import LinkedUser, MilestoneRule, Standing, TrackRule
 
 
 def role_sync_enabled() -> bool:
-    """The one switch that pauses every role sync run (scheduled, targeted, API, confirmation)."""
-    return settings.ROLE_SYNC_ENABLED
+    """The one switch that pauses every role sync run (scheduled, targeted, API, confirmation).
+
+    Off when ROLE_SYNC_ENABLED is off, or when ops switched `discord_integration` off for everyone
+    (`manage.py discord_integration off`): the kill switch pauses role sync along with the bot.
+    """
+    return settings.ROLE_SYNC_ENABLED and not discord_integration_switched_off()
 
 
 def milestone_tracks() -> list[TrackRule]:

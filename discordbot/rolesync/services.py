@@ -171,7 +171,7 @@ def _unassignable_roles(
 ) -> dict[str, str]:
     """Why each of `role_ids` cannot be assigned by the bot, checked once before any change."""
     roles = {role["id"]: role for role in client.get_guild_roles(guild_id)}
-    bot_member = client.get_guild_member(guild_id, client.bot_user_id())
+    bot_member = client.get_guild_member(guild_id, client.get_current_user()["id"])
     bot_top = max((roles[r]["position"] for r in bot_member["roles"] if r in roles), default=0)
     problems = {}
     for role_id in role_ids:
@@ -282,13 +282,31 @@ def _hold_at_brake(run: RoleSyncRun, *, prepared: PreparedPlan, began: float) ->
     return run
 
 
+class RateLimitCounter:
+    """Counts the 429 answers one client receives (a requests response hook), for the run's record."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, response, *args, **kwargs):
+        if response.status_code == 429:
+            self.count += 1
+        return response
+
+    @classmethod
+    def attach(cls, client: DiscordClient) -> RateLimitCounter:
+        counter = cls()
+        client.session.hooks["response"].append(counter)
+        return counter
+
+
 class _Progress:
     """Counters of a run, written to its row as the apply goes so a crash leaves an honest record."""
 
     def __init__(self, *, run: RoleSyncRun, client: DiscordClient):
         self.run = run
         self.client = client
-        self.rate_limited_at_start = client.rate_limited_count()
+        self.rate_limits = RateLimitCounter.attach(client)
         self._errors: dict[tuple, dict] = {(e["kind"], e.get("role_id", "")): e for e in run.errors}
 
     def error(self, kind: str, message: str, *, role_id: str = "") -> None:
@@ -303,7 +321,7 @@ class _Progress:
 
     def sync_fields(self) -> None:
         self.run.errors = list(self._errors.values())
-        self.run.rate_limited_count = self.client.rate_limited_count() - self.rate_limited_at_start
+        self.run.rate_limited_count = self.rate_limits.count
 
     def save_plan(self) -> None:
         self.run.save(update_fields=["members_checked", "planned", "plan", "errors"])
@@ -314,9 +332,8 @@ class _Progress:
 
 
 def _apply(changes: list[planner.RoleChange], *, prepared: PreparedPlan, progress: _Progress) -> None:
+    """Make each change with one PUT or DELETE; problems are counted and reported once, never stormed."""
     run = progress.run
-    client = progress.client
-    guild_id = settings.DISCORD_GUILD_ID
     broken = dict(prepared.unassignable)
     for role_id, message in broken.items():
         logger.warning("role_sync_role_unassignable", role_id=role_id, message=message)
@@ -328,18 +345,30 @@ def _apply(changes: list[planner.RoleChange], *, prepared: PreparedPlan, progres
         elif change.discord_id in departed:
             run.skipped += 1
         else:
-            _apply_one(change, client=client, guild_id=guild_id, run=run, broken=broken, departed=departed,
-                       prepared=prepared, progress=progress)
+            try:
+                _apply_one(change, prepared=prepared, progress=progress, broken=broken, departed=departed)
+            except DiscordRateLimited as exc:
+                # Waiting longer than the governor allows (or the invalid-request ceiling): stop
+                # here, the next run picks up the rest.
+                run.skipped += len(changes) - done + 1
+                progress.error(
+                    "rate_limited",
+                    f"Discord asked to wait {exc.retry_after:.0f} s; the remaining changes are left to the next run.",
+                )
+                break
         if done % PROGRESS_EVERY == 0:
             progress.save()
 
 
-def _apply_one(change, *, client, guild_id, run, broken, departed, prepared, progress) -> None:
+def _apply_one(
+    change: planner.RoleChange, *, prepared: PreparedPlan, progress: _Progress, broken: dict, departed: set
+) -> None:
+    run, client, guild_id = progress.run, progress.client, settings.DISCORD_GUILD_ID
     role_name = prepared.role_names.get(change.role_id, change.role_id)
     reason = (
         f"{settings.ROLE_SYNC_AUDIT_REASON} #{run.pk}: "
         f"{'reached' if change.add else 'no longer holds'} {role_name}"
-    )[:512]
+    )
     try:
         if change.add:
             client.add_member_role(guild_id, change.discord_id, change.role_id, reason=reason)
@@ -349,13 +378,13 @@ def _apply_one(change, *, client, guild_id, run, broken, departed, prepared, pro
         # Missing Manage Roles or a role above the bot: every later call for this role would be
         # another 403 towards Discord's invalid-request ban, so the role is set aside for the run.
         broken[change.role_id] = (
-            f"Discord refused to change \"{role_name}\" ({change.role_id}): give the DealScale bot the Manage "
-            f"Roles permission and move its role above \"{role_name}\" in Server Settings → Roles."
+            f'Discord refused to change "{role_name}" ({change.role_id}): give the DealScale bot the Manage '
+            f'Roles permission and move its role above "{role_name}" in Server Settings → Roles.'
         )
         run.failed += 1
         progress.error("forbidden", broken[change.role_id], role_id=change.role_id)
     except DiscordNotFound as exc:
-        if getattr(exc, "code", None) == UNKNOWN_ROLE:
+        if exc.code == UNKNOWN_ROLE:
             broken[change.role_id] = (
                 f'The role of milestone "{role_name}" ({change.role_id}) was deleted from the server: '
                 "fix its Discord role id in the admin."
@@ -366,12 +395,9 @@ def _apply_one(change, *, client, guild_id, run, broken, departed, prepared, pro
             departed.add(change.discord_id)
             run.skipped += 1
             progress.error("member_left", "Members who left the server were skipped.")
-    except DiscordRateLimited as exc:
-        run.failed += 1
-        progress.error("rate_limited", f"Rate limited beyond the retry budget: {exc}")
     except DiscordServerError as exc:
         run.failed += 1
-        progress.error("server_error", f"Discord kept failing after retries: {exc}")
+        progress.error("server_error", f"Discord kept failing after retries ({exc}); the next run retries.")
     else:
         run.applied += 1
 

@@ -15,7 +15,6 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     username = factory.Sequence(lambda n: f"rs-member{n}")
     email = factory.LazyAttribute(lambda user: f"{user.username}@example.com")
-    password = factory.django.Password("pw-123456789")
 
 
 class StaffFactory(UserFactory):

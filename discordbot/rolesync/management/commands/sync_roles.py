@@ -21,7 +21,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, dry_run: bool, user_ids: list[int] | None, **options):
         if not selectors.role_sync_enabled():
-            raise CommandError("Role sync is paused (ROLE_SYNC_ENABLED is off).")
+            raise CommandError("Role sync is paused (ROLE_SYNC_ENABLED is off, or discord_integration is switched off).")
         if dry_run:
             self._dry_run(user_ids)
             return
