@@ -26,6 +26,7 @@ from discordbot.cogs.base import (
     answer_refusal,
     current_run,
     interaction_gate,
+    refuse_when_switched_off,
     report_unexpected_error,
 )
 from discordbot.services import clear_heartbeat, record_command_invocation, record_heartbeat
@@ -40,7 +41,7 @@ class DealScaleBotMixin:
 
     def __init__(self, *, instance: str, heartbeat_seconds: float, **options) -> None:
         super().__init__(
-            intents=nextcord.Intents.none() | nextcord.Intents(guilds=True),
+            intents=nextcord.Intents(guilds=True),
             # No command sync of any kind on connect, guild availability or unknown command ids.
             lazy_load_commands=False,
             rollout_associate_known=False,
@@ -53,7 +54,9 @@ class DealScaleBotMixin:
         self.started_at = timezone.now()
         self.commands_served = 0
         self.component_handlers: dict[str, ComponentHandler] = {}
+        self.local_commands: dict[tuple[str, int], nextcord.BaseApplicationCommand] = {}
         self._background: set[asyncio.Task] = set()
+        self._shutdown: asyncio.Future | None = None
         self.heartbeat = tasks.loop(seconds=heartbeat_seconds)(self.write_heartbeat)
         self.add_application_command_check(interaction_gate)
 
@@ -92,7 +95,7 @@ class DealScaleBotMixin:
             await super().process_application_commands(interaction)
             return
         data = interaction.data
-        command = self.get_application_command(int(data["id"])) or self._associate_command(data)
+        command = self.local_commands.get((data["name"], int(data["type"])))
         if command is None:
             logger.warning("bot_unknown_command", name=data.get("name"), command_id=data.get("id"))
             await interaction.response.send_message(
@@ -100,18 +103,20 @@ class DealScaleBotMixin:
                 ephemeral=True,
             )
             return
+        # Learn the id Discord gave the command (per scope), as a sync would have; no REST call involved.
+        command.parse_discord_response(self._connection, data)
         await self._run_tracked(data["name"], interaction, command.call_from_interaction(interaction))
 
-    def _associate_command(self, data: dict):
-        """The local command with the interaction's name, type and guild scope, remembered under its id."""
-        guild_id = data.get("guild_id")
-        command = self._connection.get_application_command_from_signature(
-            type=int(data["type"]), qualified_name=data["name"], guild_id=int(guild_id) if guild_id else None
-        )
-        if command is not None:
-            command.parse_discord_response(self._connection, data)
-            self.add_application_command(command)
-        return command
+    def remember_local_commands(self) -> None:
+        """Index the bot's commands by (name, type) for dispatch.
+
+        nextcord's own index is emptied on every READY (`ConnectionState.clear`) and refilled only by its
+        on-connect sync, which this bot never runs; this one lives as long as the bot.
+        """
+        self.add_all_application_commands()
+        self.local_commands = {
+            (command.name, command.type.value): command for command in self.get_all_application_commands()
+        }
 
     async def process_components(self, interaction: nextcord.Interaction) -> None:
         prefix, _, rest = interaction.data.get("custom_id", "").partition(":")
@@ -125,6 +130,7 @@ class DealScaleBotMixin:
 
     async def _guard_component(self, handler: ComponentHandler, interaction: nextcord.Interaction, args) -> None:
         try:
+            await refuse_when_switched_off()
             await handler(interaction, args)
         except Refusal as refusal:
             await answer_refusal(interaction, refusal)
@@ -194,8 +200,13 @@ class DealScaleBotMixin:
             sentry_sdk.capture_exception()
 
     async def close(self) -> None:
-        if self.is_closed():
-            return
+        # Called by the signal handler and again by runbot's `finally` (and by nextcord itself): every
+        # caller waits for the one shutdown, so asyncio.run never cancels it halfway.
+        if self._shutdown is None:
+            self._shutdown = asyncio.ensure_future(self._close_once())
+        await asyncio.shield(self._shutdown)
+
+    async def _close_once(self) -> None:
         self.heartbeat.cancel()
         await super().close()
         if self._background:
@@ -252,5 +263,5 @@ def build_bot(*, shards: int | str | None = None, shard_ids: list[int] | None = 
         **options,
     )
     load_cogs(bot)
-    bot.add_all_application_commands()
+    bot.remember_local_commands()
     return bot

@@ -51,7 +51,7 @@ def decide(*, discord_id: int, request_id: int, approve: bool, note: str = "") -
         amount=credit_request.amount,
         reason=credit_request.reason,
         status=credit_request.status,
-        moderator=str(moderator),
+        moderator=f"{moderator} (<@{discord_id}>)",
         note=credit_request.decision_note,
     )
 

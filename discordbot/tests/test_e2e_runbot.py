@@ -1,0 +1,295 @@
+"""End to end: the real `manage.py runbot` process against the fake Discord (gateway websocket + REST).
+
+The bot runs in a subprocess with the test database and Redis; the tests push real-shaped INTERACTION_CREATE
+payloads through the gateway and assert what the bot POSTed to the interaction callback endpoint.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from allauth.socialaccount.models import SocialAccount
+from django.conf import settings
+from django.db import connection
+from waffle.models import Flag
+
+from credits.models import CreditRequest
+from credits.tests.factories import CreditRequestFactory, ModeratorFactory, UserFactory
+from discordbot import components
+from discordbot.models import BotHeartbeat, CommandInvocation
+from tests.fake_discord import APPLICATION_ID, BOT_TOKEN, DEFAULT_CHANNEL_ID
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+BASE_DIR = Path(settings.BASE_DIR)
+EPHEMERAL = 64
+COMMAND_ROUTES = ("/applications/{application_id}/commands", "/applications/{application_id}/guilds/{guild_id}/commands")
+
+
+def bot_environment(fake_discord, **overrides) -> dict:
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DEBUG": "true",
+        "SECRET_KEY": "test-secret-key",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        "REDIS_URL": settings.REDIS_URL,
+        "CELERY_BROKER_URL": "memory://",
+        "DISCORD_API_BASE_URL": fake_discord.base_url,
+        "DISCORD_BOT_TOKEN": BOT_TOKEN,
+        "DISCORD_CLIENT_ID": APPLICATION_ID,
+        "SITE_URL": "https://dealscale.example",
+        "BOT_HEARTBEAT_INTERVAL_SECONDS": "0.5",
+        "BOT_COOLDOWN_SECONDS": "0",
+        "BOT_REQUEST_CREDITS_COOLDOWN_SECONDS": "0",
+        "LOG_FORMAT": "console",
+    }
+    env.update(overrides)
+    return env
+
+
+class RunningBot:
+    def __init__(self, process: subprocess.Popen, log_path: Path):
+        self.process = process
+        self.log_path = log_path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, sig=signal.SIGTERM, timeout: float = 15.0) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        return self.process.wait(timeout=timeout)
+
+
+def start_bot(fake_discord, tmp_path, *args, **env_overrides) -> RunningBot:
+    log_path = tmp_path / "runbot.log"
+    log = log_path.open("w")
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "runbot", *args],
+        cwd=BASE_DIR,
+        env=bot_environment(fake_discord, **env_overrides),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    return RunningBot(process, log_path)
+
+
+@pytest.fixture
+def running_bot(fake_discord, tmp_path):
+    bot = start_bot(fake_discord, tmp_path)
+    try:
+        fake_discord.wait_until(
+            lambda: BotHeartbeat.objects.exists() or bot.process.poll() is not None, timeout=30
+        )
+        assert bot.process.poll() is None, bot.log()
+        yield bot
+    finally:
+        if bot.process.poll() is None:
+            bot.process.kill()
+            bot.process.wait(timeout=10)
+
+
+@pytest.fixture
+def integration_on():
+    Flag.objects.update_or_create(name="discord_integration", defaults={"everyone": True})
+
+
+def linked_member(fake_discord, *, username: str, factory=UserFactory):
+    discord_user = fake_discord.add_user(username=username)
+    user = factory(username=username)
+    SocialAccount.objects.create(user=user, provider="discord", uid=discord_user["id"], extra_data=discord_user)
+    return user, discord_user["id"]
+
+
+def slash(fake_discord, name: str, *, user_id: str, options: list[dict] | None = None, resolved=None) -> dict:
+    data = {"id": fake_discord.snowflake(), "name": name, "type": 1, "options": options or []}
+    if not options:
+        del data["options"]  # Discord omits `options` when none were given
+    if resolved:
+        data["resolved"] = resolved
+    return fake_discord.push_interaction(name=name, user_id=user_id, data=data)
+
+
+def callback_of(fake_discord, payload: dict, timeout: float = 10.0) -> dict:
+    def response():
+        interaction = fake_discord.interaction(payload["token"])
+        return interaction.response if interaction else None
+
+    return fake_discord.wait_until(response, timeout=timeout)
+
+
+def embed_of(body: dict) -> dict:
+    assert body["data"]["embeds"], body
+    return body["data"]["embeds"][0]
+
+
+def field_values(embed: dict) -> dict[str, str]:
+    return {field["name"]: field["value"] for field in embed.get("fields", [])}
+
+
+def test_the_bot_answers_each_credits_and_link_command_without_registering_commands(
+    fake_discord, running_bot, integration_on
+):
+    member, member_discord_id = linked_member(fake_discord, username="alice")
+    stranger_id = fake_discord.add_user(username="stranger")["id"]
+
+    link = callback_of(fake_discord, slash(fake_discord, "link", user_id=member_discord_id))
+    assert link["type"] == 4
+    assert link["data"]["flags"] == EPHEMERAL
+    assert "alice" in embed_of(link)["description"]
+
+    unlinked = callback_of(fake_discord, slash(fake_discord, "credits", user_id=stranger_id))
+    assert unlinked["data"]["flags"] == EPHEMERAL
+    assert "https://dealscale.example/profile/" in embed_of(unlinked)["description"]
+
+    options = [
+        {"name": "amount", "type": 4, "value": 1500},
+        {"name": "reason", "type": 3, "value": "Hosted the weekly tournament"},
+    ]
+    filing = slash(fake_discord, "request-credits", user_id=member_discord_id, options=options)
+    filed = callback_of(fake_discord, filing)
+    request = CreditRequest.objects.get(user=member)
+    assert (request.amount, request.source, request.status) == (1500, "discord", "pending")
+    assert filed["data"]["flags"] == EPHEMERAL
+    assert embed_of(filed)["title"] == f"📨 Credit request #{request.pk}"
+    assert field_values(embed_of(filed))["Amount"] == "1,500 credits"
+
+    # The same interaction delivered again (same id) files nothing new and answers with the same request.
+    retry_token = fake_discord.create_interaction(name="request-credits", user_id=member_discord_id)["token"]
+    fake_discord.interactions[retry_token].id = filing["id"]
+    retried = dict(filing, token=retry_token)
+    fake_discord.push_event("INTERACTION_CREATE", retried)
+    assert embed_of(callback_of(fake_discord, retried))["title"] == f"📨 Credit request #{request.pk}"
+    assert CreditRequest.objects.filter(user=member).count() == 1
+
+    too_short = [{"name": "amount", "type": 4, "value": 5}, {"name": "reason", "type": 3, "value": "short"}]
+    refused = callback_of(fake_discord, slash(fake_discord, "request-credits", user_id=member_discord_id, options=too_short))
+    assert refused["data"]["flags"] == EPHEMERAL
+    assert "10 to 500 characters" in embed_of(refused)["description"]
+
+    balance = callback_of(fake_discord, slash(fake_discord, "credits", user_id=member_discord_id))
+    assert balance["data"]["flags"] == EPHEMERAL
+    fields = field_values(embed_of(balance))
+    assert fields["Balance"] == "**0** credits"
+    assert f"#{request.pk}" in fields["Pending requests (1)"]
+
+    for method in ("PUT", "POST", "PATCH", "DELETE"):
+        for route in COMMAND_ROUTES:
+            assert fake_discord.requests_to(method, route) == []
+    fake_discord.wait_until(lambda: CommandInvocation.objects.count() >= 6)
+    assert set(CommandInvocation.objects.values_list("command", flat=True)) >= {"link", "credits", "request-credits"}
+
+
+def test_moderators_approve_and_deny_from_the_buttons_and_others_are_refused(
+    fake_discord, running_bot, integration_on
+):
+    moderator, moderator_discord_id = linked_member(fake_discord, username="mod", factory=ModeratorFactory)
+    member, member_discord_id = linked_member(fake_discord, username="bob")
+    to_approve = CreditRequestFactory(user=member, amount=300)
+    to_deny = CreditRequestFactory(user=UserFactory(), amount=700)
+
+    def click(custom_id: str, *, user_id: str) -> dict:
+        message = fake_discord.make_message(
+            DEFAULT_CHANNEL_ID, {"embeds": [{"title": "request"}], "components": components.moderation_buttons(1)}
+        )
+        payload = fake_discord.create_interaction(
+            user_id=user_id, interaction_type=3, data={"custom_id": custom_id, "component_type": 2}
+        )
+        payload["message"] = message
+        fake_discord.push_event("INTERACTION_CREATE", payload)
+        return payload
+
+    refused = callback_of(fake_discord, click(components.custom_id("approve", to_approve.pk), user_id=member_discord_id))
+    assert refused["type"] == 4 and refused["data"]["flags"] == EPHEMERAL
+    assert "Only moderators" in embed_of(refused)["description"]
+    to_approve.refresh_from_db()
+    assert to_approve.status == "pending"
+
+    approved = callback_of(
+        fake_discord, click(components.custom_id("approve", to_approve.pk), user_id=moderator_discord_id)
+    )
+    assert approved["type"] == 7
+    assert approved["data"]["components"] == []
+    assert field_values(embed_of(approved))["Status"] == f"✅ Approved by {moderator} (<@{moderator_discord_id}>)"
+    to_approve.refresh_from_db()
+    assert (to_approve.status, to_approve.decided_by) == ("approved", moderator)
+
+    again = callback_of(fake_discord, click(components.custom_id("approve", to_approve.pk), user_id=moderator_discord_id))
+    assert again["data"]["flags"] == EPHEMERAL
+    assert "already approved" in embed_of(again)["description"]
+
+    modal = callback_of(fake_discord, click(components.custom_id("deny", to_deny.pk), user_id=moderator_discord_id))
+    assert modal["type"] == 9
+    assert modal["data"]["custom_id"] == components.custom_id("deny-note", to_deny.pk)
+
+    submit = fake_discord.create_interaction(
+        user_id=moderator_discord_id,
+        interaction_type=5,
+        data={
+            "custom_id": components.custom_id("deny-note", to_deny.pk),
+            "components": [{"type": 1, "components": [{"type": 4, "custom_id": "note", "value": "Not eligible"}]}],
+        },
+    )
+    submit["message"] = fake_discord.make_message(DEFAULT_CHANNEL_ID, {"embeds": [{"title": "request"}]})
+    fake_discord.push_event("INTERACTION_CREATE", submit)
+    denied = callback_of(fake_discord, submit)
+    assert denied["type"] == 7
+    assert field_values(embed_of(denied))["Status"] == f"❌ Denied by {moderator} (<@{moderator_discord_id}>)"
+    assert field_values(embed_of(denied))["Note"] == "Not eligible"
+    to_deny.refresh_from_db()
+    assert (to_deny.status, to_deny.decision_note) == ("denied", "Not eligible")
+
+
+def test_a_dropped_gateway_is_resumed_and_sigterm_stops_the_bot_cleanly(fake_discord, running_bot, integration_on):
+    _, member_discord_id = linked_member(fake_discord, username="carol")
+    fake_discord.drop_gateway()
+    fake_discord.wait_until(lambda: fake_discord.gateway.resumes, timeout=15)
+    assert len(fake_discord.gateway.identifies) == 1
+
+    after_resume = callback_of(fake_discord, slash(fake_discord, "link", user_id=member_discord_id))
+    assert after_resume["type"] == 4
+
+    assert running_bot.stop(signal.SIGTERM) == 0, running_bot.log()
+    assert "Bot stopped." in running_bot.log()
+    assert not BotHeartbeat.objects.exists()
+
+
+def test_cooldowns_refuse_a_second_command_within_the_window(fake_discord, tmp_path, integration_on):
+    _, member_discord_id = linked_member(fake_discord, username="dave")
+    bot = start_bot(fake_discord, tmp_path, BOT_COOLDOWN_SECONDS="60")
+    try:
+        fake_discord.wait_until(lambda: BotHeartbeat.objects.exists(), timeout=30)
+        first = callback_of(fake_discord, slash(fake_discord, "link", user_id=member_discord_id))
+        second = callback_of(fake_discord, slash(fake_discord, "link", user_id=member_discord_id))
+        assert "Link" in embed_of(first)["title"] or "linked" in embed_of(first)["title"]
+        assert second["data"]["flags"] == EPHEMERAL
+        assert embed_of(second)["title"] == "⚠️ Slow down"
+    finally:
+        assert bot.stop() == 0, bot.log()
+
+
+def test_a_missing_token_exits_at_once_with_code_2(fake_discord, tmp_path):
+    bot = start_bot(fake_discord, tmp_path, DISCORD_BOT_TOKEN="")
+    assert bot.process.wait(timeout=30) == 2
+    assert "DISCORD_BOT_TOKEN is not set" in bot.log()
+
+
+def test_a_rejected_token_exits_with_a_clear_message(fake_discord, tmp_path):
+    bot = start_bot(fake_discord, tmp_path, DISCORD_BOT_TOKEN="not-the-token")
+    assert bot.process.wait(timeout=30) == 3
+    assert "Discord rejected DISCORD_BOT_TOKEN" in bot.log()
+    assert fake_discord.gateway.identifies == []
+
+
+def test_the_sharded_bot_identifies_each_shard(fake_discord, tmp_path):
+    bot = start_bot(fake_discord, tmp_path, "--shards", "2")
+    try:
+        fake_discord.wait_until(lambda: len(fake_discord.gateway.identifies) == 2, timeout=30)
+        assert sorted(identify["shard"] for identify in fake_discord.gateway.identifies) == [[0, 2], [1, 2]]
+    finally:
+        assert bot.stop() == 0, bot.log()
+
