@@ -30,7 +30,9 @@ class MilestoneTrackAdmin(admin.ModelAdmin):
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         services.milestones_changed(actor=request.user, source=AuditEvent.Source.ADMIN, target=form.instance)
-        for warning in services.guild_warnings(role_ids=[m.discord_role_id for m in form.instance.milestones.all()]):
+        # A fresh query: the prefetched milestones of get_queryset() predate this save.
+        role_ids = form.instance.milestones.values_list("discord_role_id", flat=True)
+        for warning in services.guild_warnings(role_ids=role_ids):
             self.message_user(request, warning, level=messages.WARNING)
 
     def delete_model(self, request, obj):
