@@ -12,6 +12,7 @@ from nextcord.errors import ApplicationCheckFailure
 
 from accounts.models import User
 from accounts.selectors import discord_integration_enabled_for_user, user_for_discord_id
+from dealscale.ops.flags import discord_integration_switched_off
 from discordbot import embeds
 from discordbot.asyncdb import database_sync_to_async
 from discordbot.models import CommandInvocation
@@ -58,6 +59,22 @@ class NotLinked(Refusal):
         return embeds.not_linked(link_url=link_url())
 
 
+class IntegrationDisabled(Refusal):
+    """Ops switched the whole integration off (`manage.py discord_integration off`)."""
+
+    def __init__(self):
+        super().__init__(
+            "DealScale's Discord features are temporarily disabled. Please try again later.",
+            title="Temporarily disabled",
+        )
+
+
+async def refuse_when_switched_off() -> None:
+    """The kill switch of the bot: raises IntegrationDisabled while `discord_integration` is off for everyone."""
+    if await database_sync_to_async(discord_integration_switched_off, thread_sensitive=False)():
+        raise IntegrationDisabled()
+
+
 class OnCooldown(ApplicationCheckFailure):
     def __init__(self, retry_after: float):
         super().__init__(f"On cooldown for {retry_after:.1f} s")
@@ -78,10 +95,11 @@ def cooldown_seconds(command: str) -> float:
 async def interaction_gate(interaction: nextcord.Interaction) -> bool:
     """The one check every slash command passes before it runs (nextcord global application check).
 
-    Cooldowns live in the shared cache so that every shard and process agrees on them. A command-wide
-    kill switch belongs here too; the per-member `discord_integration` flag is applied where the member is
-    resolved (`member_for`).
+    Cooldowns live in the shared cache so that every shard and process agrees on them. The command-wide
+    kill switch (`discord_integration` off for everyone) is checked first; the per-member rollout of the
+    flag is applied where the member is resolved (`member_for`).
     """
+    await refuse_when_switched_off()
     command = interaction.data["name"]
     seconds = cooldown_seconds(command)
     if seconds > 0:
