@@ -5,6 +5,7 @@ from celery import shared_task
 
 from accounts.selectors import discord_id_for
 from credits.models import CreditRequest
+from discordbot.client import DiscordClient, DiscordError, DiscordRateLimited, DiscordServerError
 
 logger = structlog.get_logger(__name__)
 
@@ -44,11 +45,10 @@ def decision_embed(credit_request: CreditRequest) -> dict:
 def notify_decision(self, request_id: int) -> None:
     """DM the member the decision on request `request_id` when their Discord account is linked.
 
-    Retried on Discord 429/5xx; a member with closed DMs (403) is given up on. The decision itself is
-    committed before this runs and never depends on it.
+    Retried on Discord 429/5xx (after the client's own retries); any other refusal (403 DMs closed,
+    404 unknown user) is logged and given up. The decision is committed before this runs and never
+    depends on it.
     """
-    from discordbot.client import DiscordClient, DiscordForbidden, DiscordRateLimited, DiscordServerError
-
     credit_request = CreditRequest.objects.select_related("user").filter(pk=request_id).first()
     if credit_request is None or credit_request.is_pending:
         logger.warning("credit_decision_notice_skipped", request_id=request_id, reason="not decided")
@@ -59,11 +59,13 @@ def notify_decision(self, request_id: int) -> None:
         return
     try:
         DiscordClient().send_dm(discord_id, embeds=[decision_embed(credit_request)])
-    except DiscordForbidden:
-        logger.info("credit_decision_notice_refused", request_id=request_id, discord_id=discord_id)
-        return
     except DiscordRateLimited as exc:
         raise self.retry(exc=exc, countdown=max(float(exc.retry_after), 1.0)) from exc
     except DiscordServerError as exc:
         raise self.retry(exc=exc, countdown=min(5 * 2**self.request.retries, 300)) from exc
+    except DiscordError as exc:
+        # Retrying cannot help: the member closed their DMs (403/50007), left Discord (404)...
+        logger.info("credit_decision_notice_refused", request_id=request_id, discord_id=discord_id,
+                    status=exc.status, code=exc.code)
+        return
     logger.info("credit_decision_notice_sent", request_id=request_id, discord_id=discord_id)
