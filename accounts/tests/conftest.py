@@ -22,15 +22,37 @@ def token_key(settings):
 
 @pytest.fixture
 def discord_flag(db):
-    """The migration's rollout flag; tests switch it with `discord_flag.everyone = ...; save()`."""
-    return Flag.objects.get(name=DISCORD_INTEGRATION_FLAG)
+    """The rollout flag as the migration creates it (re-created after a transactional test's flush)."""
+    flag, _ = Flag.objects.get_or_create(
+        name=DISCORD_INTEGRATION_FLAG, defaults={"everyone": None, "percent": 0, "staff": True, "superusers": True}
+    )
+    return flag
 
 
 @pytest.fixture
-def discord_on(discord_flag):
-    discord_flag.everyone = True
-    discord_flag.save()
-    return discord_flag
+def set_flag(discord_flag):
+    """Change the flag as the admin would. Waffle flushes its cache on commit, which a test
+    transaction never reaches, so the cached copy is flushed here."""
+
+    def change(**fields):
+        for name, value in fields.items():
+            setattr(discord_flag, name, value)
+        discord_flag.save()
+        discord_flag.flush()
+        return discord_flag
+
+    return change
+
+
+@pytest.fixture
+def discord_on(set_flag):
+    return set_flag(everyone=True)
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # The default hasher spends ~0.3 s per user on purpose; tests create many users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
