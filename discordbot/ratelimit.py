@@ -519,8 +519,8 @@ def install_on_nextcord(client, governor: Governor | None = None) -> None:
     original_request = http.request
 
     def identity() -> str:
-        token = getattr(http, "token", None) or client._connection.http.token
-        return identity_for(f"Bot {token}")
+        # nextcord keeps the "Bot <token>" header it sends in a private attribute set at login.
+        return identity_for(http._default_auth)
 
     async def governed_request(route: Route, **kwargs: Any) -> Any:
         path = route.url[len(Route.BASE):] if route.url.startswith(Route.BASE) else route.path
