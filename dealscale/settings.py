@@ -356,10 +356,10 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
 }
 # Proxies in front of the app that append to X-Forwarded-For (0 = trust only REMOTE_ADDR).
 REST_FRAMEWORK["NUM_PROXIES"] = env.int("API_NUM_PROXIES", default=0)
-# allauth's own limits on the login and signup forms (format "N/period/key", see allauth docs),
-# merged into any limits the allauth section above already set.
+# allauth's limits on the login and signup forms ("N/period/key" with key ip, user or key; allauth
+# keeps its defaults for the actions not named here). Over "login"/"signup" a POST gets a 429; over
+# "login_failed" the form refuses further attempts ("Too many failed login attempts").
 ACCOUNT_RATE_LIMITS = {
-    **globals().get("ACCOUNT_RATE_LIMITS", {}),
     "login": env("ACCOUNT_RATE_LIMIT_LOGIN", default="30/m/ip"),
     "login_failed": env("ACCOUNT_RATE_LIMIT_LOGIN_FAILED", default="10/m/ip,5/5m/key"),
     "signup": env("ACCOUNT_RATE_LIMIT_SIGNUP", default="20/m/ip"),
