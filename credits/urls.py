@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from credits import views
+
+urlpatterns = [
+    path("credits/", views.credits_page, name="credits"),
+    path("credits/<int:request_id>/cancel/", views.cancel_request_view, name="credits-cancel"),
+]
