@@ -8,7 +8,6 @@ is finished by the next one, which finds the changes already made and makes only
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -20,7 +19,8 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent
 from accounts.services import record_audit_event
-from discordbot.errors import (
+from discordbot.client import (
+    DiscordClient,
     DiscordError,
     DiscordForbidden,
     DiscordNotFound,
@@ -30,9 +30,6 @@ from discordbot.errors import (
 from discordbot.rolesync import planner, selectors
 from discordbot.rolesync.configuration import parse_configuration
 from discordbot.rolesync.models import Milestone, MilestoneTrack, RoleSyncRun
-
-if TYPE_CHECKING:
-    from discordbot.client import DiscordClient
 
 logger = structlog.get_logger(__name__)
 
@@ -107,8 +104,6 @@ def create_full_run(*, trigger: str = RoleSyncRun.Trigger.SCHEDULE) -> RoleSyncR
 
 
 def discord_client() -> DiscordClient:
-    from discordbot.client import DiscordClient
-
     return DiscordClient()
 
 
@@ -206,53 +201,66 @@ def execute_run(*, run_id: int, client: DiscordClient | None = None) -> RoleSync
     run = RoleSyncRun.objects.get(pk=run_id)
     if not started:
         return run
+    began = time.monotonic()
     if not selectors.role_sync_enabled():
-        return _finish(run, status=RoleSyncRun.Status.PAUSED, began=time.monotonic())
+        return _finish(run, status=RoleSyncRun.Status.PAUSED, began=began)
     if not run.is_targeted:
         _close_abandoned_runs()
-    client = client or discord_client()
-    progress = _Progress(run=run, client=client)
-    began = time.monotonic()
-    finished = False
+    progress = _Progress(run=run, client=client or discord_client())
     try:
-        if run.is_targeted:
-            prepared = prepare_plan(client=client, user_ids=run.target_user_ids, discord_ids=run.target_discord_ids)
-        else:
-            prepared = prepare_plan(client=client)
-        changes = prepared.plan.changes
-        if run.confirmation_of_id is not None:
-            changes = _still_approved(changes, approved=run.confirmation_of.plan, run=run)
-        run.members_checked = prepared.plan.members_checked
-        run.planned = len(changes)
-        run.plan = [_plan_entry(c, prepared) for c in changes]
-        if run.confirmation_of_id is None and planner.exceeds_brake(
-            prepared.plan, share=settings.ROLE_SYNC_BRAKE_SHARE, min_changes=settings.ROLE_SYNC_BRAKE_MIN_CHANGES
-        ):
-            finished = True
-            return _hold_at_brake(run, prepared=prepared, began=began)
-        progress.save_plan()
-        _apply(changes, prepared=prepared, progress=progress)
-        finished = True
-        status = RoleSyncRun.Status.PARTIAL if run.failed else RoleSyncRun.Status.SUCCEEDED
-        return _finish(run, status=status, began=began, progress=progress)
-    finally:
-        if not finished:
-            # A crash or a time limit: keep what was done; the next run plans again and finishes it.
-            progress.error("interrupted", "The run stopped before the end; the next run finishes the job.")
-            _finish(run, status=RoleSyncRun.Status.INTERRUPTED, began=began, progress=progress)
+        status = _plan_and_apply(run, progress=progress)
+    except BaseException:
+        # A crash or a time limit: record what was done and let it propagate; the next run plans
+        # again from what the guild really holds and finishes the job.
+        progress.error("interrupted", "The run stopped before the end; the next run finishes the job.")
+        _finish(run, status=RoleSyncRun.Status.INTERRUPTED, began=began, progress=progress)
+        raise
+    return _finish(run, status=status, began=began, progress=progress)
 
 
-def _still_approved(changes, *, approved: list[dict], run: RoleSyncRun) -> list[planner.RoleChange]:
+def _plan_and_apply(run: RoleSyncRun, *, progress: _Progress) -> str:
+    if not settings.DISCORD_GUILD_ID:
+        progress.error("not_configured", "DISCORD_GUILD_ID is not set: there is no guild to sync.")
+        return RoleSyncRun.Status.FAILED
+    targets = {"user_ids": run.target_user_ids, "discord_ids": run.target_discord_ids} if run.is_targeted else {}
+    try:
+        prepared = prepare_plan(client=progress.client, **targets)
+    except DiscordError as exc:
+        # Without a complete read of the guild there is no trustworthy diff: change nothing this time.
+        progress.error("guild_unreadable", f"Could not read the guild from Discord ({exc}); nothing was changed.")
+        return RoleSyncRun.Status.FAILED
+    plan, changes = prepared.plan, prepared.plan.changes
+    run.members_checked = plan.members_checked
+    if run.confirmation_of_id is not None:
+        changes = _still_approved(changes, approved=run.confirmation_of.plan, progress=progress)
+    elif planner.exceeds_brake(
+        plan, share=settings.ROLE_SYNC_BRAKE_SHARE, min_changes=settings.ROLE_SYNC_BRAKE_MIN_CHANGES
+    ):
+        _record_plan(run, changes, prepared)
+        progress.error("safety_brake", (
+            f"{plan.members_changed} of {plan.members_in_scope} members ({len(changes)} role changes) would "
+            f"change, over the {settings.ROLE_SYNC_BRAKE_SHARE:.0%} safety brake: nothing was applied. "
+            "Check the plan and use “Confirm and apply” if it is right."
+        ))
+        logger.warning("role_sync_held_at_brake", run_id=run.pk, changes=len(changes))
+        return RoleSyncRun.Status.AWAITING_CONFIRMATION
+    _record_plan(run, changes, prepared)
+    progress.save_plan()
+    completed = _apply(changes, prepared=prepared, progress=progress)
+    return RoleSyncRun.Status.SUCCEEDED if completed and not run.failed else RoleSyncRun.Status.PARTIAL
+
+
+def _record_plan(run: RoleSyncRun, changes: list[planner.RoleChange], prepared: PreparedPlan) -> None:
+    run.planned = len(changes)
+    run.plan = [_plan_entry(c, prepared) for c in changes]
+
+
+def _still_approved(changes, *, approved: list[dict], progress: _Progress) -> list[planner.RoleChange]:
     """The fresh plan's changes that staff approved: nothing unseen, nothing no longer true, is applied."""
     approved_keys = {(e["discord_id"], e["role_id"], e["action"] == "add") for e in approved}
     kept = [c for c in changes if c.key in approved_keys]
-    left = len(changes) - len(kept)
-    if left:
-        run.errors.append({
-            "kind": "not_confirmed",
-            "message": f"{left} change(s) that were not in the confirmed plan were left to the next run.",
-            "count": left,
-        })
+    for _ in range(len(changes) - len(kept)):
+        progress.error("not_confirmed", "Changes that were not in the confirmed plan were left to the next run.")
     return kept
 
 
@@ -265,21 +273,6 @@ def _plan_entry(change: planner.RoleChange, prepared: PreparedPlan) -> dict:
         "role": prepared.role_names.get(change.role_id, change.role_id),
         "action": "add" if change.add else "remove",
     }
-
-
-def _hold_at_brake(run: RoleSyncRun, *, prepared: PreparedPlan, began: float) -> RoleSyncRun:
-    plan = prepared.plan
-    run.errors.append({
-        "kind": "safety_brake",
-        "message": (
-            f"{plan.members_changed} of {plan.members_in_scope} members ({len(plan.changes)} role changes) would "
-            f"change, over the {settings.ROLE_SYNC_BRAKE_SHARE:.0%} safety brake: nothing was applied. "
-            "Check the plan and use “Confirm and apply” if it is right."
-        ),
-    })
-    run = _finish(run, status=RoleSyncRun.Status.AWAITING_CONFIRMATION, began=began)
-    logger.warning("role_sync_held_at_brake", run_id=run.pk, changes=len(plan.changes))
-    return run
 
 
 class RateLimitCounter:
@@ -324,6 +317,7 @@ class _Progress:
         self.run.rate_limited_count = self.rate_limits.count
 
     def save_plan(self) -> None:
+        self.sync_fields()
         self.run.save(update_fields=["members_checked", "planned", "plan", "errors"])
 
     def save(self) -> None:
@@ -331,8 +325,11 @@ class _Progress:
         self.run.save(update_fields=["applied", "failed", "skipped", "rate_limited_count", "errors"])
 
 
-def _apply(changes: list[planner.RoleChange], *, prepared: PreparedPlan, progress: _Progress) -> None:
-    """Make each change with one PUT or DELETE; problems are counted and reported once, never stormed."""
+def _apply(changes: list[planner.RoleChange], *, prepared: PreparedPlan, progress: _Progress) -> bool:
+    """Make each change with one PUT or DELETE; problems are counted and reported once, never stormed.
+
+    Returns False when a long rate limit stopped it before the end.
+    """
     run = progress.run
     broken = dict(prepared.unassignable)
     for role_id, message in broken.items():
@@ -355,9 +352,10 @@ def _apply(changes: list[planner.RoleChange], *, prepared: PreparedPlan, progres
                     "rate_limited",
                     f"Discord asked to wait {exc.retry_after:.0f} s; the remaining changes are left to the next run.",
                 )
-                break
+                return False
         if done % PROGRESS_EVERY == 0:
             progress.save()
+    return True
 
 
 def _apply_one(

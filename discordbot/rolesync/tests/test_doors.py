@@ -169,3 +169,14 @@ def test_the_unlink_task_removes_the_managed_roles(guild):
     assert guild.role_names_of(uid) == {"VIP"}
     assert len(guild.fake.requests_to("DELETE", MEMBER_ROLES)) == 1
     assert RoleSyncRun.objects.get().trigger == "unlink"
+
+
+def test_a_queued_run_waits_for_the_running_one_instead_of_being_dropped(guild):
+    from celery.exceptions import Retry
+
+    run = RoleSyncRun.objects.create(trigger="api")
+    with single_flight(tasks.ROLE_SYNC_LOCK, ttl_seconds=60):
+        with pytest.raises(Retry):
+            tasks.sync_roles(run_id=run.pk)
+    run.refresh_from_db()
+    assert run.status == "queued"

@@ -257,3 +257,41 @@ def test_a_paused_sync_records_the_run_and_calls_nothing(guild, settings):
 
     assert run.status == "paused"
     assert guild.fake.requests == []
+
+
+def test_a_long_rate_limit_stops_the_run_and_leaves_the_rest_to_the_next(guild):
+    members = [guild.linked_member(f"m{n}", rank=50) for n in range(3)]
+    guild.fake.fail_next("PUT", MEMBER_ROLES, status=429, retry_after=600, scope="shared")
+
+    run = full_sync()
+
+    assert (run.status, run.applied, run.skipped) == ("partial", 0, 3)
+    assert len(guild.fake.requests_to("PUT", MEMBER_ROLES)) == 1
+    assert "left to the next run" in run.errors[0]["message"]
+    assert not any(guild.role_names_of(m.uid) for m in members)
+
+
+def test_a_guild_that_cannot_be_read_fails_the_run_without_changing_anything(guild):
+    guild.unlinked_member("holder", roles=["Top 10"])
+    guild.fake.fail_next("GET", "/guilds/{guild_id}/members", status=503, times=10)
+
+    run = full_sync()
+
+    assert run.status == "failed"
+    assert guild.mutating_requests() == []
+    assert "Could not read the guild" in run.errors[0]["message"]
+
+
+def test_a_run_abandoned_by_a_dead_worker_is_closed_by_the_next_full_run(guild):
+    import datetime
+
+    from django.utils import timezone
+
+    dead = RoleSyncRun.objects.create(
+        trigger="schedule", status="running", started_at=timezone.now() - datetime.timedelta(minutes=10)
+    )
+
+    full_sync()
+
+    dead.refresh_from_db()
+    assert dead.status == "interrupted"
