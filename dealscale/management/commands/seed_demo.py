@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts.models import User
+from credits.demo import seed_demo_credits
 
 DEMO_MEMBERS = [
     ("alice", "Alice Moreau"),
@@ -39,6 +40,8 @@ class Command(BaseCommand):
                 user.set_password("demo-password")
                 user.save()
             members.append(user)
+
+        seed_demo_credits(members)
 
         self.stdout.write(self.style.SUCCESS(f"Demo data ready: {len(members)} members."))
         self.stdout.write(f"Admin login: username 'admin', password '{admin_password}'")
