@@ -199,3 +199,7 @@ def moderation_decided(
     if note:
         embed.add_field(name="Note", value=note, inline=False)
     return embed
+
+
+def announcement(*, title: str, text: str) -> nextcord.Embed:
+    return _embed(title=f"📢 {title}", colour=BRAND, description=text)

@@ -1,0 +1,73 @@
+"""`manage.py announce --channel <id or name> "text" [--embed [--title T]] [--dry-run]`: post a notice."""
+
+import json
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from discordbot import embeds
+from discordbot.client import DiscordClient, DiscordError
+
+TEXT_CHANNEL_TYPES = {0, 5}  # GUILD_TEXT, GUILD_ANNOUNCEMENT
+MAX_CONTENT = 2000
+MAX_DESCRIPTION = 4096
+
+
+def find_channel_id(client: DiscordClient, *, guild_id: str, name: str) -> str:
+    """The id of the guild's text channel called `name` (with or without '#'). Raises CommandError."""
+    wanted = name.lstrip("#").lower()
+    channels = client.request("GET", f"/guilds/{guild_id}/channels")
+    matches = [c for c in channels if c.get("type") in TEXT_CHANNEL_TYPES and c.get("name", "").lower() == wanted]
+    if not matches:
+        raise CommandError(f"No text channel named #{wanted} in guild {guild_id}.")
+    if len(matches) > 1:
+        ids = ", ".join(c["id"] for c in matches)
+        raise CommandError(f"Several channels are named #{wanted} ({ids}): pass the channel id instead.")
+    return matches[0]["id"]
+
+
+class Command(BaseCommand):
+    help = "Post a message (e.g. a maintenance notice) to a channel of the community's server."
+
+    def add_arguments(self, parser):
+        parser.add_argument("text", help="The message.")
+        parser.add_argument("--channel", required=True, help="Channel id, or its name in DISCORD_GUILD_ID.")
+        parser.add_argument("--embed", action="store_true", help="Post the text as an embed.")
+        parser.add_argument("--title", default="Announcement", help="Title of the embed (with --embed).")
+        parser.add_argument("--dry-run", action="store_true", help="Print what would be posted; send nothing.")
+
+    def handle(self, *args, text, channel, embed=False, title="Announcement", dry_run=False, **options):
+        text = text.strip()
+        if not text:
+            raise CommandError("The message is empty.")
+        limit = MAX_DESCRIPTION if embed else MAX_CONTENT
+        if len(text) > limit:
+            raise CommandError(f"The message is {len(text)} characters; Discord allows {limit} here.")
+        if embed:
+            notice = embeds.announcement(title=title, text=text).to_dict()
+            body = {"embeds": [notice]}
+        else:
+            body = {"content": text}
+
+        client = DiscordClient()
+        if channel.isdigit():
+            channel_id = channel
+        elif dry_run and not settings.DISCORD_BOT_TOKEN:
+            channel_id = f"#{channel.lstrip('#')}"
+        else:
+            if not settings.DISCORD_GUILD_ID:
+                raise CommandError("A channel name needs DISCORD_GUILD_ID; or pass the channel id.")
+            try:
+                channel_id = find_channel_id(client, guild_id=settings.DISCORD_GUILD_ID, name=channel)
+            except DiscordError as error:
+                raise CommandError(f"Could not list the server's channels: {error}") from error
+
+        if dry_run:
+            self.stdout.write(f"Dry run: would post to channel {channel_id}:")
+            self.stdout.write(json.dumps(body, indent=2, ensure_ascii=False))
+            return
+        try:
+            message = client.send_message(channel_id, **body)
+        except DiscordError as error:
+            raise CommandError(f"Discord refused the message: {error}") from error
+        self.stdout.write(self.style.SUCCESS(f"Posted to channel {channel_id} (message {message['id']})."))
