@@ -1,8 +1,9 @@
 """allauth adapters: where allauth's social login flow hands over to this project's services."""
 
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
-from allauth.socialaccount.models import SocialToken
+from allauth.socialaccount.models import SocialApp, SocialToken
 from allauth.socialaccount.providers.base import AuthError
+from django.conf import settings
 
 from accounts import crypto
 from accounts.services import record_oauth_attempt
@@ -11,6 +12,29 @@ TOKEN_FIELDS = ("token", "token_secret")
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
+    def list_apps(self, request, provider=None, client_id=None) -> list[SocialApp]:
+        # The OAuth app comes from the environment only (SOCIALACCOUNT_PROVIDERS[...]["APPS"]).
+        # allauth would also query the SocialApp table, three times per OAuth callback, and an
+        # app added there in the admin would clash with the one from the environment.
+        apps = []
+        for provider_id, config in settings.SOCIALACCOUNT_PROVIDERS.items():
+            for app_config in config.get("APPS", []):
+                app = SocialApp(
+                    provider=provider_id,
+                    provider_id=app_config.get("provider_id", ""),
+                    name=app_config.get("name", provider_id),
+                    client_id=app_config["client_id"],
+                    secret=app_config.get("secret", ""),
+                    key=app_config.get("key", ""),
+                    settings=app_config.get("settings", {}),
+                )
+                if provider and provider not in (app.provider, app.provider_id):
+                    continue
+                if client_id and app.client_id != client_id:
+                    continue
+                apps.append(app)
+        return apps
+
     def pre_social_login(self, request, sociallogin) -> None:
         # Reached only after a valid state, a code exchange and a profile fetch: OAuth works,
         # whatever the outcome of the login itself (e.g. an account already linked elsewhere).
