@@ -3,13 +3,13 @@
     {"tracks": [{"name": "Rank tiers", "exclusive": true, "milestones": [
         {"name": "Top 10", "discord_role_id": "123…", "period": "all", "max_rank": 10}, …]}, …]}
 
-Each milestone has exactly one of `max_rank` (an integer ≥ 1) and `min_score` (a number ≥ 0).
+Each milestone has exactly one of `max_rank` (an integer ≥ 1) and `min_score` (an integer ≥ 0:
+leaderboard scores are whole points).
 Errors carry the JSON path of the value at fault, e.g. `$.tracks[0].milestones[2].max_rank`.
 """
 
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from discordbot.rolesync.models import Period
@@ -18,7 +18,7 @@ SNOWFLAKE = re.compile(r"^[0-9]{15,21}$")
 TRACK_KEYS = {"name", "exclusive", "milestones"}
 MILESTONE_KEYS = {"name", "discord_role_id", "period", "max_rank", "min_score"}
 NAME_MAX_LENGTH = 100
-MIN_SCORE_MAX = Decimal("999999999999.99")
+MIN_SCORE_MAX = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class MilestoneSpec:
     discord_role_id: str
     period: str
     max_rank: int | None
-    min_score: Decimal | None
+    min_score: int | None
 
 
 @dataclass(frozen=True)
@@ -119,19 +119,11 @@ def _milestone(raw: Any, path: str, errors: list[str], role_ids: dict[str, str])
     return MilestoneSpec(name=name, discord_role_id=role_id, period=period, max_rank=max_rank, min_score=min_score)
 
 
-def _score(value: Any, path: str, errors: list[str]) -> Decimal | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        errors.append(f"{path}: expected a number")
+def _score(value: Any, path: str, errors: list[str]) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MIN_SCORE_MAX:
+        errors.append(f"{path}: expected a whole number of points, at least 0")
         return None
-    try:
-        score = Decimal(str(value))
-    except InvalidOperation:
-        errors.append(f"{path}: expected a number")
-        return None
-    if not score.is_finite() or score < 0 or score > MIN_SCORE_MAX or score != score.quantize(Decimal("0.01")):
-        errors.append(f"{path}: expected a number from 0 to {MIN_SCORE_MAX} with at most 2 decimals")
-        return None
-    return score
+    return value
 
 
 def _name(raw: dict, path: str, errors: list[str]) -> str | None:
@@ -145,8 +137,3 @@ def _name(raw: dict, path: str, errors: list[str]) -> str | None:
 def _unknown_keys(raw: dict, allowed: set[str], path: str, errors: list[str]) -> None:
     for key in sorted(set(raw) - allowed):
         errors.append(f"{path}.{key}: unknown field (expected {', '.join(sorted(allowed))})")
-
-
-def score_to_json(score: Decimal) -> int | float:
-    """1000.00 → 1000 and 12.50 → 12.5, so an export reads like what was imported."""
-    return int(score) if score == score.to_integral_value() else float(score)

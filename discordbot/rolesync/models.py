@@ -40,9 +40,7 @@ class Milestone(models.Model):
     )
     period = models.CharField(max_length=10, choices=Period.choices, default=Period.ALL)
     max_rank = models.PositiveIntegerField(null=True, blank=True, help_text="Reached at this rank or better.")
-    min_score = models.DecimalField(
-        max_digits=14, decimal_places=2, null=True, blank=True, help_text="Reached at this score or more."
-    )
+    min_score = models.PositiveBigIntegerField(null=True, blank=True, help_text="Reached at this score or more.")
     position = models.PositiveIntegerField(default=0)
 
     class Meta:
@@ -65,7 +63,7 @@ class Milestone(models.Model):
         period = "" if self.period == Period.ALL else f" this {self.period}"
         if self.max_rank is not None:
             return f"rank ≤ {self.max_rank}{period}"
-        return f"score ≥ {self.min_score.normalize():f}{period}"
+        return f"score ≥ {self.min_score}{period}"
 
 
 class SyncExclusion(models.Model):

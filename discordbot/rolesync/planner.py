@@ -16,13 +16,12 @@ Rules:
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import NamedTuple
 
 
 class Standing(NamedTuple):
     rank: int
-    score: Decimal | int | float
+    score: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +30,7 @@ class MilestoneRule:
     role_id: str
     period: str
     max_rank: int | None = None
-    min_score: Decimal | None = None
+    min_score: int | None = None
 
     def reached(self, standing: Standing | None) -> bool:
         if standing is None:

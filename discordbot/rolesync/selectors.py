@@ -2,14 +2,12 @@
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import Decimal
 
 from allauth.socialaccount.models import SocialAccount
 from django.conf import settings
 from django.db.models import Q
 
 from dealscale.ops.flags import discord_integration_switched_off
-from discordbot.rolesync.configuration import score_to_json
 from discordbot.rolesync.models import Milestone, MilestoneTrack, RoleSyncRun, SyncExclusion
 from discordbot.rolesync.planner import LinkedUser, MilestoneRule, Standing, TrackRule
 
@@ -65,7 +63,7 @@ def _milestone_export(milestone: Milestone) -> dict:
     if milestone.max_rank is not None:
         entry["max_rank"] = milestone.max_rank
     else:
-        entry["min_score"] = score_to_json(milestone.min_score)
+        entry["min_score"] = milestone.min_score
     return entry
 
 
@@ -174,6 +172,5 @@ def _gap(milestone: Milestone, standing: Standing | None) -> tuple[float, str]:
             return 1.0, f"get ranked{when} and reach rank {milestone.max_rank}"
         gap = (standing.rank - milestone.max_rank) / standing.rank
         return gap, f"reach rank {milestone.max_rank}{when} (you are #{standing.rank})"
-    score = standing.score if standing is not None else 0
-    missing = milestone.min_score - Decimal(str(score))
-    return float(missing / milestone.min_score), f"{missing.normalize():f} more points{when}"
+    missing = milestone.min_score - (standing.score if standing is not None else 0)
+    return missing / max(milestone.min_score, 1), f"{missing} more points{when}"

@@ -1,5 +1,4 @@
 import json
-from decimal import Decimal
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -25,7 +24,7 @@ CONFIG = {
             "exclusive": False,
             "milestones": [
                 {"name": "1k club", "discord_role_id": "222222222222222221", "period": "all", "min_score": 1000},
-                {"name": "Weekly 50.5", "discord_role_id": "222222222222222222", "period": "week", "min_score": 50.5},
+                {"name": "Weekly 50", "discord_role_id": "222222222222222222", "period": "week", "min_score": 50},
             ],
         },
     ]
@@ -63,8 +62,8 @@ def test_import_replaces_the_whole_configuration_and_queues_one_sync(tmp_path, d
     assert snapshot() == [
         ("Rank tiers", "Top 10", "111111111111111111", "all", 10, None),
         ("Rank tiers", "Top 100", "111111111111111112", "all", 100, None),
-        ("Score", "1k club", "222222222222222221", "all", None, Decimal("1000.00")),
-        ("Score", "Weekly 50.5", "222222222222222222", "week", None, Decimal("50.50")),
+        ("Score", "1k club", "222222222222222221", "all", None, 1000),
+        ("Score", "Weekly 50", "222222222222222222", "week", None, 50),
     ]
     assert AuditEvent.objects.filter(action="role_sync.milestones_imported", source="cli").count() == 1
     assert no_sync_queued == [{"trigger": "milestone_change"}]
@@ -103,7 +102,8 @@ def bad(**changes):
         (bad(**{"1____name": "Rank tiers"}), '$.tracks[1].name: "Rank tiers" is already the name of $.tracks[0]'),
         (bad(**{"0__1__period": "year"}), "$.tracks[0].milestones[1].period: expected one of all, week, month"),
         (bad(**{"0__1__max_rank": 0}), "$.tracks[0].milestones[1].max_rank: expected an integer of at least 1"),
-        (bad(**{"1__0__min_score": "1000"}), "$.tracks[1].milestones[0].min_score: expected a number"),
+        (bad(**{"1__0__min_score": "1000"}), "$.tracks[1].milestones[0].min_score: expected a whole number"),
+        (bad(**{"1__0__min_score": 10.5}), "$.tracks[1].milestones[0].min_score: expected a whole number"),
         (bad(**{"1____exclusive": "yes"}), "$.tracks[1].exclusive: expected true or false"),
         (bad(**{"0__0__colour": "red"}), "$.tracks[0].milestones[0].colour: unknown field"),
         ({"milestones": []}, "$.milestones: unknown field"),

@@ -1,5 +1,3 @@
-from decimal import Decimal
-
 from discordbot.rolesync.planner import (
     GuildMember,
     LinkedUser,
@@ -27,8 +25,8 @@ TRACKS = [
         name="Score",
         exclusive=False,
         milestones=[
-            MilestoneRule("1k club", ONE_K, "all", min_score=Decimal(1000)),
-            MilestoneRule("5k club", FIVE_K, "all", min_score=Decimal(5000)),
+            MilestoneRule("1k club", ONE_K, "all", min_score=1000),
+            MilestoneRule("5k club", FIVE_K, "all", min_score=5000),
         ],
     ),
     TrackRule.build(
@@ -105,9 +103,9 @@ def test_in_an_exclusive_mixed_track_rank_milestones_beat_score_milestones():
         name="Mixed",
         exclusive=True,
         milestones=[
-            MilestoneRule("Big scorer", "1", "all", min_score=Decimal(100)),
+            MilestoneRule("Big scorer", "1", "all", min_score=100),
             MilestoneRule("Top 5", "2", "all", max_rank=5),
-            MilestoneRule("Huge scorer", "3", "all", min_score=Decimal(1000)),
+            MilestoneRule("Huge scorer", "3", "all", min_score=1000),
         ],
     )
     assert desired_roles(1, tracks=[track], standings={"all": {1: Standing(4, 5000)}}) == {"2"}
