@@ -1,0 +1,59 @@
+"""New credit requests reach the moderators' channel with Approve / Deny buttons, once."""
+
+from unittest.mock import patch
+
+import pytest
+
+from credits.services import request_credits
+from credits.tests.factories import CreditRequestFactory, UserFactory
+from discordbot.models import ModerationMessage
+from discordbot.tasks import post_credit_request_to_moderators
+from tests.fake_discord import DEFAULT_CHANNEL_ID
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_new_request_is_queued_for_the_moderators_channel_after_commit(django_capture_on_commit_callbacks):
+    with patch("discordbot.tasks.post_credit_request_to_moderators.delay") as delay:
+        with django_capture_on_commit_callbacks(execute=True):
+            credit_request = request_credits(
+                user=UserFactory(), amount=10, reason="Helped new members all week", source="discord"
+            )
+
+    delay.assert_called_once_with(credit_request.pk)
+
+
+def test_a_request_saved_again_is_not_queued_again(django_capture_on_commit_callbacks):
+    credit_request = CreditRequestFactory()
+    with patch("discordbot.tasks.post_credit_request_to_moderators.delay") as delay:
+        with django_capture_on_commit_callbacks(execute=True):
+            credit_request.save()
+
+    delay.assert_not_called()
+
+
+def test_the_post_carries_the_request_and_buttons_naming_it(fake_discord, settings):
+    settings.DISCORD_MOD_CHANNEL_ID = DEFAULT_CHANNEL_ID
+    credit_request = CreditRequestFactory(amount=1200, reason="Ran the spring tournament")
+
+    post_credit_request_to_moderators(credit_request.pk)
+    post_credit_request_to_moderators(credit_request.pk)
+
+    [message] = fake_discord.sent_messages(DEFAULT_CHANNEL_ID)
+    embed = message["embeds"][0]
+    assert embed["title"] == f"Credit request #{credit_request.pk}"
+    assert {field["name"]: field["value"] for field in embed["fields"]}["Amount"] == "1,200 credits"
+    buttons = message["components"][0]["components"]
+    assert [button["custom_id"] for button in buttons] == [
+        f"credits:approve:{credit_request.pk}", f"credits:deny:{credit_request.pk}",
+    ]
+    stored = ModerationMessage.objects.get(credit_request_id=credit_request.pk)
+    assert (stored.channel_id, stored.message_id) == (DEFAULT_CHANNEL_ID, message["id"])
+
+
+def test_nothing_is_posted_without_a_moderators_channel(fake_discord, settings):
+    settings.DISCORD_MOD_CHANNEL_ID = ""
+
+    post_credit_request_to_moderators(CreditRequestFactory().pk)
+
+    assert fake_discord.sent_messages() == []
