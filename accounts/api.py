@@ -1,11 +1,15 @@
 """DRF views of the accounts app."""
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+from ipware import get_client_ip
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from accounts.selectors import discord_profile_for
+from accounts.models import APIToken, AuditEvent
+from accounts.selectors import api_tokens_for, discord_profile_for
+from accounts.services import TokenNotFound, create_api_token, record_audit_event, revoke_api_token
 from credits.selectors import balance_for
 
 
@@ -38,3 +42,60 @@ class MeView(APIView):
             "balance": balance_for(user),
         }
         return Response(self.OutputSerializer(me).data)
+
+
+# --- Personal API tokens: listed, created and revoked by their owner -------------------------------
+
+
+class APITokenSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = APIToken
+        fields = ["id", "name", "prefix", "created_at", "last_used_at"]
+        read_only_fields = fields
+
+
+class APITokenListCreateApi(APIView):
+    """Your active API tokens; a new one is shown once, in the creation response."""
+
+    pagination_class = api_settings.DEFAULT_PAGINATION_CLASS
+
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=100, required=False, default="default")
+
+    class CreatedSerializer(APITokenSerializer):
+        token = serializers.CharField(help_text="The token itself: shown this once, never stored.")
+
+        class Meta(APITokenSerializer.Meta):
+            fields = [*APITokenSerializer.Meta.fields, "token"]
+            read_only_fields = fields
+
+    @extend_schema(tags=["tokens"], responses=APITokenSerializer(many=True))
+    def get(self, request):
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(api_tokens_for(request.user), request, view=self)
+        return paginator.get_paginated_response(APITokenSerializer(page, many=True).data)
+
+    @extend_schema(tags=["tokens"], request=InputSerializer, responses={201: CreatedSerializer})
+    def post(self, request):
+        if isinstance(request.auth, APIToken):
+            # A leaked token must not be able to mint tokens that outlive its revocation.
+            raise exceptions.PermissionDenied("Create tokens from a signed-in session, not with a token.")
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        token, key = create_api_token(user=request.user, name=serializer.validated_data["name"])
+        record_audit_event(
+            actor=request.user, action="api_token.created", target=token, source=AuditEvent.Source.API,
+            ip_address=get_client_ip(request)[0],
+        )
+        token.token = key
+        return Response(self.CreatedSerializer(token).data, status=status.HTTP_201_CREATED)
+
+
+class APITokenRevokeApi(APIView):
+    @extend_schema(tags=["tokens"], responses={204: None, 404: None})
+    def delete(self, request, token_id: int):
+        try:
+            revoke_api_token(token_id=token_id, actor=request.user, source=AuditEvent.Source.API)
+        except TokenNotFound as error:
+            raise exceptions.NotFound(str(error)) from error
+        return Response(status=status.HTTP_204_NO_CONTENT)
