@@ -96,8 +96,10 @@ def bench_sync(server: FakeDiscordServer, members: int) -> None:
     fake.requests.clear()
     run, elapsed = run_sync()
     reads = len(fake.requests)
-    print(f"[1] {members} linked members, nothing changed: {len(mutating(fake))} mutating calls, "
-          f"{reads} reads (member pages of 1000), run {run.status} in {elapsed:.2f} s")
+    print(
+        f"[1] {members} linked members, nothing changed: {len(mutating(fake))} mutating calls, "
+        f"{reads} reads (member pages of 1000), run {run.status} in {elapsed:.2f} s"
+    )
 
     for n in range(members - changed, members):
         standings["all"][linked[n][0]] = planner.Standing(n + 1, 0)
@@ -110,25 +112,33 @@ def bench_sync(server: FakeDiscordServer, members: int) -> None:
     windows = int((last - first) // ROUTE_WINDOW) + 1
     allowed = windows * ROUTE_LIMIT
     hits = sum(fake.ratelimit_hits.values())
-    print(f"[2] {changed} members changed (1 %): {len(calls)} mutating calls, run {run.status}, "
-          f"applied {run.applied}, 429s seen {run.rate_limited_count}")
-    print(f"    throughput: {len(calls)} calls in {windows} windows of {ROUTE_WINDOW:g} s where "
-          f"{ROUTE_LIMIT} per window are allowed = {100 * len(calls) / allowed:.1f} % of the allowed rate "
-          f"({len(calls) / max(last - first, 1e-9):.2f} calls/s between first and last call); "
-          f"{hits} 429s = {hits / windows:.2f} per bucket window; whole run {elapsed:.2f} s")
+    print(
+        f"[2] {changed} members changed (1 %): {len(calls)} mutating calls, run {run.status}, "
+        f"applied {run.applied}, 429s seen {run.rate_limited_count}"
+    )
+    print(
+        f"    throughput: {len(calls)} calls in {windows} windows of {ROUTE_WINDOW:g} s where "
+        f"{ROUTE_LIMIT} per window are allowed = {100 * len(calls) / allowed:.1f} % of the allowed rate "
+        f"({len(calls) / max(last - first, 1e-9):.2f} calls/s between first and last call); "
+        f"{hits} 429s = {hits / windows:.2f} per bucket window; whole run {elapsed:.2f} s"
+    )
 
 
 def bench_planning(count: int) -> None:
     roles = [str(1900000000000000000 + n) for n in range(4)]
     track = MilestoneTrack.objects.create(name="Bench tiers", exclusive=True)
     for n, max_rank in enumerate([10, 100, 1000]):
-        Milestone.objects.create(track=track, name=f"Top {max_rank}", discord_role_id=roles[n], max_rank=max_rank)
+        Milestone.objects.create(
+            track=track, name=f"Top {max_rank}", discord_role_id=roles[n], max_rank=max_rank
+        )
     score = MilestoneTrack.objects.create(name="Bench score", exclusive=False)
     Milestone.objects.create(track=score, name="1k", discord_role_id=roles[3], min_score=1000)
     began = time.perf_counter()
     linked = create_linked_users(count, prefix="bench-plan-", first_id=1810000000000000000)
     print(f"    (set-up: {count} users and links written in {time.perf_counter() - began:.1f} s)")
-    standings = {"all": {user_id: planner.Standing(n + 1, 20000 - n) for n, (user_id, _) in enumerate(linked)}}
+    standings = {
+        "all": {user_id: planner.Standing(n + 1, 20000 - n) for n, (user_id, _) in enumerate(linked)}
+    }
     members = [
         planner.GuildMember(discord_id, [roles[0]] if n % 7 == 0 else [], f"bench{n}")
         for n, (_, discord_id) in enumerate(linked)
@@ -140,16 +150,23 @@ def bench_planning(count: int) -> None:
     read = time.perf_counter() - began
     began = time.perf_counter()
     plan = planner.plan_changes(
-        tracks=tracks, standings=standings, linked=membership.linked, untouchable=membership.untouchable,
+        tracks=tracks,
+        standings=standings,
+        linked=membership.linked,
+        untouchable=membership.untouchable,
         members=members,
     )
     diff = time.perf_counter() - began
-    print(f"[3] planning {count} members: links read in {read:.2f} s, diff in {diff:.2f} s, "
-          f"total {read + diff:.2f} s -> {len(plan.changes)} changes for {plan.members_changed} members")
+    print(
+        f"[3] planning {count} members: links read in {read:.2f} s, diff in {diff:.2f} s, "
+        f"total {read + diff:.2f} s -> {len(plan.changes)} changes for {plan.members_changed} members"
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--members", type=int, default=10_000)
     parser.add_argument("--plan-members", type=int, default=100_000)
     parser.add_argument("--route-limit", type=int, default=ROUTE_LIMIT, help="member-role calls per window")

@@ -17,6 +17,7 @@ def sync_roles(self, run_id: int | None = None, trigger: str = "schedule") -> No
     A beat tick that finds a run in progress is dropped (the next tick comes in 5 minutes); a run
     that staff or the API queued waits for its turn instead.
     """
+    # Imported here: role sync's services queue these tasks; a module-level import would be circular.
     from discordbot.rolesync import services as rolesync_services
 
     with single_flight(ROLE_SYNC_LOCK, ttl_seconds=290) as acquired:

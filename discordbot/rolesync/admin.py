@@ -60,15 +60,39 @@ class SyncExclusionAdmin(admin.ModelAdmin):
 @admin.register(RoleSyncRun)
 class RoleSyncRunAdmin(admin.ModelAdmin):
     list_display = (
-        "id", "created_at", "trigger", "status_badge", "members_checked", "planned", "applied", "failed",
-        "skipped", "rate_limited_count", "duration_ms",
+        "id",
+        "created_at",
+        "trigger",
+        "status_badge",
+        "members_checked",
+        "planned",
+        "applied",
+        "failed",
+        "skipped",
+        "rate_limited_count",
+        "duration_ms",
     )
     list_filter = ("status", "trigger")
     actions = ["confirm_and_apply"]
     fields = (
-        "trigger", "status", "requested_by", "confirmation_of", "target_user_ids", "target_discord_ids",
-        "created_at", "started_at", "finished_at", "duration_ms", "members_checked", "planned", "applied",
-        "failed", "skipped", "rate_limited_count", "error_list", "plan_lines",
+        "trigger",
+        "status",
+        "requested_by",
+        "confirmation_of",
+        "target_user_ids",
+        "target_discord_ids",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "duration_ms",
+        "members_checked",
+        "planned",
+        "applied",
+        "failed",
+        "skipped",
+        "rate_limited_count",
+        "error_list",
+        "plan_lines",
     )
     readonly_fields = fields
 
@@ -90,8 +114,11 @@ class RoleSyncRunAdmin(admin.ModelAdmin):
             return "—"
         return format_html(
             "<ul>{}</ul>",
-            format_html_join("", "<li>{} <small>(×{})</small></li>",
-                             ((e["message"], e.get("count", 1)) for e in run.errors)),
+            format_html_join(
+                "",
+                "<li>{} <small>(×{})</small></li>",
+                ((e["message"], e.get("count", 1)) for e in run.errors),
+            ),
         )
 
     @admin.display(description="Plan")
@@ -99,7 +126,7 @@ class RoleSyncRunAdmin(admin.ModelAdmin):
         if not run.plan:
             return "—"
         lines = [
-            f'{"+" if e["action"] == "add" else "-"} {e["member"]} ({e["discord_id"]}) '
+            f"{'+' if e['action'] == 'add' else '-'} {e['member']} ({e['discord_id']}) "
             f'{"gains" if e["action"] == "add" else "loses"} "{e["role"]}"'
             for e in run.plan[:PLAN_LINES_SHOWN]
         ]
@@ -111,13 +138,16 @@ class RoleSyncRunAdmin(admin.ModelAdmin):
     def confirm_and_apply(self, request, queryset):
         for run in queryset:
             try:
-                follow_up = services.confirm_run(run_id=run.pk, actor=request.user, source=AuditEvent.Source.ADMIN)
+                follow_up = services.confirm_run(
+                    run_id=run.pk, actor=request.user, source=AuditEvent.Source.ADMIN
+                )
             except services.RunNotAwaitingConfirmation as exc:
                 self.message_user(request, str(exc), level=messages.ERROR)
             else:
                 self.message_user(
                     request,
-                    f"Role sync #{run.pk} confirmed: run #{follow_up.pk} re-plans and applies the changes that "
+                    f"Role sync #{run.pk} confirmed: run #{follow_up.pk} re-plans and applies the changes "
+                    "that "
                     "are still in the confirmed plan.",
                     level=messages.SUCCESS,
                 )

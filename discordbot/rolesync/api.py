@@ -16,7 +16,9 @@ class CanRunRoleSync(permissions.BasePermission):
 
     def has_permission(self, request, view) -> bool:
         user = request.user
-        return bool(user and user.is_authenticated and user.is_staff and user.has_perm("rolesync.run_role_sync"))
+        return bool(
+            user and user.is_authenticated and user.is_staff and user.has_perm("rolesync.run_role_sync")
+        )
 
 
 class SyncRolesApi(APIView):
@@ -26,7 +28,10 @@ class SyncRolesApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         user_ids = serializers.ListField(
-            child=serializers.IntegerField(min_value=1), required=False, allow_empty=False, max_length=1000,
+            child=serializers.IntegerField(min_value=1),
+            required=False,
+            allow_empty=False,
+            max_length=1000,
             help_text="Sync only these users (default: every member of the guild).",
         )
 
@@ -34,7 +39,9 @@ class SyncRolesApi(APIView):
         run_id = serializers.IntegerField()
         status = serializers.CharField()
 
-    @extend_schema(request=InputSerializer, responses={202: OutputSerializer}, summary="Start a Discord role sync")
+    @extend_schema(
+        request=InputSerializer, responses={202: OutputSerializer}, summary="Start a Discord role sync"
+    )
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -45,5 +52,6 @@ class SyncRolesApi(APIView):
             source=AuditEvent.Source.API,
         )
         return Response(
-            self.OutputSerializer({"run_id": run.pk, "status": run.status}).data, status=status.HTTP_202_ACCEPTED
+            self.OutputSerializer({"run_id": run.pk, "status": run.status}).data,
+            status=status.HTTP_202_ACCEPTED,
         )

@@ -116,7 +116,9 @@ def _milestone(raw: Any, path: str, errors: list[str], role_ids: dict[str, str])
         min_score = _score(raw["min_score"], f"{path}.min_score", errors)
     if len(errors) > before:
         return None
-    return MilestoneSpec(name=name, discord_role_id=role_id, period=period, max_rank=max_rank, min_score=min_score)
+    return MilestoneSpec(
+        name=name, discord_role_id=role_id, period=period, max_rank=max_rank, min_score=min_score
+    )
 
 
 def _score(value: Any, path: str, errors: list[str]) -> int | None:

@@ -15,7 +15,7 @@ class Period(models.TextChoices):
 
 
 class MilestoneTrack(models.Model):
-    """A group of milestones: an exclusive track grants only its best role, a cumulative one every role earned."""
+    """Milestones grouped: an exclusive track grants only its best role, a cumulative one all earned."""
 
     name = models.CharField(max_length=100, unique=True)
     exclusive = models.BooleanField(
@@ -40,7 +40,9 @@ class Milestone(models.Model):
     )
     period = models.CharField(max_length=10, choices=Period.choices, default=Period.ALL)
     max_rank = models.PositiveIntegerField(null=True, blank=True, help_text="Reached at this rank or better.")
-    min_score = models.PositiveBigIntegerField(null=True, blank=True, help_text="Reached at this score or more.")
+    min_score = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="Reached at this score or more."
+    )
     position = models.PositiveIntegerField(default=0)
 
     class Meta:
@@ -52,7 +54,9 @@ class Milestone(models.Model):
                 name="milestone_exactly_one_rule",
                 violation_error_message="A milestone has exactly one rule: a maximum rank or a minimum score.",
             ),
-            models.CheckConstraint(condition=Q(max_rank__gte=1) | Q(max_rank__isnull=True), name="milestone_rank_positive"),
+            models.CheckConstraint(
+                condition=Q(max_rank__gte=1) | Q(max_rank__isnull=True), name="milestone_rank_positive"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -69,7 +73,9 @@ class Milestone(models.Model):
 class SyncExclusion(models.Model):
     """A member the sync never touches: staff manage their roles by hand."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="role_sync_exclusion")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="role_sync_exclusion"
+    )
     reason = models.CharField(max_length=200, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

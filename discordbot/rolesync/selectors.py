@@ -51,7 +51,10 @@ def milestones_export() -> dict:
             {
                 "name": track.name,
                 "exclusive": track.exclusive,
-                "milestones": [_milestone_export(m) for m in sorted(track.milestones.all(), key=lambda m: (m.position, m.id))],
+                "milestones": [
+                    _milestone_export(m)
+                    for m in sorted(track.milestones.all(), key=lambda m: (m.position, m.id))
+                ],
             }
             for track in MilestoneTrack.objects.prefetch_related("milestones").order_by("position", "id")
         ]
@@ -93,7 +96,9 @@ class Membership:
     untouchable: frozenset[str]
 
 
-def membership(*, user_ids: Iterable[int] | None = None, discord_ids: Iterable[str] | None = None) -> Membership:
+def membership(
+    *, user_ids: Iterable[int] | None = None, discord_ids: Iterable[str] | None = None
+) -> Membership:
     """Linked Discord accounts of active users, minus exclusions; optionally only the given members.
 
     A deactivated user's account is left out of `linked`, so the plan strips their managed roles.
@@ -121,7 +126,9 @@ def _targets(user_ids, discord_ids) -> Q:
 def discord_ids_of(user_ids: Iterable[int]) -> list[str]:
     """The Discord ids linked to these users today."""
     return list(
-        SocialAccount.objects.filter(provider="discord", user_id__in=list(user_ids)).values_list("uid", flat=True)
+        SocialAccount.objects.filter(provider="discord", user_id__in=list(user_ids)).values_list(
+            "uid", flat=True
+        )
     )
 
 
@@ -151,9 +158,7 @@ def next_milestone_for(user) -> tuple[Milestone, str] | None:
         milestones = sorted(track.milestones.all(), key=lambda m: (_rule(m).strictness(), m.position, m.id))
         unreached = [m for m in milestones if not _rule(m).reached(standing_in(m.period))]
         if track.exclusive:
-            reached_index = next(
-                (i for i, m in enumerate(milestones) if m not in unreached), len(milestones)
-            )
+            reached_index = next((i for i, m in enumerate(milestones) if m not in unreached), len(milestones))
             better = milestones[:reached_index]
             candidates.extend(better[-1:])
         else:

@@ -30,6 +30,7 @@ from discordbot.client import (
 from discordbot.rolesync import planner, selectors
 from discordbot.rolesync.configuration import parse_configuration
 from discordbot.rolesync.models import Milestone, MilestoneTrack, RoleSyncRun
+from discordbot.tasks import sync_roles
 
 logger = structlog.get_logger(__name__)
 
@@ -58,7 +59,8 @@ class PreparedPlan:
     def describe(self, change: planner.RoleChange) -> str:
         verb = "gains" if change.add else "loses"
         sign = "+" if change.add else "-"
-        return f'{sign} {change.member_name} ({change.discord_id}) {verb} "{self.role_names.get(change.role_id, change.role_id)}"'
+        role = self.role_names.get(change.role_id, change.role_id)
+        return f'{sign} {change.member_name} ({change.discord_id}) {verb} "{role}"'
 
 
 def queue_run(
@@ -70,8 +72,6 @@ def queue_run(
     discord_ids: Iterable[str] = (),
 ) -> RoleSyncRun:
     """Record a run and hand it to a worker once the transaction commits."""
-    from discordbot.tasks import sync_roles
-
     run = RoleSyncRun.objects.create(
         trigger=trigger,
         requested_by=requested_by,
@@ -89,7 +89,9 @@ def queue_run(
     return run
 
 
-def create_targeted_run(*, trigger: str, user_ids: Iterable[int] = (), discord_ids: Iterable[str] = ()) -> RoleSyncRun:
+def create_targeted_run(
+    *, trigger: str, user_ids: Iterable[int] = (), discord_ids: Iterable[str] = ()
+) -> RoleSyncRun:
     """Record a run for a few members (after a link, unlink or deactivation); the caller executes it."""
     return RoleSyncRun.objects.create(
         trigger=trigger,
@@ -150,7 +152,9 @@ def _iter_members(client: DiscordClient, guild_id: str) -> Iterator[planner.Guil
         yield planner.GuildMember(user["id"], member["roles"], user.get("username", ""))
 
 
-def _fetch_members(client: DiscordClient, guild_id: str, discord_ids: Iterable[str]) -> list[planner.GuildMember]:
+def _fetch_members(
+    client: DiscordClient, guild_id: str, discord_ids: Iterable[str]
+) -> list[planner.GuildMember]:
     members = []
     for discord_id in sorted(discord_ids):
         try:
@@ -184,8 +188,8 @@ def _unassignable_roles(
             )
         elif role["position"] >= bot_top:
             problems[role_id] = (
-                f"The bot cannot assign \"{role['name']}\" ({role_id}): move the DealScale bot's role above "
-                f"\"{role['name']}\" in Server Settings → Roles."
+                f'The bot cannot assign "{role["name"]}" ({role_id}): move the DealScale bot\'s role above '
+                f'"{role["name"]}" in Server Settings → Roles.'
             )
     return problems
 
@@ -222,12 +226,16 @@ def _plan_and_apply(run: RoleSyncRun, *, progress: _Progress) -> str:
     if not settings.DISCORD_GUILD_ID:
         progress.error("not_configured", "DISCORD_GUILD_ID is not set: there is no guild to sync.")
         return RoleSyncRun.Status.FAILED
-    targets = {"user_ids": run.target_user_ids, "discord_ids": run.target_discord_ids} if run.is_targeted else {}
+    targets = (
+        {"user_ids": run.target_user_ids, "discord_ids": run.target_discord_ids} if run.is_targeted else {}
+    )
     try:
         prepared = prepare_plan(client=progress.client, **targets)
     except DiscordError as exc:
         # Without a complete read of the guild there is no trustworthy diff: change nothing this time.
-        progress.error("guild_unreadable", f"Could not read the guild from Discord ({exc}); nothing was changed.")
+        progress.error(
+            "guild_unreadable", f"Could not read the guild from Discord ({exc}); nothing was changed."
+        )
         return RoleSyncRun.Status.FAILED
     plan, changes = prepared.plan, prepared.plan.changes
     run.members_checked = plan.members_checked
@@ -237,11 +245,15 @@ def _plan_and_apply(run: RoleSyncRun, *, progress: _Progress) -> str:
         plan, share=settings.ROLE_SYNC_BRAKE_SHARE, min_changes=settings.ROLE_SYNC_BRAKE_MIN_CHANGES
     ):
         _record_plan(run, changes, prepared)
-        progress.error("safety_brake", (
-            f"{plan.members_changed} of {plan.members_in_scope} members ({len(changes)} role changes) would "
-            f"change, over the {settings.ROLE_SYNC_BRAKE_SHARE:.0%} safety brake: nothing was applied. "
-            "Check the plan and use “Confirm and apply” if it is right."
-        ))
+        progress.error(
+            "safety_brake",
+            (
+                f"{plan.members_changed} of {plan.members_in_scope} members ({len(changes)} role changes) "
+                "would "
+                f"change, over the {settings.ROLE_SYNC_BRAKE_SHARE:.0%} safety brake: nothing was applied. "
+                "Check the plan and use “Confirm and apply” if it is right."
+            ),
+        )
         logger.warning("role_sync_held_at_brake", run_id=run.pk, changes=len(changes))
         return RoleSyncRun.Status.AWAITING_CONFIRMATION
     _record_plan(run, changes, prepared)
@@ -260,7 +272,9 @@ def _still_approved(changes, *, approved: list[dict], progress: _Progress) -> li
     approved_keys = {(e["discord_id"], e["role_id"], e["action"] == "add") for e in approved}
     kept = [c for c in changes if c.key in approved_keys]
     for _ in range(len(changes) - len(kept)):
-        progress.error("not_confirmed", "Changes that were not in the confirmed plan were left to the next run.")
+        progress.error(
+            "not_confirmed", "Changes that were not in the confirmed plan were left to the next run."
+        )
     return kept
 
 
@@ -350,7 +364,8 @@ def _apply(changes: list[planner.RoleChange], *, prepared: PreparedPlan, progres
                 run.skipped += len(changes) - done + 1
                 progress.error(
                     "rate_limited",
-                    f"Discord asked to wait {exc.retry_after:.0f} s; the remaining changes are left to the next run.",
+                    f"Discord asked to wait {exc.retry_after:.0f} s; "
+                    "the remaining changes are left to the next run.",
                 )
                 return False
         if done % PROGRESS_EVERY == 0:
@@ -423,19 +438,26 @@ def _finish(run: RoleSyncRun, *, status: str, began: float, progress: _Progress 
             "duration_ms": run.duration_ms,
         },
     )
-    logger.info("role_sync_finished", run_id=run.pk, status=run.status, planned=run.planned,
-                applied=run.applied, failed=run.failed, skipped=run.skipped)
+    logger.info(
+        "role_sync_finished",
+        run_id=run.pk,
+        status=run.status,
+        planned=run.planned,
+        applied=run.applied,
+        failed=run.failed,
+        skipped=run.skipped,
+    )
     return run
 
 
 def _close_abandoned_runs() -> None:
     now = timezone.now()
-    RoleSyncRun.objects.filter(status=RoleSyncRun.Status.RUNNING, started_at__lt=now - ABANDONED_AFTER).update(
-        status=RoleSyncRun.Status.INTERRUPTED, finished_at=now
-    )
-    RoleSyncRun.objects.filter(status=RoleSyncRun.Status.QUEUED, created_at__lt=now - NEVER_STARTED_AFTER).update(
-        status=RoleSyncRun.Status.INTERRUPTED, finished_at=now
-    )
+    RoleSyncRun.objects.filter(
+        status=RoleSyncRun.Status.RUNNING, started_at__lt=now - ABANDONED_AFTER
+    ).update(status=RoleSyncRun.Status.INTERRUPTED, finished_at=now)
+    RoleSyncRun.objects.filter(
+        status=RoleSyncRun.Status.QUEUED, created_at__lt=now - NEVER_STARTED_AFTER
+    ).update(status=RoleSyncRun.Status.INTERRUPTED, finished_at=now)
 
 
 @transaction.atomic
@@ -459,7 +481,10 @@ def confirm_run(*, run_id: int, actor, source: str) -> RoleSyncRun:
     follow_up.confirmation_of = run
     follow_up.save(update_fields=["confirmation_of"])
     record_audit_event(
-        actor=actor, action="role_sync.confirmed", source=source, target=run,
+        actor=actor,
+        action="role_sync.confirmed",
+        source=source,
+        target=run,
         data={"follow_up_run_id": follow_up.pk, "planned": run.planned},
     )
     return follow_up
@@ -504,8 +529,6 @@ def import_milestones(*, data, actor, source: str) -> list[MilestoneTrack]:
 
 def queue_full_sync(*, trigger: str) -> None:
     """Ask a worker for a whole-guild run once the transaction commits (skipped if one is running)."""
-    from discordbot.tasks import sync_roles
-
     transaction.on_commit(lambda: sync_roles.delay(trigger=trigger))
 
 
@@ -534,5 +557,8 @@ def guild_warnings(*, role_ids: Iterable[str], client: DiscordClient | None = No
             client or discord_client(), settings.DISCORD_GUILD_ID, role_ids, names=selectors.role_names()
         )
     except DiscordError as exc:
-        return [f"Could not check the roles against the Discord server ({exc}); the next sync reports any problem."]
+        return [
+            f"Could not check the roles against the Discord server ({exc}); "
+            "the next sync reports any problem."
+        ]
     return sorted(problems.values())

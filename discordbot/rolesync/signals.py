@@ -8,11 +8,10 @@ from django.dispatch import receiver
 from accounts.signals import discord_linked, discord_unlinked
 from discordbot.rolesync import selectors
 from discordbot.rolesync.models import RoleSyncRun
+from discordbot.tasks import sync_roles_for_users
 
 
 def _queue_targeted_sync(*, user_ids: list[int], discord_ids: list[str], trigger: str) -> None:
-    from discordbot.tasks import sync_roles_for_users
-
     transaction.on_commit(lambda: sync_roles_for_users.delay(user_ids, trigger, discord_ids))
 
 
@@ -25,7 +24,9 @@ def sync_after_link(sender, user, discord_id, **kwargs) -> None:
 def sync_after_unlink(sender, user, discord_id, **kwargs) -> None:
     # The account is gone from the user, so the Discord id is what reaches the member whose
     # managed roles must now be removed.
-    _queue_targeted_sync(user_ids=[user.pk], discord_ids=[str(discord_id)], trigger=RoleSyncRun.Trigger.UNLINK)
+    _queue_targeted_sync(
+        user_ids=[user.pk], discord_ids=[str(discord_id)], trigger=RoleSyncRun.Trigger.UNLINK
+    )
 
 
 @receiver(post_save, sender=get_user_model(), dispatch_uid="rolesync_on_user_deactivated")

@@ -6,7 +6,12 @@ import pytest
 
 from discordbot.rolesync import selectors
 from discordbot.rolesync.planner import Standing
-from discordbot.rolesync.tests.factories import DiscordAccountFactory, MilestoneFactory, TrackFactory, UserFactory
+from discordbot.rolesync.tests.factories import (
+    DiscordAccountFactory,
+    MilestoneFactory,
+    TrackFactory,
+    UserFactory,
+)
 from tests.fake_discord import GUILD_ID
 
 MEMBER_ROLES = "/guilds/{guild_id}/members/{user_id}/roles/{role_id}"
@@ -18,9 +23,13 @@ class Guild:
 
     fake: object
     roles: dict[str, str]
-    standings: dict[str, dict[int, Standing]] = field(default_factory=lambda: {"all": {}, "week": {}, "month": {}})
+    standings: dict[str, dict[int, Standing]] = field(
+        default_factory=lambda: {"all": {}, "week": {}, "month": {}}
+    )
 
-    def linked_member(self, username: str, *, roles=(), rank: int | None = None, score: int = 0, in_guild=True):
+    def linked_member(
+        self, username: str, *, roles=(), rank: int | None = None, score: int = 0, in_guild=True
+    ):
         account = DiscordAccountFactory(user=UserFactory(username=username))
         self.fake.add_user(account.uid, username=username)
         if in_guild:
@@ -55,8 +64,11 @@ def guild(fake_discord, monkeypatch, settings):
     MilestoneFactory(track=ranks, name="Top 10", discord_role_id=roles["Top 10"], max_rank=10)
     MilestoneFactory(track=ranks, name="Top 100", discord_role_id=roles["Top 100"], max_rank=100)
     MilestoneFactory(
-        track=TrackFactory(name="Score", exclusive=False), name="1k club", discord_role_id=roles["1k club"],
-        max_rank=None, min_score=1000,
+        track=TrackFactory(name="Score", exclusive=False),
+        name="1k club",
+        discord_role_id=roles["1k club"],
+        max_rank=None,
+        min_score=1000,
     )
     world = Guild(fake=fake_discord, roles=roles)
     monkeypatch.setattr(selectors, "standings_by_period", lambda periods: world.standings)

@@ -29,7 +29,9 @@ class StaffFactory(UserFactory):
     @factory.post_generation
     def permissions(self, create, extracted, **kwargs):
         for codename in extracted if extracted is not None else ["run_role_sync"]:
-            self.user_permissions.add(Permission.objects.get(codename=codename, content_type__app_label="rolesync"))
+            self.user_permissions.add(
+                Permission.objects.get(codename=codename, content_type__app_label="rolesync")
+            )
 
 
 class DiscordAccountFactory(factory.django.DjangoModelFactory):

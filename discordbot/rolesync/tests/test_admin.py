@@ -24,15 +24,24 @@ def queued(monkeypatch):
 
 def save_track(admin_client, track, *milestones):
     form = {
-        "name": track.name, "exclusive": "on", "position": 0,
-        "milestones-TOTAL_FORMS": len(milestones), "milestones-INITIAL_FORMS": 0,
-        "milestones-MIN_NUM_FORMS": 0, "milestones-MAX_NUM_FORMS": 1000,
+        "name": track.name,
+        "exclusive": "on",
+        "position": 0,
+        "milestones-TOTAL_FORMS": len(milestones),
+        "milestones-INITIAL_FORMS": 0,
+        "milestones-MIN_NUM_FORMS": 0,
+        "milestones-MAX_NUM_FORMS": 1000,
     }
     for i, (name, role_id) in enumerate(milestones):
-        form.update({
-            f"milestones-{i}-name": name, f"milestones-{i}-discord_role_id": role_id,
-            f"milestones-{i}-period": "all", f"milestones-{i}-max_rank": 10, f"milestones-{i}-position": i,
-        })
+        form.update(
+            {
+                f"milestones-{i}-name": name,
+                f"milestones-{i}-discord_role_id": role_id,
+                f"milestones-{i}-period": "all",
+                f"milestones-{i}-max_rank": 10,
+                f"milestones-{i}-position": i,
+            }
+        )
     return admin_client.post(reverse("admin:rolesync_milestonetrack_change", args=[track.pk]), form)
 
 
@@ -40,25 +49,30 @@ def warnings_of(response):
     return [str(m) for m in get_messages(response.wsgi_request) if m.level_tag == "warning"]
 
 
-def test_saving_a_milestone_warns_when_the_bot_cannot_assign_its_role(admin_client, fake_discord, queued,
-                                                                      django_capture_on_commit_callbacks):
+def test_saving_a_milestone_warns_when_the_bot_cannot_assign_its_role(
+    admin_client, fake_discord, queued, django_capture_on_commit_callbacks
+):
     above = fake_discord.add_role(name="Owners", position=50)["id"]
     below = fake_discord.add_role(name="Top 10", position=5)["id"]
     track = TrackFactory()
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = save_track(admin_client, track, ("Top 10", below), ("Legend", above), ("Ghost", "1999999999999999999"))
+        response = save_track(
+            admin_client, track, ("Top 10", below), ("Legend", above), ("Ghost", "1999999999999999999")
+        )
 
     assert response.status_code == 302
     assert Milestone.objects.count() == 3
     warnings = warnings_of(response)
     assert len(warnings) == 2
-    assert any("move the DealScale bot's role above \"Owners\"" in w for w in warnings)
+    assert any('move the DealScale bot\'s role above "Owners"' in w for w in warnings)
     assert any("1999999999999999999" in w and "does not exist" in w for w in warnings)
     assert queued == [{"trigger": "milestone_change"}]
 
 
-def test_saving_a_milestone_while_discord_is_unreachable_saves_and_warns(admin_client, fake_discord, settings, queued):
+def test_saving_a_milestone_while_discord_is_unreachable_saves_and_warns(
+    admin_client, fake_discord, settings, queued
+):
     settings.DISCORD_API_BASE_URL = "http://127.0.0.1:9/api/v10"
     settings.DISCORD_GUILD_ID = GUILD_ID
     track = TrackFactory()
@@ -70,7 +84,9 @@ def test_saving_a_milestone_while_discord_is_unreachable_saves_and_warns(admin_c
     assert "Could not check the roles against the Discord server" in warning
 
 
-def test_the_confirm_action_queues_the_follow_up_run(admin_client, queued, django_capture_on_commit_callbacks):
+def test_the_confirm_action_queues_the_follow_up_run(
+    admin_client, queued, django_capture_on_commit_callbacks
+):
     held = RoleSyncRun.objects.create(trigger="schedule", status="awaiting_confirmation", planned=40)
     done = RoleSyncRun.objects.create(trigger="schedule", status="succeeded")
 
@@ -89,12 +105,21 @@ def test_the_confirm_action_queues_the_follow_up_run(admin_client, queued, djang
 
 def test_the_run_page_shows_the_plan_and_the_errors(admin_client):
     run = RoleSyncRun.objects.create(
-        trigger="schedule", status="partial",
-        errors=[{"kind": "forbidden", "message": "Discord refused to change \"Top 10\"", "count": 3}],
-        plan=[{"user_id": 1, "discord_id": "1600000000000000001", "member": "alice", "role_id": "1",
-               "role": "Top 10", "action": "add"}],
+        trigger="schedule",
+        status="partial",
+        errors=[{"kind": "forbidden", "message": 'Discord refused to change "Top 10"', "count": 3}],
+        plan=[
+            {
+                "user_id": 1,
+                "discord_id": "1600000000000000001",
+                "member": "alice",
+                "role_id": "1",
+                "role": "Top 10",
+                "action": "add",
+            }
+        ],
     )
     response = admin_client.get(reverse("admin:rolesync_rolesyncrun_change", args=[run.pk]))
     content = response.content.decode()
-    assert '+ alice (1600000000000000001) gains &quot;Top 10&quot;' in content
+    assert "+ alice (1600000000000000001) gains &quot;Top 10&quot;" in content
     assert "Discord refused to change &quot;Top 10&quot;" in content and "×3" in content

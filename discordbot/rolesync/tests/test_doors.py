@@ -148,7 +148,9 @@ def test_a_link_queues_a_sync_for_that_member(queued, django_capture_on_commit_c
     assert queued == [("sync_roles_for_users", ([user.pk], "link", ["1650000000000000001"]))]
 
 
-def test_deactivating_a_linked_user_queues_the_removal_of_their_roles(queued, django_capture_on_commit_callbacks):
+def test_deactivating_a_linked_user_queues_the_removal_of_their_roles(
+    queued, django_capture_on_commit_callbacks
+):
     account = DiscordAccountFactory()
     unlinked_user = UserFactory()
     with django_capture_on_commit_callbacks(execute=True):

@@ -16,15 +16,30 @@ CONFIG = {
             "exclusive": True,
             "milestones": [
                 {"name": "Top 10", "discord_role_id": "111111111111111111", "period": "all", "max_rank": 10},
-                {"name": "Top 100", "discord_role_id": "111111111111111112", "period": "all", "max_rank": 100},
+                {
+                    "name": "Top 100",
+                    "discord_role_id": "111111111111111112",
+                    "period": "all",
+                    "max_rank": 100,
+                },
             ],
         },
         {
             "name": "Score",
             "exclusive": False,
             "milestones": [
-                {"name": "1k club", "discord_role_id": "222222222222222221", "period": "all", "min_score": 1000},
-                {"name": "Weekly 50", "discord_role_id": "222222222222222222", "period": "week", "min_score": 50},
+                {
+                    "name": "1k club",
+                    "discord_role_id": "222222222222222221",
+                    "period": "all",
+                    "min_score": 1000,
+                },
+                {
+                    "name": "Weekly 50",
+                    "discord_role_id": "222222222222222222",
+                    "period": "week",
+                    "min_score": 50,
+                },
             ],
         },
     ]
@@ -49,16 +64,23 @@ def import_file(path):
 
 
 def snapshot():
-    return list(Milestone.objects.order_by("discord_role_id").values_list(
-        "track__name", "name", "discord_role_id", "period", "max_rank", "min_score"
-    ))
+    return list(
+        Milestone.objects.order_by("discord_role_id").values_list(
+            "track__name", "name", "discord_role_id", "period", "max_rank", "min_score"
+        )
+    )
 
 
-def test_import_replaces_the_whole_configuration_and_queues_one_sync(tmp_path, django_capture_on_commit_callbacks, no_sync_queued):
+def test_import_replaces_the_whole_configuration_and_queues_one_sync(
+    tmp_path, django_capture_on_commit_callbacks, no_sync_queued
+):
     MilestoneFactory(name="Old", discord_role_id="333333333333333333")
     with django_capture_on_commit_callbacks(execute=True):
         import_file(write(tmp_path, CONFIG))
-    assert list(MilestoneTrack.objects.values_list("name", "exclusive")) == [("Rank tiers", True), ("Score", False)]
+    assert list(MilestoneTrack.objects.values_list("name", "exclusive")) == [
+        ("Rank tiers", True),
+        ("Score", False),
+    ]
     assert snapshot() == [
         ("Rank tiers", "Top 10", "111111111111111111", "all", 10, None),
         ("Rank tiers", "Top 100", "111111111111111112", "all", 100, None),
@@ -83,7 +105,11 @@ def bad(**changes):
     config = json.loads(json.dumps(CONFIG))
     for path, value in changes.items():
         track, milestone, field = path.split("__")
-        target = config["tracks"][int(track)]["milestones"][int(milestone)] if milestone else config["tracks"][int(track)]
+        target = (
+            config["tracks"][int(track)]["milestones"][int(milestone)]
+            if milestone
+            else config["tracks"][int(track)]
+        )
         if value is ...:
             del target[field]
         else:
@@ -94,14 +120,39 @@ def bad(**changes):
 @pytest.mark.parametrize(
     ("config", "expected"),
     [
-        (bad(**{"0__0__max_rank": ...}), "$.tracks[0].milestones[0]: expected exactly one of max_rank and min_score"),
-        (bad(**{"0__0__min_score": 5}), "$.tracks[0].milestones[0]: expected exactly one of max_rank and min_score"),
-        (bad(**{"0__0__discord_role_id": 111111111111111111}), "$.tracks[0].milestones[0].discord_role_id: expected a Discord id"),
-        (bad(**{"0__0__discord_role_id": "Top10"}), "$.tracks[0].milestones[0].discord_role_id: expected a Discord id"),
-        (bad(**{"1__0__discord_role_id": "111111111111111111"}), "$.tracks[1].milestones[0].discord_role_id: 111111111111111111 is already the role of $.tracks[0].milestones[0]"),
-        (bad(**{"1____name": "Rank tiers"}), '$.tracks[1].name: "Rank tiers" is already the name of $.tracks[0]'),
-        (bad(**{"0__1__period": "year"}), "$.tracks[0].milestones[1].period: expected one of all, week, month"),
-        (bad(**{"0__1__max_rank": 0}), "$.tracks[0].milestones[1].max_rank: expected an integer of at least 1"),
+        (
+            bad(**{"0__0__max_rank": ...}),
+            "$.tracks[0].milestones[0]: expected exactly one of max_rank and min_score",
+        ),
+        (
+            bad(**{"0__0__min_score": 5}),
+            "$.tracks[0].milestones[0]: expected exactly one of max_rank and min_score",
+        ),
+        (
+            bad(**{"0__0__discord_role_id": 111111111111111111}),
+            "$.tracks[0].milestones[0].discord_role_id: expected a Discord id",
+        ),
+        (
+            bad(**{"0__0__discord_role_id": "Top10"}),
+            "$.tracks[0].milestones[0].discord_role_id: expected a Discord id",
+        ),
+        (
+            bad(**{"1__0__discord_role_id": "111111111111111111"}),
+            "$.tracks[1].milestones[0].discord_role_id: 111111111111111111 is already the role of "
+            "$.tracks[0].milestones[0]",
+        ),
+        (
+            bad(**{"1____name": "Rank tiers"}),
+            '$.tracks[1].name: "Rank tiers" is already the name of $.tracks[0]',
+        ),
+        (
+            bad(**{"0__1__period": "year"}),
+            "$.tracks[0].milestones[1].period: expected one of all, week, month",
+        ),
+        (
+            bad(**{"0__1__max_rank": 0}),
+            "$.tracks[0].milestones[1].max_rank: expected an integer of at least 1",
+        ),
         (bad(**{"1__0__min_score": "1000"}), "$.tracks[1].milestones[0].min_score: expected a whole number"),
         (bad(**{"1__0__min_score": 10.5}), "$.tracks[1].milestones[0].min_score: expected a whole number"),
         (bad(**{"1____exclusive": "yes"}), "$.tracks[1].exclusive: expected true or false"),

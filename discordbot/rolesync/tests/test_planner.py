@@ -30,14 +30,22 @@ TRACKS = [
         ],
     ),
     TrackRule.build(
-        name="Weekly", exclusive=True, milestones=[MilestoneRule("Weekly top 3", WEEKLY_TOP_3, "week", max_rank=3)]
+        name="Weekly",
+        exclusive=True,
+        milestones=[MilestoneRule("Weekly top 3", WEEKLY_TOP_3, "week", max_rank=3)],
     ),
 ]
 
 
 def plan_for(members, *, standings, linked=None, untouchable=()):
-    linked = linked if linked is not None else {m.discord_id: LinkedUser(int(m.discord_id), m.name) for m in members}
-    return plan_changes(tracks=TRACKS, standings=standings, linked=linked, untouchable=untouchable, members=members)
+    linked = (
+        linked
+        if linked is not None
+        else {m.discord_id: LinkedUser(int(m.discord_id), m.name) for m in members}
+    )
+    return plan_changes(
+        tracks=TRACKS, standings=standings, linked=linked, untouchable=untouchable, members=members
+    )
 
 
 def changes(plan: Plan):

@@ -91,7 +91,9 @@ def test_429_bursts_are_waited_out_and_counted_on_the_run(guild):
 
 def test_a_global_429_pauses_and_the_run_still_finishes(guild):
     members = [guild.linked_member(f"m{n}", rank=50) for n in range(2)]
-    guild.fake.fail_next("PUT", MEMBER_ROLES, status=429, times=1, retry_after=0.1, is_global=True, scope="global")
+    guild.fake.fail_next(
+        "PUT", MEMBER_ROLES, status=429, times=1, retry_after=0.1, is_global=True, scope="global"
+    )
 
     run = full_sync()
 
@@ -135,14 +137,16 @@ def test_a_role_above_the_bot_is_skipped_before_any_call_and_reported_once_with_
     assert guild.role_names_of(other.uid) == {"Top 100"}
     assert (run.status, run.applied, run.skipped) == ("succeeded", 1, 3)
     [error] = [e for e in run.errors if e.get("role_id") == guild.roles["Top 10"]]
-    assert "move the DealScale bot's role above \"Top 10\" in Server Settings → Roles" in error["message"]
+    assert 'move the DealScale bot\'s role above "Top 10" in Server Settings → Roles' in error["message"]
     assert error["count"] == 3
 
 
 def test_a_403_while_applying_sets_the_role_aside_instead_of_storming(guild):
     for n in range(4):
         guild.linked_member(f"m{n}", rank=5)
-    guild.fake.fail_next("PUT", MEMBER_ROLES, status=403, body={"message": "Missing Permissions", "code": 50013})
+    guild.fake.fail_next(
+        "PUT", MEMBER_ROLES, status=403, body={"message": "Missing Permissions", "code": 50013}
+    )
 
     run = full_sync()
 
@@ -196,7 +200,9 @@ def test_an_interrupted_run_is_finished_by_the_next_without_repeating_a_call(gui
     assert len(puts) == len(set(puts)) == 5
 
 
-def test_the_brake_holds_a_mass_removal_until_staff_confirm(guild, django_capture_on_commit_callbacks, monkeypatch):
+def test_the_brake_holds_a_mass_removal_until_staff_confirm(
+    guild, django_capture_on_commit_callbacks, monkeypatch
+):
     # The database "lost" every link: 30 holders would be stripped of their roles.
     holders = [guild.unlinked_member(f"holder{n}", roles=["Top 100"]) for n in range(30)]
     guild.linked_member("alice", roles=["Top 10"], rank=1)
@@ -225,7 +231,9 @@ def test_the_brake_holds_a_mass_removal_until_staff_confirm(guild, django_captur
     assert (done.status, done.applied) == ("succeeded", 30)
     assert all(guild.role_names_of(h) == set() for h in holders)
     assert guild.role_names_of(late) == {"Top 100"}
-    assert AuditEvent.objects.filter(action="role_sync.confirmed", target_id=str(held.pk), actor=staff).exists()
+    assert AuditEvent.objects.filter(
+        action="role_sync.confirmed", target_id=str(held.pk), actor=staff
+    ).exists()
 
 
 def test_only_a_held_run_can_be_confirmed(guild):

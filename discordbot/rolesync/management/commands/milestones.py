@@ -1,4 +1,4 @@
-"""`manage.py milestones export FILE` / `milestones import FILE`: move the configuration between environments."""
+"""`manage.py milestones export FILE` / `milestones import FILE`: move milestones between environments."""
 
 import json
 from pathlib import Path
@@ -18,7 +18,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("action", choices=["export", "import"])
-        parser.add_argument("file", help="JSON file to write (export) or read (import); '-' for stdout/stdin.")
+        parser.add_argument(
+            "file", help="JSON file to write (export) or read (import); '-' for stdout/stdin."
+        )
 
     def handle(self, *args, action: str, file: str, **options):
         if action == "export":

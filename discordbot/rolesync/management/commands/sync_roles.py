@@ -15,13 +15,19 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--dry-run", action="store_true", help="Print the plan, change nothing.")
         parser.add_argument(
-            "--user", type=int, action="append", dest="user_ids", metavar="ID",
+            "--user",
+            type=int,
+            action="append",
+            dest="user_ids",
+            metavar="ID",
             help="Only this user (DealScale user id); repeat for several.",
         )
 
     def handle(self, *args, dry_run: bool, user_ids: list[int] | None, **options):
         if not selectors.role_sync_enabled():
-            raise CommandError("Role sync is paused (ROLE_SYNC_ENABLED is off, or discord_integration is switched off).")
+            raise CommandError(
+                "Role sync is paused (ROLE_SYNC_ENABLED is off, or discord_integration is switched off)."
+            )
         if dry_run:
             self._dry_run(user_ids)
             return
@@ -32,7 +38,8 @@ class Command(BaseCommand):
         run = services.execute_run(run_id=run.pk)
         self.stdout.write(
             f"Role sync #{run.pk}: {run.status}. Planned {run.planned}, applied {run.applied}, "
-            f"failed {run.failed}, skipped {run.skipped}, 429s {run.rate_limited_count}, {run.duration_ms} ms."
+            f"failed {run.failed}, skipped {run.skipped}, 429s {run.rate_limited_count}, "
+            f"{run.duration_ms} ms."
         )
         for error in run.errors:
             self.stderr.write(f"! {error['message']}")
@@ -51,5 +58,6 @@ class Command(BaseCommand):
         gains = sum(1 for c in plan.changes if c.add)
         self.stdout.write(
             f"Dry run: {gains} role(s) to add and {len(plan.changes) - gains} to remove for "
-            f"{plan.members_changed} member(s), {plan.members_checked} member(s) checked. Nothing was changed."
+            f"{plan.members_changed} member(s), {plan.members_checked} member(s) checked. "
+            "Nothing was changed."
         )
