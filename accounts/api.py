@@ -1,6 +1,6 @@
 """DRF views of the accounts app."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from ipware import get_client_ip
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
@@ -59,9 +59,11 @@ class APITokenListCreateApi(APIView):
 
     pagination_class = api_settings.DEFAULT_PAGINATION_CLASS
 
+    @extend_schema_serializer(component_name="APITokenInput")
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=100, required=False, default="default")
 
+    @extend_schema_serializer(component_name="APITokenCreated")
     class CreatedSerializer(APITokenSerializer):
         token = serializers.CharField(help_text="The token itself: shown this once, never stored.")
 

@@ -5,7 +5,7 @@ Each view parses input, calls one service or selector and serializes the answer;
 """
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer, inline_serializer
 from ipware import get_client_ip
 from rest_framework import exceptions, serializers, status
 from rest_framework.permissions import BasePermission, IsAuthenticated
@@ -82,6 +82,7 @@ LIMIT_ERROR = OpenApiResponse(
 
 
 class CreditBalanceApi(CreditsApiView):
+    @extend_schema_serializer(component_name="CreditBalance")
     class OutputSerializer(serializers.Serializer):
         balance = serializers.IntegerField()
         pending = CreditRequestSerializer(many=True)
@@ -94,6 +95,7 @@ class CreditBalanceApi(CreditsApiView):
 
 
 class CreditRequestListCreateApi(CreditsApiView):
+    @extend_schema_serializer(component_name="CreditRequestInput")
     class InputSerializer(serializers.Serializer):
         amount = serializers.IntegerField()
         # The service owns the length rule (and its message); here only "present and a string".
@@ -139,6 +141,7 @@ class CreditRequestCancelApi(CreditsApiView):
 class ModerationListApi(CreditsApiView):
     permission_classes = [IsAuthenticated, CanModerateCredits]
 
+    @extend_schema_serializer(component_name="CreditRequestFilter")
     class FilterSerializer(serializers.Serializer):
         status = serializers.ChoiceField(choices=CreditRequest.Status.choices, required=False)
 
@@ -155,6 +158,7 @@ class ModerationListApi(CreditsApiView):
         return self.paginated(requests, ModeratedCreditRequestSerializer)
 
 
+@extend_schema_serializer(component_name="DecisionInput")
 class DecisionInputSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, default="")
 

@@ -250,3 +250,6 @@ def test_the_openapi_schema_documents_the_credit_endpoints(member_api):
     listing = paths["/api/credit-requests"]["get"]
     assert {p["name"] for p in listing["parameters"]} >= {"limit", "offset"}
     assert "requestBody" in paths["/api/credit-requests"]["post"]
+    scheme = response.json()["components"]["securitySchemes"]["bearerAuth"]
+    assert scheme == {"type": "http", "scheme": "bearer"}
+    assert {"bearerAuth": []} in paths["/api/credits/balance"]["get"]["security"]
