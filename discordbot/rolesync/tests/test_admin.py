@@ -2,8 +2,8 @@ import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from discordbot.rolesync.models import Milestone, RoleSyncRun
-from discordbot.rolesync.tests.factories import StaffFactory, TrackFactory
+from discordbot.rolesync.models import Milestone, RoleSyncRun, SyncExclusion
+from discordbot.rolesync.tests.factories import StaffFactory, TrackFactory, UserFactory
 from tests.fake_discord import GUILD_ID
 
 pytestmark = pytest.mark.django_db
@@ -123,3 +123,14 @@ def test_the_run_page_shows_the_plan_and_the_errors(admin_client):
     content = response.content.decode()
     assert "+ alice (1600000000000000001) gains &quot;Top 10&quot;" in content
     assert "Discord refused to change &quot;Top 10&quot;" in content and "×3" in content
+
+
+def test_staff_add_an_exclusion_in_the_admin_and_are_recorded_as_its_author(admin_client):
+    member = UserFactory()
+    response = admin_client.post(
+        reverse("admin:rolesync_syncexclusion_add"), {"user": member.pk, "reason": "Moderator, roles by hand"}
+    )
+
+    assert response.status_code == 302
+    exclusion = SyncExclusion.objects.get(user=member)
+    assert exclusion.created_by == response.wsgi_request.user

@@ -1,6 +1,7 @@
 """The doors of role sync: the dry run, the staff API, the admin action, the tasks and the hooks."""
 
 import pytest
+from celery.exceptions import Retry
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
@@ -174,8 +175,6 @@ def test_the_unlink_task_removes_the_managed_roles(guild):
 
 
 def test_a_queued_run_waits_for_the_running_one_instead_of_being_dropped(guild):
-    from celery.exceptions import Retry
-
     run = RoleSyncRun.objects.create(trigger="api")
     with single_flight(tasks.ROLE_SYNC_LOCK, ttl_seconds=60):
         with pytest.raises(Retry):

@@ -1,4 +1,7 @@
+import datetime
+
 import pytest
+from django.utils import timezone
 
 from accounts.models import AuditEvent
 from discordbot.client import DiscordClient
@@ -291,10 +294,6 @@ def test_a_guild_that_cannot_be_read_fails_the_run_without_changing_anything(gui
 
 
 def test_a_run_abandoned_by_a_dead_worker_is_closed_by_the_next_full_run(guild):
-    import datetime
-
-    from django.utils import timezone
-
     dead = RoleSyncRun.objects.create(
         trigger="schedule", status="running", started_at=timezone.now() - datetime.timedelta(minutes=10)
     )
