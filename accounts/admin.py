@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from accounts.models import APIToken, AuditEvent, OAuthAttempt, User
+from accounts.models import APIToken, AuditEvent, DiscordToken, OAuthAttempt, User
 from accounts.services import record_audit_event
 
 
@@ -65,3 +65,13 @@ class AuditEventAdmin(ReadOnlyAdmin):
 class OAuthAttemptAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "provider", "succeeded", "error")
     list_filter = ("provider", "succeeded")
+
+
+@admin.register(DiscordToken)
+class DiscordTokenAdmin(ReadOnlyAdmin):
+    """Which links hold tokens and whether they need a relink; the tokens themselves are never shown."""
+
+    list_display = ("social_account", "expires_at", "scope", "needs_relink", "updated_at")
+    list_filter = ("needs_relink",)
+    search_fields = ("social_account__uid", "social_account__user__username")
+    fields = ("social_account", "expires_at", "scope", "needs_relink", "updated_at")
