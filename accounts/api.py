@@ -11,6 +11,7 @@ from accounts.models import APIToken, AuditEvent
 from accounts.selectors import api_tokens_for, discord_profile_for
 from accounts.services import TokenNotFound, create_api_token, record_audit_event, revoke_api_token
 from credits.selectors import balance_for
+from leaderboard.selectors import entry_for
 
 
 class DiscordIdentitySerializer(serializers.Serializer):
@@ -19,6 +20,12 @@ class DiscordIdentitySerializer(serializers.Serializer):
     global_name = serializers.CharField(allow_null=True)
     avatar_url = serializers.URLField()
     linked_at = serializers.DateTimeField()
+
+
+class RankSerializer(serializers.Serializer):
+    rank = serializers.IntegerField()
+    previous_rank = serializers.IntegerField(allow_null=True)
+    score = serializers.IntegerField()
 
 
 class MeView(APIView):
@@ -30,6 +37,7 @@ class MeView(APIView):
         email = serializers.EmailField(allow_blank=True)
         discord = DiscordIdentitySerializer(allow_null=True)
         balance = serializers.IntegerField()
+        rank = RankSerializer(allow_null=True, help_text="All-time leaderboard rank; null when unranked.")
 
     @extend_schema(responses=OutputSerializer)
     def get(self, request):
@@ -40,6 +48,7 @@ class MeView(APIView):
             "email": user.email,
             "discord": discord_profile_for(user),
             "balance": balance_for(user),
+            "rank": entry_for(user, period="all"),
         }
         return Response(self.OutputSerializer(me).data)
 

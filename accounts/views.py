@@ -3,6 +3,8 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template
 from django.views.decorators.http import require_POST
 from ipware import get_client_ip
 
@@ -18,6 +20,9 @@ from accounts.services import (
     unlink_discord,
 )
 from credits.selectors import balance_for, pending_requests_for
+from leaderboard.selectors import entry_for
+
+RANK_CHART_TEMPLATE = "leaderboard/_rank_history_chart.html"
 
 
 def _profile_context(request, **extra) -> dict:
@@ -28,11 +33,22 @@ def _profile_context(request, **extra) -> dict:
         "discord_configured": selectors.discord_oauth_configured(),
         "balance": balance_for(user),
         "pending_requests": pending_requests_for(user)[:5],
+        "rank": entry_for(user, period="all"),
+        "rank_chart_template": _optional_template(RANK_CHART_TEMPLATE),
         "api_tokens": selectors.api_tokens_for(user),
         "token_form": APITokenForm(),
     }
     context.update(extra)
     return context
+
+
+def _optional_template(name: str) -> str | None:
+    # The leaderboard app ships the rank chart partial; the profile shows it once it exists.
+    try:
+        get_template(name)
+    except TemplateDoesNotExist:
+        return None
+    return name
 
 
 @login_required

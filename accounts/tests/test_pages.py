@@ -1,6 +1,7 @@
 """The account pages render, label their fields and link the flows; /api/me has its documented shape."""
 
 import re
+from types import SimpleNamespace
 
 import pytest
 from allauth.socialaccount.models import SocialAccount
@@ -131,6 +132,7 @@ def test_api_me_without_discord(member):
         "id": member.pk, "username": "alice", "email": "alice@example.com", "discord": None,
     }
     assert body["balance"] == 0
+    assert body["rank"] is None
 
 
 def test_api_me_with_discord_linked(member, token_key):
@@ -151,3 +153,24 @@ def test_api_me_with_discord_linked(member, token_key):
 
 def test_api_me_needs_a_token():
     assert APIClient().get("/api/me").status_code == 401
+
+
+def test_api_me_and_the_profile_show_the_all_time_rank(member, client, monkeypatch):
+    entry = SimpleNamespace(rank=3, previous_rank=5, score=1200, period="all")
+    asked = []
+
+    def entry_for(user, *, period):
+        asked.append((user, period))
+        return entry
+
+    monkeypatch.setattr("accounts.api.entry_for", entry_for)
+    monkeypatch.setattr("accounts.views.entry_for", entry_for)
+    _, key = create_api_token(user=member)
+
+    body = APIClient().get("/api/me", HTTP_AUTHORIZATION=f"Bearer {key}").json()
+    client.force_login(member)
+    page = client.get("/profile/").content.decode()
+
+    assert body["rank"] == {"rank": 3, "previous_rank": 5, "score": 1200}
+    assert "#3" in page and "up from #5" in page and "1,200 points" in page
+    assert asked == [(member, "all"), (member, "all")]
