@@ -256,3 +256,13 @@ def test_dms_to_a_user_who_closed_them_are_refused_with_50007(api, fake_discord)
 
     assert (response.status_code, response.json()["code"]) == (403, 50007)
     assert fake_discord.dms_to(user["id"]) == []
+
+
+def test_a_user_is_fetched_by_id_without_private_fields(api, fake_discord):
+    user = fake_discord.add_user(username="carol")
+
+    fetched = api("GET", f"/users/{user['id']}").json()
+    me = api("GET", "/users/@me").json()
+
+    assert fetched["username"] == "carol" and "email" not in fetched
+    assert me["id"] == APPLICATION_ID

@@ -132,6 +132,14 @@ async def get_current_user(ctx: Ctx) -> web.Response:
     return json_response(user)
 
 
+@route("GET", "/users/{user_id}")
+async def get_user(ctx: Ctx) -> web.Response:
+    user = ctx.state.users.get(ctx.params["user_id"])
+    if user is None:
+        return err(UNKNOWN_USER)
+    return json_response({k: v for k, v in user.items() if k not in ("email", "verified", "locale", "mfa_enabled")})
+
+
 @route("GET", "/users/@me/guilds", auth="bearer")
 async def get_current_user_guilds(ctx: Ctx) -> web.Response:
     if "guilds" not in ctx.bearer_grant.scope.split():
@@ -234,6 +242,13 @@ async def edit_message(ctx: Ctx) -> web.Response:
     if message is None:
         return err(UNKNOWN_MESSAGE)
     return json_response(_apply_edit(message, ctx.json or {}))
+
+
+@route("DELETE", "/channels/{channel_id}/messages/{message_id}")
+async def delete_message(ctx: Ctx) -> web.Response:
+    with ctx.state.lock:
+        message = ctx.state.messages.get(ctx.params["channel_id"], {}).pop(ctx.params["message_id"], None)
+    return no_content() if message else err(UNKNOWN_MESSAGE)
 
 
 def _apply_edit(message: dict, body: dict) -> dict:
