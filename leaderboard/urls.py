@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from leaderboard import views
+
+urlpatterns = [
+    path("leaderboard", views.leaderboard, name="leaderboard"),
+    path("leaderboard/users/<int:user_id>", views.member, name="leaderboard-member"),
+]

@@ -7,6 +7,7 @@ from django.db import transaction
 
 from accounts.models import User
 from credits.demo import seed_demo_credits
+from leaderboard.demo import seed_demo_scores
 
 DEMO_MEMBERS = [
     ("alice", "Alice Moreau"),
@@ -42,6 +43,7 @@ class Command(BaseCommand):
             members.append(user)
 
         seed_demo_credits(members)
+        seed_demo_scores(members)
 
         self.stdout.write(self.style.SUCCESS(f"Demo data ready: {len(members)} members."))
         self.stdout.write(f"Admin login: username 'admin', password '{admin_password}'")

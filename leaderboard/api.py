@@ -1,0 +1,94 @@
+"""The leaderboard API: the score-events webhook and the read endpoints (parse → service/selector → JSON)."""
+
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import exceptions, serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import User
+from dealscale.ops.throttling import ScoreEventKeyThrottle
+from leaderboard import page_cache, selectors, services
+from leaderboard.authentication import HasServiceKey, ServiceKeySignatureAuthentication
+from leaderboard.serializers import (
+    HistoryQuerySerializer,
+    LeaderboardQuerySerializer,
+    PeriodQuerySerializer,
+    validate_event_batch,
+)
+
+ORDER_NOTE = (
+    "Ranks are competition ranks: equal scores share a rank (1, 2, 2, 4). Entries are listed by score "
+    "descending, then by who reached the score first (earliest latest-event time), then by user id. "
+    "Recalculated every 30 seconds; `previous_rank` is the rank in the generation before."
+)
+
+
+def _query(serializer_class, request):
+    serializer = serializer_class(data=request.query_params)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class ScoreEventsApi(APIView):
+    """The DealScale platform's webhook: `Authorization: Bearer <service key>` and
+    `X-DealScale-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`."""
+
+    authentication_classes = [ServiceKeySignatureAuthentication]
+    permission_classes = [HasServiceKey]
+    throttle_classes = [ScoreEventKeyThrottle]
+
+    @extend_schema(
+        request=inline_serializer("ScoreEventBatch", {"events": serializers.ListField(child=serializers.DictField())}),
+        responses=inline_serializer(
+            "ScoreEventResult", {"accepted": serializers.IntegerField(), "duplicates": serializers.IntegerField()}
+        ),
+    )
+    def post(self, request):
+        events = validate_event_batch(request.data)
+        try:
+            result = services.record_score_events(source=request.auth.name, events=events)
+        except services.InvalidEvents as exc:
+            raise exceptions.ValidationError({"events": exc.errors}) from None
+        return Response({"accepted": result.accepted, "duplicates": result.duplicates}, status=status.HTTP_200_OK)
+
+
+class LeaderboardApi(APIView):
+    @extend_schema(description=ORDER_NOTE, parameters=[LeaderboardQuerySerializer])
+    def get(self, request):
+        query = _query(LeaderboardQuerySerializer, request)
+        body = page_cache.read_page(period=query["period"], limit=query["limit"], offset=query["offset"])
+        # Served as cached bytes: rendering the same document again per request is the costly part.
+        return HttpResponse(body, content_type="application/json")
+
+
+class MyLeaderboardEntryApi(APIView):
+    @extend_schema(description=ORDER_NOTE, parameters=[PeriodQuerySerializer])
+    def get(self, request):
+        period = _query(PeriodQuerySerializer, request)["period"]
+        entry = selectors.entry_for(request.user, period=period)
+        if entry is None:
+            raise exceptions.NotFound(
+                f"You are not ranked in the '{period}' leaderboard yet: earn points and you will appear "
+                "after the next recalculation (every 30 seconds)."
+            )
+        return Response(
+            {"period": period, "generated_at": selectors.iso(entry.generated_at), **selectors.entry_document(entry)}
+        )
+
+
+class UserRankHistoryApi(APIView):
+    @extend_schema(parameters=[HistoryQuerySerializer, OpenApiParameter("user_id", int, OpenApiParameter.PATH)])
+    def get(self, request, user_id: int):
+        query = _query(HistoryQuerySerializer, request)
+        user = get_object_or_404(User, pk=user_id, is_active=True)
+        points = selectors.history_for(user, days=query["days"], period=query["period"])
+        return Response(
+            {
+                "user_id": user.pk,
+                "period": query["period"],
+                "days": query["days"],
+                "results": [{"date": p.day.isoformat(), "rank": p.rank, "score": p.score} for p in points],
+            }
+        )

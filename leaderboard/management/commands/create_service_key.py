@@ -1,0 +1,27 @@
+"""Create a score-webhook service key; prints `key=` and `secret=` once (only hashes/ciphertext are stored)."""
+
+from django.core.management.base import BaseCommand, CommandError
+from django.core.validators import validate_slug
+from django.core.exceptions import ValidationError
+
+from leaderboard.services import ServiceKeyNameTaken, create_service_key
+
+
+class Command(BaseCommand):
+    help = "Create a service key for POST /api/score-events and print its key and signing secret (shown once)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("name", help="The key's name, also the source of the events it sends (a slug).")
+
+    def handle(self, *args, name: str, **options):
+        try:
+            validate_slug(name)
+        except ValidationError:
+            raise CommandError("The name must be a slug: letters, digits, '-' or '_'.") from None
+        try:
+            _, key, secret = create_service_key(name=name)
+        except ServiceKeyNameTaken as exc:
+            raise CommandError(str(exc)) from None
+        self.stderr.write("Store these now: they are shown only once.")
+        self.stdout.write(f"key={key}")
+        self.stdout.write(f"secret={secret}")

@@ -1,0 +1,82 @@
+"""The rendered JSON of leaderboard pages in the Django cache (Redis when configured).
+
+Keys: `live:<period>` holds the live generation id, written only after a generation commits;
+`latest:<period>:<limit>:<offset>` holds (generation id, body) of the common pages, rewritten by
+every recalculation, so the usual request costs one cache round trip; other pages live under
+`page:<generation>:<limit>:<offset>`, filled on first read. A body is served only when its
+generation is the live one. Any Redis error falls back to the database: a dead cache costs speed,
+never an error.
+"""
+
+import json
+
+import structlog
+from django.core.cache import cache
+from redis.exceptions import RedisError
+
+from leaderboard import selectors
+
+logger = structlog.get_logger(__name__)
+
+COMMON_PAGES = [(10, 0), (25, 0), (100, 0)]
+PAGE_TTL_SECONDS = 300
+PREFIX = "leaderboard"
+
+
+def _live_key(period: str) -> str:
+    return f"{PREFIX}:live:{period}"
+
+
+def _latest_key(period: str, limit: int, offset: int) -> str:
+    return f"{PREFIX}:latest:{period}:{limit}:{offset}"
+
+
+def _page_key(generation_id: int, limit: int, offset: int) -> str:
+    return f"{PREFIX}:page:{generation_id}:{limit}:{offset}"
+
+
+def _render(document: dict) -> bytes:
+    return json.dumps(document, separators=(",", ":")).encode()
+
+
+def read_page(*, period: str, limit: int, offset: int) -> bytes:
+    """The JSON body of a leaderboard page, from the cache when it holds the live generation's."""
+    live_key, latest_key = _live_key(period), _latest_key(period, limit, offset)
+    try:
+        found = cache.get_many([live_key, latest_key])
+        live, latest = found.get(live_key), found.get(latest_key)
+        if live is not None and latest is not None and latest[0] == live:
+            return latest[1]
+        if live is not None:
+            body = cache.get(_page_key(live, limit, offset))
+            if body is not None:
+                return body
+    except RedisError as exc:
+        logger.warning("leaderboard_cache_unavailable", error=str(exc))
+        return _render(selectors.leaderboard_payload(period=period, limit=limit, offset=offset)[1])
+
+    generation_id, document = selectors.leaderboard_payload(period=period, limit=limit, offset=offset)
+    body = _render(document)
+    if generation_id is not None:
+        try:
+            cache.set(_page_key(generation_id, limit, offset), body, PAGE_TTL_SECONDS)
+            # `add`, never `set`: a recalculation that published meanwhile must not be overwritten.
+            cache.add(live_key, generation_id, None)
+        except RedisError as exc:
+            logger.warning("leaderboard_cache_unavailable", error=str(exc))
+    return body
+
+
+def write_common_pages(period: str) -> None:
+    """Render the common pages of the live generation and point the cache at it (after commit)."""
+    pages = {}
+    generation_id = None
+    for limit, offset in COMMON_PAGES:
+        generation_id, document = selectors.leaderboard_payload(period=period, limit=limit, offset=offset)
+        pages[_latest_key(period, limit, offset)] = (generation_id, _render(document))
+    try:
+        cache.set_many(pages, None)
+        if generation_id is not None:
+            cache.set(_live_key(period), generation_id, None)
+    except RedisError as exc:
+        logger.warning("leaderboard_cache_refresh_failed", period=period, error=str(exc))

@@ -1,0 +1,66 @@
+"""Input validation of the leaderboard API (output documents are built in selectors)."""
+
+from datetime import timedelta
+
+from django.utils import timezone
+from rest_framework import serializers
+
+from leaderboard.periods import Period
+
+MAX_EVENTS_PER_BATCH = 500
+
+
+class ScoreEventInputSerializer(serializers.Serializer):
+    external_id = serializers.CharField(max_length=200)
+    user_id = serializers.IntegerField(required=False, min_value=1)
+    discord_id = serializers.RegexField(r"^\d{1,20}$", required=False)
+    points = serializers.IntegerField(min_value=-1_000_000_000, max_value=1_000_000_000)
+    kind = serializers.CharField(max_length=50)
+    occurred_at = serializers.DateTimeField()
+
+    def validate_occurred_at(self, value):
+        # The platform's clock may run a little ahead; an event from the future is a bug upstream.
+        if value > timezone.now() + timedelta(minutes=5):
+            raise serializers.ValidationError("occurred_at is in the future.")
+        return value
+
+    def validate(self, attrs):
+        if ("user_id" in attrs) == ("discord_id" in attrs):
+            raise serializers.ValidationError({"user_id": ["Give exactly one of user_id or discord_id."]})
+        return attrs
+
+
+def validate_event_batch(data) -> list[dict]:
+    """The validated events of a webhook body. Raises ValidationError keyed by event index and field."""
+    if not isinstance(data, dict) or not isinstance(data.get("events"), list):
+        raise serializers.ValidationError({"events": ["Expected a list of events."]})
+    events = data["events"]
+    if not 1 <= len(events) <= MAX_EVENTS_PER_BATCH:
+        raise serializers.ValidationError(
+            {"events": [f"Send between 1 and {MAX_EVENTS_PER_BATCH} events; got {len(events)}."]}
+        )
+    validated, errors = [], {}
+    for index, event in enumerate(events):
+        serializer = ScoreEventInputSerializer(data=event)
+        if serializer.is_valid():
+            validated.append(dict(serializer.validated_data))
+        else:
+            errors[str(index)] = serializer.errors
+    if errors:
+        raise serializers.ValidationError({"events": errors})
+    return validated
+
+
+class LeaderboardQuerySerializer(serializers.Serializer):
+    limit = serializers.IntegerField(min_value=1, max_value=100, default=10)
+    offset = serializers.IntegerField(min_value=0, max_value=10_000_000, default=0)
+    period = serializers.ChoiceField(choices=Period.values, default=Period.ALL)
+
+
+class PeriodQuerySerializer(serializers.Serializer):
+    period = serializers.ChoiceField(choices=Period.values, default=Period.ALL)
+
+
+class HistoryQuerySerializer(serializers.Serializer):
+    days = serializers.IntegerField(min_value=1, max_value=365, default=30)
+    period = serializers.ChoiceField(choices=Period.values, default=Period.ALL)

@@ -1,0 +1,58 @@
+"""Signing secrets at rest and the webhook signature: `X-DealScale-Signature: t=<unix>,v1=<hex>`.
+
+v1 is the hex HMAC-SHA256 of "<t>.<raw body>" keyed with the service key's signing secret. The
+secret has to be recoverable to verify signatures, so it is encrypted (Fernet, with a key derived
+from SECRET_KEY) rather than hashed.
+"""
+
+import base64
+import hashlib
+import hmac
+import time
+
+from cryptography.fernet import Fernet
+from django.conf import settings
+
+SIGNATURE_HEADER = "X-DealScale-Signature"
+# Signatures older or newer than this are refused, which bounds how long a captured request replays.
+SIGNATURE_TOLERANCE_SECONDS = 300
+
+
+class InvalidSignature(Exception):
+    """The signature header is missing, malformed, stale or does not match the body."""
+
+
+def _fernet() -> Fernet:
+    digest = hashlib.sha256(b"dealscale.leaderboard.service-key-secret:" + settings.SECRET_KEY.encode()).digest()
+    return Fernet(base64.urlsafe_b64encode(digest))
+
+
+def encrypt_secret(secret: str) -> str:
+    return _fernet().encrypt(secret.encode()).decode()
+
+
+def decrypt_secret(token: str) -> str:
+    return _fernet().decrypt(token.encode()).decode()
+
+
+def sign(*, secret: str, body: bytes, timestamp: int | None = None) -> str:
+    """The header value a client sends for `body` (used by tests, the bench and integrators' docs)."""
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={mac}"
+
+
+def verify(*, header: str | None, secret: str, body: bytes, now: float | None = None) -> None:
+    """Accept a header that signs `body` within the tolerance. Raises InvalidSignature."""
+    if not header:
+        raise InvalidSignature(f"Missing {SIGNATURE_HEADER} header.")
+    parts = dict(item.strip().partition("=")[::2] for item in header.split(","))
+    timestamp, given = parts.get("t", ""), parts.get("v1", "")
+    if not timestamp.isdigit() or not given:
+        raise InvalidSignature(f"Malformed {SIGNATURE_HEADER} header: expected t=<unix>,v1=<hex>.")
+    now = time.time() if now is None else now
+    if abs(now - int(timestamp)) > SIGNATURE_TOLERANCE_SECONDS:
+        raise InvalidSignature("Signature timestamp is outside the 5-minute tolerance.")
+    expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected, given):
+        raise InvalidSignature("Signature does not match the request body.")
