@@ -58,8 +58,8 @@ def _parse_body(response: requests.Response) -> Any:
 
 
 class DiscordClient:
-    """Discord's REST API for one token (the bot's unless ``token`` is given). Thread-safe enough to share
-    within a thread; create one per task or request."""
+    """Discord's REST API with the bot token (or ``token``). Cheap to create: make one per task, request
+    or thread, since its ``requests.Session`` is not meant to be shared between threads."""
 
     def __init__(self, *, token: str | None = None, base_url: str | None = None, timeout: float | None = None,
                  max_retries: int = 4, governor: Governor | None = None,

@@ -446,12 +446,14 @@ class Governor:
                 remaining, reset_after = "0", max(reset_after, retry_after)
             logger.warning("discord_rate_limited", route=route.name, major=route.major, scope=scope,
                            is_global=is_global, retry_after=retry_after)
-        if not is_global:
-            self.store.learn(
-                identity=identity, route=route, bucket=headers.get("X-RateLimit-Bucket", ""),
-                limit=int(limit) if has_limits else None, remaining=int(remaining) if has_limits else None,
-                reset_after=reset_after if has_limits else None,
-            )
+        # A global 429 says nothing about the route's bucket; learning "no limits" still frees the slot a
+        # first request of an unknown bucket held.
+        learned = has_limits and not is_global
+        self.store.learn(
+            identity=identity, route=route, bucket=headers.get("X-RateLimit-Bucket", ""),
+            limit=int(limit) if learned else None, remaining=int(remaining) if learned else None,
+            reset_after=reset_after if learned else None,
+        )
         if status in INVALID_STATUSES and not (status == 429 and scope == "shared"):
             self.record_invalid()
 

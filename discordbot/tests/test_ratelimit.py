@@ -198,3 +198,17 @@ def test_routes_sharing_a_bucket_hash_share_its_limit(fake_discord):
 
     assert fake_discord.ratelimit_hits == {}
     assert len(fake_discord.requests_to("GET")) == 8
+
+
+def test_a_global_429_on_a_routes_first_request_does_not_hold_the_route(fake_discord, governor):
+    fake_discord.fail_next("GET", ROLES, status=429, retry_after=0.1, is_global=True)
+    waits = []
+
+    def sleep(seconds):
+        waits.append(seconds)
+        time.sleep(seconds)
+
+    DiscordClient(governor=governor, sleep=sleep).get_guild_roles(GUILD_ID)
+
+    assert [r.status for r in fake_discord.requests_to("GET", ROLES)] == [429, 200]
+    assert sum(waits) < 1
