@@ -31,7 +31,9 @@ class AlertNotificationInline(admin.TabularInline):
 
     @admin.display(description="Deliveries")
     def delivery_summary(self, notification: AlertNotification) -> str:
-        return ", ".join(f"{d.channel}: {d.status}" for d in notification.deliveries.all()) or "no webhook set"
+        return (
+            ", ".join(f"{d.channel}: {d.status}" for d in notification.deliveries.all()) or "no webhook set"
+        )
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False

@@ -34,7 +34,9 @@ class AlertIncident(models.Model):
         constraints = [
             # The database half of "fires once": a rule never has two open incidents.
             models.UniqueConstraint(
-                fields=["rule"], condition=models.Q(resolved_at__isnull=True), name="alert_one_open_incident_per_rule"
+                fields=["rule"],
+                condition=models.Q(resolved_at__isnull=True),
+                name="alert_one_open_incident_per_rule",
             )
         ]
 

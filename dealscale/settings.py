@@ -341,6 +341,8 @@ ALERT_WEBHOOK_RETRY_BACKOFF_SECONDS = env.int("ALERT_WEBHOOK_RETRY_BACKOFF_SECON
 
 # /metrics answers a bearer token equal to METRICS_TOKEN, or a staff session; empty = staff only.
 METRICS_TOKEN = env("METRICS_TOKEN", default="")
+# Several gunicorn workers: a folder (emptied before start) where prometheus_client merges their counters.
+PROMETHEUS_MULTIPROC_DIR = env("PROMETHEUS_MULTIPROC_DIR", default="")
 # Prometheus scrapes over the internal network, often in plain http.
 SECURE_REDIRECT_EXEMPT += [r"^metrics$"]
 

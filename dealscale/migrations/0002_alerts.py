@@ -11,11 +11,18 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name="AlertIncident",
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
                 ("rule", models.CharField(db_index=True, max_length=50)),
                 (
                     "severity",
-                    models.CharField(choices=[("critical", "Critical"), ("warning", "Warning")], max_length=16),
+                    models.CharField(
+                        choices=[("critical", "Critical"), ("warning", "Warning")], max_length=16
+                    ),
                 ),
                 ("started_at", models.DateTimeField(db_index=True)),
                 ("resolved_at", models.DateTimeField(blank=True, null=True)),
@@ -38,7 +45,12 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name="AlertNotification",
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
                 (
                     "kind",
                     models.CharField(
@@ -63,11 +75,17 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name="AlertDelivery",
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
                 (
                     "channel",
                     models.CharField(
-                        choices=[("discord", "Discord webhook"), ("slack", "Slack-compatible webhook")], max_length=16
+                        choices=[("discord", "Discord webhook"), ("slack", "Slack-compatible webhook")],
+                        max_length=16,
                     ),
                 ),
                 (
@@ -93,7 +111,9 @@ class Migration(migrations.Migration):
             options={
                 "verbose_name_plural": "alert deliveries",
                 "constraints": [
-                    models.UniqueConstraint(fields=("notification", "channel"), name="alert_one_delivery_per_channel")
+                    models.UniqueConstraint(
+                        fields=("notification", "channel"), name="alert_one_delivery_per_channel"
+                    )
                 ],
             },
         ),

@@ -1,1 +1,1 @@
-"""Operations of the Discord integration: alerts, the health dashboard, metrics, throttles, the kill switch."""
+"""Operations of the Discord integration: alerts, dashboard, metrics, throttles, kill switch."""

@@ -43,7 +43,9 @@ def evaluate_alerts(*, now: datetime | None = None) -> list[AlertNotification]:
 def _advance(*, rule: AlertRule, observation: Observation, now: datetime) -> AlertNotification | None:
     # The row lock serialises two evaluators that overlap (a slow minute and the next tick), so an
     # incident is notified once; the partial unique constraint backs this up for the first firing.
-    incident = AlertIncident.objects.select_for_update().filter(rule=rule.name, resolved_at__isnull=True).first()
+    incident = (
+        AlertIncident.objects.select_for_update().filter(rule=rule.name, resolved_at__isnull=True).first()
+    )
     if incident is None:
         if not observation.firing:
             return None
@@ -56,12 +58,20 @@ def _advance(*, rule: AlertRule, observation: Observation, now: datetime) -> Ale
             peak_value=observation.value,
             summary=observation.summary[:300],
         )
-        return _notify(incident=incident, rule=rule, kind=AlertNotification.Kind.FIRING, observation=observation, now=now)
+        return _notify(
+            incident=incident, rule=rule, kind=AlertNotification.Kind.FIRING, observation=observation, now=now
+        )
 
     if not observation.firing:
         incident.resolved_at = now
         incident.save(update_fields=["resolved_at"])
-        return _notify(incident=incident, rule=rule, kind=AlertNotification.Kind.RESOLVED, observation=observation, now=now)
+        return _notify(
+            incident=incident,
+            rule=rule,
+            kind=AlertNotification.Kind.RESOLVED,
+            observation=observation,
+            now=now,
+        )
 
     incident.peak_value = max(incident.peak_value, observation.value)
     incident.summary = observation.summary[:300]
@@ -71,7 +81,9 @@ def _advance(*, rule: AlertRule, observation: Observation, now: datetime) -> Ale
     incident.save(update_fields=["peak_value", "summary", "last_notified_at"])
     if not repeat_due:
         return None
-    return _notify(incident=incident, rule=rule, kind=AlertNotification.Kind.REPEAT, observation=observation, now=now)
+    return _notify(
+        incident=incident, rule=rule, kind=AlertNotification.Kind.REPEAT, observation=observation, now=now
+    )
 
 
 def _notify(
@@ -85,10 +97,15 @@ def _notify(
         created_at=now,
     )
     logger.warning(
-        "alert_notification", rule=rule.name, kind=str(kind), severity=str(rule.severity), summary=observation.summary
+        "alert_notification",
+        rule=rule.name,
+        kind=str(kind),
+        severity=str(rule.severity),
+        summary=observation.summary,
     )
     deliveries = [
-        AlertDelivery.objects.create(notification=notification, channel=channel) for channel in configured_channels()
+        AlertDelivery.objects.create(notification=notification, channel=channel)
+        for channel in configured_channels()
     ]
     if deliveries:
         from dealscale.tasks import deliver_alert
@@ -100,14 +117,17 @@ def _notify(
     return notification
 
 
-def format_message(*, rule: AlertRule, incident: AlertIncident, kind: str, observation: Observation, now: datetime) -> str:
+def format_message(
+    *, rule: AlertRule, incident: AlertIncident, kind: str, observation: Observation, now: datetime
+) -> str:
     """The plain-text message of a notification, shared by every channel."""
     if kind == AlertNotification.Kind.RESOLVED:
         lasted = _duration(now - incident.started_at)
         return f"RESOLVED: {rule.title} (after {lasted}). {observation.summary}"
     label = rule.severity.upper()
     if kind == AlertNotification.Kind.REPEAT:
-        return f"{label} (still firing for {_duration(now - incident.started_at)}): {rule.title}. {observation.summary}"
+        lasted = _duration(now - incident.started_at)
+        return f"{label} (still firing for {lasted}): {rule.title}. {observation.summary}"
     return f"{label}: {rule.title}. {observation.summary}"
 
 

@@ -76,7 +76,9 @@ def _grouped(queryset: QuerySet, *, field: str, buckets: _Buckets, **aggregates)
     return {row["bucket"]: row for row in rows}
 
 
-def _trend(buckets: _Buckets, rows: dict[datetime, dict], value: Callable[[dict | None], float | None]) -> Trend:
+def _trend(
+    buckets: _Buckets, rows: dict[datetime, dict], value: Callable[[dict | None], float | None]
+) -> Trend:
     return Trend(starts=buckets.starts, values=[value(rows.get(start)) for start in buckets.starts])
 
 
@@ -86,7 +88,9 @@ def _ratio(part: int, whole: int) -> float | None:
 
 def links_count(*, since: datetime, until: datetime) -> int:
     """Discord accounts linked in [since, until), from the audit trail (unlinks do not erase them)."""
-    return AuditEvent.objects.filter(action=LINKED_ACTION, created_at__gte=since, created_at__lt=until).count()
+    return AuditEvent.objects.filter(
+        action=LINKED_ACTION, created_at__gte=since, created_at__lt=until
+    ).count()
 
 
 def command_stats(*, since: datetime, until: datetime) -> dict:
@@ -140,14 +144,18 @@ def availability_trend(buckets: _Buckets) -> Trend:
     return Trend(starts=buckets.starts, values=values)
 
 
-def health_figures(*, range_key: str = "24h", now: datetime | None = None, heartbeat_max_age: timedelta) -> list[Figure]:
+def health_figures(
+    *, range_key: str = "24h", now: datetime | None = None, heartbeat_max_age: timedelta
+) -> list[Figure]:
     """The seven figures of the dashboard with their trends over `range_key` ("24h" or "7d")."""
     now = now or timezone.now()
     buckets = buckets_for(range_key, now=now)
     day_ago, hour_ago = now - timedelta(hours=24), now - timedelta(hours=1)
     until = now + timedelta(microseconds=1)
 
-    links_rows = _grouped(AuditEvent.objects.filter(action=LINKED_ACTION), field="created_at", buckets=buckets, n=Count("id"))
+    links_rows = _grouped(
+        AuditEvent.objects.filter(action=LINKED_ACTION), field="created_at", buckets=buckets, n=Count("id")
+    )
     command_rows = _grouped(
         CommandInvocation.objects.all(),
         field="created_at",
@@ -173,7 +181,9 @@ def health_figures(*, range_key: str = "24h", now: datetime | None = None, heart
     error_rate = _ratio(commands["errors"], commands["total"])
 
     return [
-        Figure("links", "Discord account links", links, str(links), "24 h", _trend(buckets, links_rows, _count)),
+        Figure(
+            "links", "Discord account links", links, str(links), "24 h", _trend(buckets, links_rows, _count)
+        ),
         Figure(
             "commands",
             "Active Discord commands",

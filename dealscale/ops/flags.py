@@ -47,7 +47,9 @@ class IntegrationState:
 def _flag():
     flag = get_waffle_flag_model().objects.filter(name=DISCORD_INTEGRATION_FLAG).first()
     if flag is None:
-        raise FlagMissing(f"The {DISCORD_INTEGRATION_FLAG} flag does not exist: run `python manage.py migrate`.")
+        raise FlagMissing(
+            f"The {DISCORD_INTEGRATION_FLAG} flag does not exist: run `python manage.py migrate`."
+        )
     return flag
 
 
@@ -58,7 +60,8 @@ def _state(flag) -> IntegrationState:
         mode = "off"
     else:
         mode = "rollout"
-    return IntegrationState(mode=mode, percent=flag.percent or Decimal(0), staff=flag.staff, superusers=flag.superusers)
+    percent = Decimal(flag.percent or 0).quantize(Decimal("0.1"))
+    return IntegrationState(mode=mode, percent=percent, staff=flag.staff, superusers=flag.superusers)
 
 
 def discord_integration_state() -> IntegrationState:

@@ -8,7 +8,6 @@ Two kinds, chosen for being correct with several gunicorn workers and Celery pro
   outcomes, counted by signal handlers in the worker). These are the same whichever process answers.
 """
 
-import os
 from datetime import timedelta
 
 from celery.signals import task_failure, task_retry, task_success
@@ -65,7 +64,9 @@ class DealScaleCollector:
         yield from self._role_sync(now)
         yield from self._tasks()
         yield from self._alerts()
-        pending = GaugeMetricFamily("dealscale_credit_requests_pending", "Credit requests waiting for a moderator.")
+        pending = GaugeMetricFamily(
+            "dealscale_credit_requests_pending", "Credit requests waiting for a moderator."
+        )
         pending.add_metric([], CreditRequest.objects.filter(status=CreditRequest.Status.PENDING).count())
         yield pending
 
@@ -78,14 +79,20 @@ class DealScaleCollector:
         yield up
         if heartbeat is None:
             return
-        age = GaugeMetricFamily("dealscale_bot_heartbeat_age_seconds", "Seconds since the latest bot heartbeat.")
+        age = GaugeMetricFamily(
+            "dealscale_bot_heartbeat_age_seconds", "Seconds since the latest bot heartbeat."
+        )
         age.add_metric([], (now - heartbeat.last_seen_at).total_seconds())
         yield age
-        uptime = GaugeMetricFamily("dealscale_bot_uptime_seconds", "Seconds since the live bot process started.")
+        uptime = GaugeMetricFamily(
+            "dealscale_bot_uptime_seconds", "Seconds since the live bot process started."
+        )
         uptime.add_metric([], (now - heartbeat.started_at).total_seconds() if online else 0)
         yield uptime
         if heartbeat.latency_ms is not None:
-            latency = GaugeMetricFamily("dealscale_bot_gateway_latency_ms", "Gateway latency of the live bot.")
+            latency = GaugeMetricFamily(
+                "dealscale_bot_gateway_latency_ms", "Gateway latency of the live bot."
+            )
             latency.add_metric([], heartbeat.latency_ms)
             yield latency
 
@@ -97,7 +104,9 @@ class DealScaleCollector:
             .order_by("command", "outcome")
         )
         count = GaugeMetricFamily(
-            "dealscale_discord_commands_5m", "Bot commands handled in the last 5 minutes.", labels=["command", "outcome"]
+            "dealscale_discord_commands_5m",
+            "Bot commands handled in the last 5 minutes.",
+            labels=["command", "outcome"],
         )
         avg = GaugeMetricFamily(
             "dealscale_discord_command_duration_ms_avg_5m",
@@ -118,7 +127,9 @@ class DealScaleCollector:
             .order_by()
         )
         attempts = GaugeMetricFamily(
-            "dealscale_oauth_attempts_5m", "OAuth callbacks in the last 5 minutes.", labels=["provider", "outcome"]
+            "dealscale_oauth_attempts_5m",
+            "OAuth callbacks in the last 5 minutes.",
+            labels=["provider", "outcome"],
         )
         for row in rows:
             attempts.add_metric([row["provider"], "success" if row["succeeded"] else "failure"], row["n"])
@@ -131,7 +142,9 @@ class DealScaleCollector:
             .annotate(n=Count("id"))
             .order_by()
         )
-        runs = GaugeMetricFamily("dealscale_role_sync_runs_24h", "Role sync runs in the last 24 hours.", labels=["status"])
+        runs = GaugeMetricFamily(
+            "dealscale_role_sync_runs_24h", "Role sync runs in the last 24 hours.", labels=["status"]
+        )
         for row in rows:
             runs.add_metric([row["status"]], row["n"])
         yield runs
@@ -146,7 +159,9 @@ class DealScaleCollector:
         finished.add_metric([last.status], last.finished_at.timestamp())
         yield finished
         changes = GaugeMetricFamily(
-            "dealscale_role_sync_last_run_changes", "Role changes of the latest finished run.", labels=["result"]
+            "dealscale_role_sync_last_run_changes",
+            "Role changes of the latest finished run.",
+            labels=["result"],
         )
         for result in ("planned", "applied", "failed", "skipped"):
             changes.add_metric([result], getattr(last, result))
@@ -154,7 +169,9 @@ class DealScaleCollector:
 
     def _tasks(self):
         counter = CounterMetricFamily(
-            "dealscale_celery_tasks", "Celery task outcomes recorded by the workers.", labels=["task", "state"]
+            "dealscale_celery_tasks",
+            "Celery task outcomes recorded by the workers.",
+            labels=["task", "state"],
         )
         redis = get_redis()
         counts = redis.hgetall(TASK_COUNTS_KEY) if redis is not None else {}
@@ -164,8 +181,12 @@ class DealScaleCollector:
         yield counter
 
     def _alerts(self):
-        firing = GaugeMetricFamily("dealscale_alert_firing", "1 while an alert rule fires.", labels=["rule", "severity"])
-        open_rules = set(AlertIncident.objects.filter(resolved_at__isnull=True).values_list("rule", flat=True))
+        firing = GaugeMetricFamily(
+            "dealscale_alert_firing", "1 while an alert rule fires.", labels=["rule", "severity"]
+        )
+        open_rules = set(
+            AlertIncident.objects.filter(resolved_at__isnull=True).values_list("rule", flat=True)
+        )
         for rule in RULES:
             firing.add_metric([rule.name, rule.severity], 1 if rule.name in open_rules else 0)
         yield firing
@@ -173,7 +194,7 @@ class DealScaleCollector:
 
 def render_metrics() -> bytes:
     """The Prometheus text exposition of every metric this process can see."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if settings.PROMETHEUS_MULTIPROC_DIR:
         process_registry = CollectorRegistry()
         MultiProcessCollector(process_registry)
     else:

@@ -27,7 +27,11 @@ class DeliveryFailed(Exception):
 def discord_payload(notification: AlertNotification) -> dict:
     """A Discord webhook body: the message as content plus an embed; mentions are never parsed."""
     incident = notification.incident
-    colour = _COLOURS[notification.kind] if notification.kind == AlertNotification.Kind.RESOLVED else _COLOURS[incident.severity]
+    colour = (
+        _COLOURS[notification.kind]
+        if notification.kind == AlertNotification.Kind.RESOLVED
+        else _COLOURS[incident.severity]
+    )
     return {
         "content": notification.message[:2000],
         "allowed_mentions": {"parse": []},
@@ -39,7 +43,11 @@ def discord_payload(notification: AlertNotification) -> dict:
                 "timestamp": notification.created_at.isoformat(),
                 "fields": [
                     {"name": "Severity", "value": incident.severity, "inline": True},
-                    {"name": "Since", "value": f"{incident.started_at:%Y-%m-%d %H:%M:%S} UTC", "inline": True},
+                    {
+                        "name": "Since",
+                        "value": f"{incident.started_at:%Y-%m-%d %H:%M:%S} UTC",
+                        "inline": True,
+                    },
                 ],
             }
         ],
@@ -64,7 +72,9 @@ def send(delivery: AlertDelivery) -> None:
     if not url:
         raise DeliveryFailed(f"{setting_name} is not set.")
     try:
-        response = requests.post(url, json=build(delivery.notification), timeout=settings.ALERT_WEBHOOK_TIMEOUT_SECONDS)
+        response = requests.post(
+            url, json=build(delivery.notification), timeout=settings.ALERT_WEBHOOK_TIMEOUT_SECONDS
+        )
     except requests.RequestException as exc:
         raise DeliveryFailed(f"{type(exc).__name__}: {exc}") from exc
     if response.status_code >= 300:
@@ -99,5 +109,7 @@ def attempt_delivery(*, delivery_id: int, final: bool) -> bool:
     delivery.status = AlertDelivery.Status.SENT
     delivery.delivered_at = timezone.now()
     delivery.save(update_fields=["attempts", "status", "delivered_at"])
-    logger.info("alert_delivered", delivery_id=delivery.pk, channel=delivery.channel, attempt=delivery.attempts)
+    logger.info(
+        "alert_delivered", delivery_id=delivery.pk, channel=delivery.channel, attempt=delivery.attempts
+    )
     return True

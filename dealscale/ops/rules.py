@@ -78,6 +78,11 @@ def oauth_failures(now: datetime) -> Observation:
 
 RULES: list[AlertRule] = [
     AlertRule("bot_offline", "Discord bot offline", AlertIncident.Severity.CRITICAL, bot_offline),
-    AlertRule("command_error_rate", "Bot command error rate high", AlertIncident.Severity.WARNING, command_error_rate),
+    AlertRule(
+        "command_error_rate",
+        "Bot command error rate high",
+        AlertIncident.Severity.WARNING,
+        command_error_rate,
+    ),
     AlertRule("oauth_failures", "Discord OAuth failing", AlertIncident.Severity.WARNING, oauth_failures),
 ]

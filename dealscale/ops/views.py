@@ -38,7 +38,10 @@ def discord_health_dashboard(request):
         {
             "figure": figure,
             "chart": sparkline(
-                figure.trend, label=figure.label, fmt=_FORMATS.get(figure.key, "{:g}"), date_format=date_format
+                figure.trend,
+                label=figure.label,
+                fmt=_FORMATS.get(figure.key, "{:g}"),
+                date_format=date_format,
             ),
         }
         for figure in figures

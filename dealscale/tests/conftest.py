@@ -33,8 +33,13 @@ class WebhookServer:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                server.received.append({"path": self.path, "json": json.loads(body or b"null"),
-                                        "content_type": self.headers.get("Content-Type")})
+                server.received.append(
+                    {
+                        "path": self.path,
+                        "json": json.loads(body or b"null"),
+                        "content_type": self.headers.get("Content-Type"),
+                    }
+                )
                 status = server.statuses.get(self.path, server.status)
                 self.send_response(status)
                 self.end_headers()

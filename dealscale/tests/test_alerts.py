@@ -37,7 +37,9 @@ def bot_seen_now():
 
 def kinds(rule: str) -> list[str]:
     return list(
-        AlertNotification.objects.filter(incident__rule=rule).order_by("created_at", "id").values_list("kind", flat=True)
+        AlertNotification.objects.filter(incident__rule=rule)
+        .order_by("created_at", "id")
+        .values_list("kind", flat=True)
     )
 
 
@@ -187,7 +189,10 @@ def test_a_firing_alert_is_posted_to_the_discord_and_slack_webhooks(
     by_path = {post["path"]: post for post in webhook_server.received}
     discord = by_path["/api/webhooks/1/abc"]
     assert discord["content_type"] == "application/json"
-    assert discord["json"]["content"] == "CRITICAL: Discord bot offline. No bot process has ever sent a heartbeat."
+    assert (
+        discord["json"]["content"]
+        == "CRITICAL: Discord bot offline. No bot process has ever sent a heartbeat."
+    )
     assert discord["json"]["allowed_mentions"] == {"parse": []}
     embed = discord["json"]["embeds"][0]
     assert embed["title"] == "[Firing] bot_offline"
@@ -204,8 +209,14 @@ def test_a_firing_alert_is_posted_to_the_discord_and_slack_webhooks(
 
 @pytest.mark.parametrize("failure", ["http_500", "connection_refused"])
 def test_a_failing_webhook_is_retried_then_marked_failed_and_logged_without_breaking_the_evaluation(
-    failure, clock, alert_settings, webhook_server, refused_url, eager_celery,
-    django_capture_on_commit_callbacks, caplog,
+    failure,
+    clock,
+    alert_settings,
+    webhook_server,
+    refused_url,
+    eager_celery,
+    django_capture_on_commit_callbacks,
+    caplog,
 ):
     webhook_server.statuses["/discord"] = 500
     alert_settings.ALERT_DISCORD_WEBHOOK_URL = (
@@ -254,7 +265,9 @@ def test_a_webhook_that_recovers_before_the_last_retry_is_marked_sent(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_broker_outage_leaves_the_delivery_pending_and_the_evaluation_completes(alert_settings, monkeypatch):
+def test_a_broker_outage_leaves_the_delivery_pending_and_the_evaluation_completes(
+    alert_settings, monkeypatch
+):
     alert_settings.ALERT_SLACK_WEBHOOK_URL = "http://127.0.0.1:9/unused"
 
     def broker_down(*args, **kwargs):

@@ -50,27 +50,42 @@ def recorded_events(clock):
     invocation(clock, NOW - timedelta(minutes=10), command="credits", duration_ms=200)
     invocation(clock, NOW - timedelta(minutes=20), command="leaderboard", duration_ms=100)
     invocation(clock, NOW - timedelta(minutes=25), command="link", duration_ms=200, outcome="refused")
-    invocation(clock, NOW - timedelta(minutes=40), command="credits", duration_ms=400, outcome="error")  # 11:50
+    invocation(
+        clock, NOW - timedelta(minutes=40), command="credits", duration_ms=400, outcome="error"
+    )  # 11:50
     invocation(clock, NOW - timedelta(hours=3), command="credits", duration_ms=900)  # 09:30: outside 1 h
 
     at(clock, NOW)
     decided("approved", created=NOW - timedelta(hours=5), decided_at=NOW - timedelta(hours=4))  # 08:30
     decided("approved", created=NOW - timedelta(hours=5), decided_at=NOW - timedelta(hours=1))  # 11:30
-    decided("denied", created=NOW - timedelta(hours=30), decided_at=NOW - timedelta(hours=1))  # created 2 days ago
-    decided("cancelled", created=NOW - timedelta(hours=2), decided_at=NOW - timedelta(hours=2))  # not a decision
+    decided(
+        "denied", created=NOW - timedelta(hours=30), decided_at=NOW - timedelta(hours=1)
+    )  # created 2 days ago
+    decided(
+        "cancelled", created=NOW - timedelta(hours=2), decided_at=NOW - timedelta(hours=2)
+    )  # not a decision
     CreditRequestFactory(created_at=NOW - timedelta(minutes=1))  # pending
 
-    HeartbeatFactory(started_at=NOW - timedelta(hours=3, minutes=15), last_seen_at=NOW - timedelta(seconds=10))
+    HeartbeatFactory(
+        started_at=NOW - timedelta(hours=3, minutes=15), last_seen_at=NOW - timedelta(seconds=10)
+    )
     # The bot was offline from 07:00 to 07:30 (a resolved alert incident).
     AlertIncident.objects.create(
-        rule="bot_offline", severity="critical", started_at=T0 - timedelta(hours=5),
-        resolved_at=T0 - timedelta(hours=4, minutes=30), last_notified_at=T0 - timedelta(hours=5),
-        first_value=130, peak_value=1800, summary="No bot heartbeat",
+        rule="bot_offline",
+        severity="critical",
+        started_at=T0 - timedelta(hours=5),
+        resolved_at=T0 - timedelta(hours=4, minutes=30),
+        last_notified_at=T0 - timedelta(hours=5),
+        first_value=130,
+        peak_value=1800,
+        summary="No bot heartbeat",
     )
 
 
 def figures(range_key="24h"):
-    return {f.key: f for f in dashboard.health_figures(range_key=range_key, now=NOW, heartbeat_max_age=MAX_AGE)}
+    return {
+        f.key: f for f in dashboard.health_figures(range_key=range_key, now=NOW, heartbeat_max_age=MAX_AGE)
+    }
 
 
 def bucket(figure, hour: int, day_offset: int = 0):
@@ -145,7 +160,7 @@ def test_staff_see_the_dashboard_with_figures_charts_and_health_checks(client, r
     assert "Discord Integration Health" in html
     assert 'data-figure="approval_rate">66.7%<' in html
     assert 'data-figure="bot_uptime">3 h 15 min<' in html
-    assert html.count("<svg class=\"sparkline\"") == 7
+    assert html.count('<svg class="sparkline"') == 7
     for check in ("bot_online", "oauth_working", "database_connection", "redis_connection"):
         assert check in html
     weekly = client.get("/admin/discord-health/?range=7d")
@@ -170,4 +185,3 @@ def test_non_staff_are_sent_to_the_admin_login(client, who):
 def test_an_unknown_range_falls_back_to_24_hours(client):
     client.force_login(StaffFactory())
     assert client.get("/admin/discord-health/?range=1y").context["range_key"] == "24h"
-

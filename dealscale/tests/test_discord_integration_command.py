@@ -43,13 +43,17 @@ def test_on_opens_it_to_everyone():
     run("on")
     assert flag().everyone is True
     assert run("status") == "discord_integration: on for everyone\n"
-    assert [e.data["after"]["mode"] for e in AuditEvent.objects.filter(action="flag.changed").order_by("id")] == [
+    assert [
+        e.data["after"]["mode"] for e in AuditEvent.objects.filter(action="flag.changed").order_by("id")
+    ] == [
         "off",
         "on",
     ]
 
 
-@pytest.mark.parametrize(("given", "stored"), [("10", Decimal("10")), ("50%", Decimal("50")), ("12.5", Decimal("12.5"))])
+@pytest.mark.parametrize(
+    ("given", "stored"), [("10", Decimal("10")), ("50%", Decimal("50")), ("12.5", Decimal("12.5"))]
+)
 def test_rollout_sets_the_percentage_and_leaves_everyone_unset(given, stored):
     run("on")
     run("rollout", given)

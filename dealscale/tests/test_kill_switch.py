@@ -25,7 +25,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def integration_flag():
     """The flag as its data migration creates it (transactional tests empty the tables after each test)."""
     Flag.objects.get_or_create(
-        name="discord_integration", defaults={"everyone": None, "percent": 0, "staff": True, "superusers": True}
+        name="discord_integration",
+        defaults={"everyone": None, "percent": 0, "staff": True, "superusers": True},
     )
 
 
@@ -36,7 +37,9 @@ def test_switched_off_the_bot_answers_every_command_temporarily_disabled_and_on_
     _, member_discord_id = linked_member(fake_discord, username="erin")
     bot = start_bot(fake_discord, tmp_path)
     try:
-        fake_discord.wait_until(lambda: BotHeartbeat.objects.exists() or bot.process.poll() is not None, timeout=30)
+        fake_discord.wait_until(
+            lambda: BotHeartbeat.objects.exists() or bot.process.poll() is not None, timeout=30
+        )
         assert bot.process.poll() is None, bot.log()
 
         for command in ("credits", "link"):
@@ -49,7 +52,8 @@ def test_switched_off_the_bot_answers_every_command_temporarily_disabled_and_on_
         _, moderator_discord_id = linked_member(fake_discord, username="mod", factory=ModeratorFactory)
         request = CreditRequestFactory(amount=300)
         message = fake_discord.make_message(
-            DEFAULT_CHANNEL_ID, {"embeds": [{"title": "request"}], "components": components.moderation_buttons(1)}
+            DEFAULT_CHANNEL_ID,
+            {"embeds": [{"title": "request"}], "components": components.moderation_buttons(1)},
         )
         click = fake_discord.create_interaction(
             user_id=moderator_discord_id,

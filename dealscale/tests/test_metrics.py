@@ -72,12 +72,22 @@ def test_staff_sessions_may_scrape_and_members_may_not(client):
 def test_request_metrics_count_the_requests_django_served(client, metrics_token):
     client.get("/health")
     text = scrape(client, metrics_token)
-    assert sample(text, "django_http_requests_total_by_view_transport_method_total",
-                  view="health", transport="http", method="GET") >= 1
+    assert (
+        sample(
+            text,
+            "django_http_requests_total_by_view_transport_method_total",
+            view="health",
+            transport="http",
+            method="GET",
+        )
+        >= 1
+    )
 
 
 def test_integration_metrics_reflect_the_recorded_events(client, metrics_token, clock):
-    HeartbeatFactory(started_at=T0 - timedelta(hours=2), last_seen_at=T0 - timedelta(seconds=5), latency_ms=42.0)
+    HeartbeatFactory(
+        started_at=T0 - timedelta(hours=2), last_seen_at=T0 - timedelta(seconds=5), latency_ms=42.0
+    )
     CommandInvocationFactory.create_batch(3, command="credits", duration_ms=100)
     CommandInvocationFactory(command="credits", outcome="error", duration_ms=500)
     clock.shift(timedelta(minutes=-10))
@@ -85,7 +95,9 @@ def test_integration_metrics_reflect_the_recorded_events(client, metrics_token, 
     clock.move_to(T0, tick=False)
     for succeeded in (True, False, False):
         record_oauth_attempt(succeeded=succeeded, error="" if succeeded else "access_denied")
-    RoleSyncRun.objects.create(trigger="schedule", status="succeeded", finished_at=T0, planned=4, applied=3, failed=1)
+    RoleSyncRun.objects.create(
+        trigger="schedule", status="succeeded", finished_at=T0, planned=4, applied=3, failed=1
+    )
     RoleSyncRun.objects.create(trigger="schedule", status="paused", finished_at=T0 - timedelta(minutes=5))
     CreditRequestFactory.create_batch(2)
 
@@ -96,12 +108,18 @@ def test_integration_metrics_reflect_the_recorded_events(client, metrics_token, 
     assert sample(text, "dealscale_discord_commands_5m", command="credits", outcome="ok") == 3
     assert sample(text, "dealscale_discord_commands_5m", command="credits", outcome="error") == 1
     assert sample(text, "dealscale_discord_commands_5m", command="leaderboard", outcome="ok") is None
-    assert sample(text, "dealscale_discord_command_duration_ms_avg_5m", command="credits", outcome="error") == 500
+    assert (
+        sample(text, "dealscale_discord_command_duration_ms_avg_5m", command="credits", outcome="error")
+        == 500
+    )
     assert sample(text, "dealscale_oauth_attempts_5m", provider="discord", outcome="failure") == 2
     assert sample(text, "dealscale_oauth_attempts_5m", provider="discord", outcome="success") == 1
     assert sample(text, "dealscale_role_sync_runs_24h", status="succeeded") == 1
     assert sample(text, "dealscale_role_sync_runs_24h", status="paused") == 1
-    assert sample(text, "dealscale_role_sync_last_finished_timestamp_seconds", status="succeeded") == T0.timestamp()
+    assert (
+        sample(text, "dealscale_role_sync_last_finished_timestamp_seconds", status="succeeded")
+        == T0.timestamp()
+    )
     assert sample(text, "dealscale_role_sync_last_run_changes", result="failed") == 1
     assert sample(text, "dealscale_credit_requests_pending") == 2
     assert sample(text, "dealscale_alert_firing", rule="bot_offline", severity="critical") == 0
@@ -119,4 +137,7 @@ def test_celery_task_outcomes_are_counted_in_redis_for_every_process(client, met
     tasks.evaluate_alerts.apply()
     tasks.evaluate_alerts.apply()
     text = scrape(client, metrics_token)
-    assert sample(text, "dealscale_celery_tasks_total", task="dealscale.tasks.evaluate_alerts", state="success") == 2
+    assert (
+        sample(text, "dealscale_celery_tasks_total", task="dealscale.tasks.evaluate_alerts", state="success")
+        == 2
+    )

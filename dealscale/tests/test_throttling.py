@@ -58,10 +58,18 @@ def test_forwarded_for_is_ignored_unless_proxies_are_declared(client, low_rates,
     other = bearer(UserFactory())
     # Spoofed X-Forwarded-For values do not give a caller fresh buckets.
     for i in range(5):
-        client.get("/api/me", HTTP_AUTHORIZATION=[token, other][i % 2], REMOTE_ADDR="10.2.2.2",
-                   HTTP_X_FORWARDED_FOR=f"198.51.100.{i}")
-    assert client.get("/api/me", HTTP_AUTHORIZATION=other, REMOTE_ADDR="10.2.2.2",
-                      HTTP_X_FORWARDED_FOR="198.51.100.99").status_code == 429
+        client.get(
+            "/api/me",
+            HTTP_AUTHORIZATION=[token, other][i % 2],
+            REMOTE_ADDR="10.2.2.2",
+            HTTP_X_FORWARDED_FOR=f"198.51.100.{i}",
+        )
+    assert (
+        client.get(
+            "/api/me", HTTP_AUTHORIZATION=other, REMOTE_ADDR="10.2.2.2", HTTP_X_FORWARDED_FOR="198.51.100.99"
+        ).status_code
+        == 429
+    )
 
 
 def test_the_counters_live_in_redis(client, low_rates):
@@ -77,7 +85,9 @@ def test_allauth_refuses_a_burst_of_login_posts_with_429(client, settings):
     settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "login": "2/m/ip"}
     UserFactory(username="carol")
     codes = [
-        client.post("/accounts/login/", {"login": "carol", "password": "wrong"}, REMOTE_ADDR="10.3.3.3").status_code
+        client.post(
+            "/accounts/login/", {"login": "carol", "password": "wrong"}, REMOTE_ADDR="10.3.3.3"
+        ).status_code
         for _ in range(3)
     ]
     assert codes == [200, 200, 429]
@@ -96,6 +106,34 @@ def test_allauth_stops_password_guessing_after_the_failed_login_limit(client, se
 
 def test_allauth_refuses_a_burst_of_signups_with_429(client, settings):
     settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "signup": "1/m/ip"}
-    form = {"username": "erin", "email": "erin@example.com", "password1": "a-long-Passw0rd!", "password2": "x"}
+    form = {
+        "username": "erin",
+        "email": "erin@example.com",
+        "password1": "a-long-Passw0rd!",
+        "password2": "x",
+    }
     assert client.post("/accounts/signup/", form, REMOTE_ADDR="10.4.4.4").status_code == 200
     assert client.post("/accounts/signup/", form, REMOTE_ADDR="10.4.4.4").status_code == 429
+
+
+def test_the_score_webhook_is_limited_per_service_key(client, low_rates, clock):
+    from leaderboard.services import create_service_key
+    from leaderboard.signing import SIGNATURE_HEADER, sign
+
+    def post(key: str, secret: str):
+        body = b'{"events": []}'
+        return client.post(
+            "/api/score-events",
+            body,
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {key}",
+            headers={SIGNATURE_HEADER: sign(secret=secret, body=body)},
+        )
+
+    _, crm_key, crm_secret = create_service_key(name="crm")
+    _, shop_key, shop_secret = create_service_key(name="shop")
+    first, second, third = (post(crm_key, crm_secret) for _ in range(3))
+    assert first.status_code not in (401, 403, 429) and second.status_code not in (401, 403, 429)
+    assert third.status_code == 429
+    assert 0 < int(third["Retry-After"]) <= 60
+    assert post(shop_key, shop_secret).status_code not in (401, 403, 429)
