@@ -7,7 +7,6 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied
-from django.db.models import Case, IntegerField, Value, When
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -18,13 +17,10 @@ from accounts.models import AuditEvent
 from credits import selectors, services
 from credits.errors import AlreadyDecided, CreditsValidationError, InsufficientBalance, NotAllowed, RequestNotFound
 from credits.forms import BalanceAdjustmentForm, DecisionForm, DenialForm
-from credits.models import CreditAccount, CreditRequest, LedgerEntry
+from credits.models import PENDING_FIRST, CreditAccount, CreditRequest, LedgerEntry
 
 APPROVE, DENY = "approve", "deny"
 DECISION_FORMS = {APPROVE: DecisionForm, DENY: DenialForm}
-PENDING_FIRST = Case(
-    When(status=CreditRequest.Status.PENDING, then=Value(0)), default=Value(1), output_field=IntegerField()
-).asc()
 
 
 class ModeratorsCanView:
@@ -57,7 +53,7 @@ class CreditRequestAdmin(ModeratorsCanView, admin.ModelAdmin):
     search_fields = ("user__username", "user__email", "user__socialaccount__uid")
     search_help_text = "Search by username, email or Discord id."
     list_select_related = ("user",)
-    ordering = (PENDING_FIRST, "-created_at", "-id")
+    ordering = (PENDING_FIRST.asc(), "-created_at", "-id")
     date_hierarchy = "created_at"
     actions = ["approve_selected", "deny_selected"]
     fields = (

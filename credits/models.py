@@ -2,10 +2,14 @@
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.utils import timezone
 
 from credits.errors import AlreadyDecided, InvalidTransition
+
+
+# The moderation queue's order: pending requests first (then newest first). Indexed as is, see below.
+PENDING_FIRST = Case(When(status="pending", then=Value(0)), default=Value(1), output_field=IntegerField())
 
 
 class CreditRequest(models.Model):
@@ -46,6 +50,8 @@ class CreditRequest(models.Model):
             models.Index(fields=["status", "-created_at"], name="credits_req_status_created"),
             models.Index(fields=["user", "status"], name="credits_req_user_status"),
             models.Index(fields=["user", "created_at"], name="credits_req_user_created"),
+            # Lets the admin list read its first page in order instead of sorting every request.
+            models.Index(PENDING_FIRST, F("created_at").desc(), F("id").desc(), name="credits_req_queue_order"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=1), name="credits_request_amount_positive"),

@@ -253,3 +253,12 @@ def test_the_openapi_schema_documents_the_credit_endpoints(member_api):
     scheme = response.json()["components"]["securitySchemes"]["bearerAuth"]
     assert scheme == {"type": "http", "scheme": "bearer"}
     assert {"bearerAuth": []} in paths["/api/credits/balance"]["get"]["security"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/credit-requests/99999999999999999999999/cancel", "/api/admin/credit-requests/99999999999999999999999/approve",
+     "/api/admin/credit-requests/99999999999999999999999/deny"],
+)
+def test_an_id_beyond_the_database_range_is_404_not_500(moderator_api, path):
+    assert moderator_api.post(path, {"note": "Out of range"}, format="json").status_code == 404

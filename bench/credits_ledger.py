@@ -1,0 +1,243 @@
+"""Benchmark of the credits ledger under concurrency, verify_ledger at scale and the moderation list.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/<db> REDIS_URL=redis://127.0.0.1:6379/<n> \\
+        DEBUG=true python bench/credits_ledger.py [--rounds 10] [--threads 8] [--accounts 20000]
+
+Ledger rows are immutable (PostgreSQL refuses to delete them), so the bench creates a scratch database
+next to the one given, migrates it, and drops it at the end. It prints:
+1. contention: 50 threads approving one request at once, per round — wall time, and the proof that each
+   round granted once;
+2. throughput: `--threads` threads running a mix of requests, approvals, denials, cancels, adjustments
+   and spends over 100 members through the services (own connections) — operations/s and latencies;
+3. verify_ledger's one GROUP BY query over `--accounts` accounts with 10 entries each;
+4. the admin's credit request list (first page, pending first, balances annotated) over the same data.
+"""
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dealscale.settings")
+os.environ.setdefault("DEBUG", "true")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+os.environ.setdefault("CELERY_BROKER_URL", "memory://")
+
+import psycopg  # noqa: E402
+
+BASE_URL = os.environ.get("DATABASE_URL", "")
+if not BASE_URL.startswith("postgres"):
+    sys.exit("Set DATABASE_URL to a PostgreSQL database: the bench creates a scratch database beside it.")
+SCRATCH = f"bench_credits_{os.getpid()}"
+_parts = urlsplit(BASE_URL)
+_admin_dsn = urlunsplit(_parts._replace(path="/postgres"))
+os.environ["DATABASE_URL"] = urlunsplit(_parts._replace(path=f"/{SCRATCH}"))
+
+import django  # noqa: E402
+
+django.setup()
+
+from unittest import mock  # noqa: E402
+
+from django.contrib.auth.models import Permission  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection, connections  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
+
+from accounts.models import User  # noqa: E402
+from credits import selectors, services  # noqa: E402
+from credits.errors import AlreadyDecided, CreditsError  # noqa: E402
+from credits.models import CreditAccount, CreditRequest, LedgerEntry  # noqa: E402
+
+
+def percentile(samples: list[float], share: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def line(name: str, seconds: list[float]) -> str:
+    ms = [s * 1000 for s in seconds]
+    return (f"{name:<16} n={len(ms):<5} p50={statistics.median(ms):7.1f} ms  p95={percentile(ms, 0.95):7.1f} ms  "
+            f"max={max(ms):7.1f} ms")
+
+
+def in_threads(count: int, work) -> list:
+    barrier = threading.Barrier(count)
+    results = [None] * count
+
+    def worker(index: int) -> None:
+        try:
+            barrier.wait()
+            results[index] = work(index)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def make_moderator() -> User:
+    moderator = User.objects.create_user("bench-moderator", is_staff=True)
+    moderator.user_permissions.add(Permission.objects.get(codename="moderate_creditrequest"))
+    return User.objects.get(pk=moderator.pk)  # fresh permission cache
+
+
+def contention(moderator: User, rounds: int) -> None:
+    print(f"\n1. Contention: 50 threads approve the same request at once, {rounds} rounds")
+    walls = []
+    for number in range(rounds):
+        member = User.objects.create_user(f"bench-contention-{number}")
+        credit_request = services.request_credits(
+            user=member, amount=100, reason="Contention benchmark round", source="api"
+        )
+
+        def approve(_index: int) -> str:
+            try:
+                services.approve_request(credit_request.pk, moderator=moderator, source="api")
+                return "granted"
+            except AlreadyDecided:
+                return "already decided"
+
+        began = time.perf_counter()
+        outcomes = in_threads(50, approve)
+        walls.append(time.perf_counter() - began)
+        assert outcomes.count("granted") == 1 and outcomes.count("already decided") == 49, outcomes
+        assert LedgerEntry.objects.filter(request=credit_request).count() == 1
+    print(line("round wall time", walls))
+    print(f"{'':<16} every round: 1 grant, 49 'already decided', 1 ledger entry")
+
+
+def throughput(moderator: User, threads: int, per_thread: int) -> None:
+    print(f"\n2. Mixed workload: {threads} threads x {per_thread} operations over 100 members")
+    members = [User.objects.create_user(f"bench-member-{n}") for n in range(100)]
+    for member in members:
+        services.adjust_balance(user=member, amount=1_000, reason="Bench opening", actor=moderator, source="cli")
+    latencies: dict[str, list[float]] = defaultdict(list)
+    lock = threading.Lock()
+
+    def work(index: int) -> None:
+        rng = random.Random(index)
+        for _ in range(per_thread):
+            member = rng.choice(members)
+            operation = rng.choice(["request", "request", "approve", "deny", "cancel", "adjust", "spend"])
+            pending = list(CreditRequest.objects.filter(status="pending").values_list("pk", flat=True)[:50])
+            began = time.perf_counter()
+            try:
+                if operation == "request":
+                    services.request_credits(user=member, amount=rng.randint(1, 500), reason="Bench request",
+                                             source="api")
+                elif operation in ("approve", "deny", "cancel") and pending:
+                    request_id = rng.choice(pending)
+                    if operation == "approve":
+                        services.approve_request(request_id, moderator=moderator, source="api")
+                    elif operation == "deny":
+                        services.deny_request(request_id, moderator=moderator, note="Bench denial", source="api")
+                    else:
+                        services.cancel_request(request_id, actor=moderator, source="api")
+                elif operation == "adjust":
+                    services.adjust_balance(user=member, amount=rng.randint(-200, 200) or 1, reason="Bench",
+                                            actor=moderator, source="api")
+                elif operation == "spend":
+                    services.spend_credits(user=member, amount=rng.randint(1, 200), reason="Bench spend")
+                else:
+                    continue
+                outcome = operation
+            except CreditsError as refusal:
+                outcome = f"{operation} refused ({type(refusal).__name__})"
+            with lock:
+                latencies[outcome].append(time.perf_counter() - began)
+
+    began = time.perf_counter()
+    in_threads(threads, work)
+    wall = time.perf_counter() - began
+    total = sum(len(v) for v in latencies.values())
+    print(f"{total} operations in {wall:.2f} s: {total / wall:.0f} operations/s")
+    for name in sorted(latencies):
+        print(line(name[:16], latencies[name]) + (f"  ({name})" if len(name) > 16 else ""))
+    drift = selectors.ledger_drift()
+    print(f"{'':<16} ledger drift after the workload: {len(drift)} accounts")
+    assert not drift
+
+
+def verify_at_scale(accounts: int) -> None:
+    print(f"\n3. verify_ledger over {accounts:,} accounts with 10 ledger entries each")
+    started = time.perf_counter()
+    users = User.objects.bulk_create([User(username=f"bench-scale-{n}") for n in range(accounts)], batch_size=5000)
+    CreditAccount.objects.bulk_create([CreditAccount(user=u, balance=55) for u in users], batch_size=5000)
+    LedgerEntry.objects.bulk_create(
+        [LedgerEntry(user=u, amount=step, kind="adjustment", reason="Bench", balance_after=step * (step + 1) // 2)
+         for u in users for step in range(1, 11)],
+        batch_size=10000,
+    )
+    requests = [CreditRequest(user=u, amount=10, reason="Bench listing", source="api") for u in users]
+    CreditRequest.objects.bulk_create(requests, batch_size=5000)
+    print(f"{'':<16} seeded in {time.perf_counter() - started:.1f} s")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    samples = []
+    for _ in range(5):
+        began = time.perf_counter()
+        drift = selectors.ledger_drift()
+        samples.append(time.perf_counter() - began)
+        assert not drift
+    print(line("ledger_drift()", samples))
+
+
+def admin_list() -> None:
+    print("\n4. Admin credit request list, first page (100 rows), as a moderator")
+    superuser = User.objects.create_superuser("bench-admin", "bench@example.com", "bench-password-1")
+    client = Client()
+    client.force_login(superuser)
+    samples = []
+    for _ in range(10):
+        with CaptureQueriesContext(connection) as queries:
+            began = time.perf_counter()
+            response = client.get("/admin/credits/creditrequest/")
+            samples.append(time.perf_counter() - began)
+        assert response.status_code == 200, response.status_code
+    total = CreditRequest.objects.count()
+    print(line("list page", samples) + f"  ({len(queries)} queries, {total:,} requests)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--per-thread", type=int, default=150)
+    parser.add_argument("--accounts", type=int, default=20_000)
+    args = parser.parse_args()
+
+    with psycopg.connect(_admin_dsn, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{SCRATCH}"')
+    try:
+        setup_test_environment()
+        call_command("migrate", verbosity=0)
+        print(f"Credits ledger benchmark on PostgreSQL (scratch database {SCRATCH}), {os.cpu_count()} CPUs")
+        # The DM task is not part of the measure: deciding only enqueues it after commit.
+        with mock.patch("credits.tasks.notify_decision.delay"):
+            moderator = make_moderator()
+            contention(moderator, args.rounds)
+            throughput(moderator, args.threads, args.per_thread)
+        verify_at_scale(args.accounts)
+        admin_list()
+    finally:
+        connections.close_all()
+        with psycopg.connect(_admin_dsn, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{SCRATCH}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()
