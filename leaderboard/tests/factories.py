@@ -1,0 +1,63 @@
+"""factory_boy factories and small builders of the leaderboard tests."""
+
+from datetime import datetime
+
+import factory
+from allauth.socialaccount.models import SocialAccount
+from django.utils import timezone
+
+from accounts.models import User
+from leaderboard import services
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"lb-member{n}")
+    email = factory.LazyAttribute(lambda user: f"{user.username}@example.com")
+
+
+class DiscordAccountFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SocialAccount
+
+    user = factory.SubFactory(UserFactory)
+    provider = "discord"
+    uid = factory.Sequence(lambda n: str(400_000_000_000_000_000 + n))
+    extra_data = factory.LazyAttribute(lambda account: {"id": account.uid, "avatar": "a1b2c3", "global_name": None})
+
+
+_external_ids = iter(range(1, 10**9))
+
+
+def give(user: User, points: int, *, at: datetime | None = None, kind: str = "deal_closed") -> None:
+    """Record one platform event for `user` through the ledger service."""
+    services.record_score_events(
+        source="test",
+        events=[
+            {
+                "external_id": f"evt-{next(_external_ids)}",
+                "user_id": user.pk,
+                "points": points,
+                "kind": kind,
+                "occurred_at": at or timezone.now(),
+            }
+        ],
+    )
+
+
+def event_document(external_id: str, user_id: int | None, points: int = 10, **extra) -> dict:
+    """One event of a webhook body as the platform sends it (pass user_id=None with discord_id=...)."""
+    document = {
+        "external_id": external_id,
+        "user_id": user_id,
+        "points": points,
+        "kind": "deal_closed",
+        "occurred_at": timezone.now().isoformat(),
+    }
+    document.update(extra)
+    if document["user_id"] is None:
+        del document["user_id"]
+    return document

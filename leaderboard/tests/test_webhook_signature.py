@@ -1,0 +1,96 @@
+"""The score-events webhook accepts a request only with a live service key AND a fresh, matching signature."""
+
+import json
+import time
+
+import pytest
+
+from leaderboard.models import ScoreEvent
+from leaderboard.services import revoke_service_key
+from leaderboard.signing import sign
+from leaderboard.tests.factories import UserFactory, event_document
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def payload():
+    return {"events": [event_document("e-1", UserFactory().pk)]}
+
+
+def test_a_correctly_signed_batch_is_accepted(post_events, payload):
+    response = post_events(payload)
+    assert response.status_code == 200
+    assert response.json() == {"accepted": 1, "duplicates": 0}
+    assert ScoreEvent.objects.get().source == "platform"
+
+
+def test_a_signature_made_with_another_secret_is_refused(post_events, payload):
+    body = json.dumps(payload).encode()
+    response = post_events(payload, signature=sign(secret="not-the-secret", body=body))
+    assert response.status_code == 401
+    assert "does not match" in response.json()["detail"]
+    assert not ScoreEvent.objects.exists()
+
+
+def test_a_body_changed_after_signing_is_refused(post_events, service_key, payload):
+    _, _, secret = service_key
+    signed = sign(secret=secret, body=json.dumps(payload).encode())
+    payload["events"][0]["points"] = 10_000
+    response = post_events(payload, signature=signed)
+    assert response.status_code == 401
+    assert not ScoreEvent.objects.exists()
+
+
+def test_a_signature_older_than_five_minutes_is_refused(post_events, payload):
+    response = post_events(payload, timestamp=int(time.time()) - 301)
+    assert response.status_code == 401
+    assert "5-minute" in response.json()["detail"]
+    assert not ScoreEvent.objects.exists()
+
+
+def test_a_signature_from_more_than_five_minutes_ahead_is_refused(post_events, payload):
+    response = post_events(payload, timestamp=int(time.time()) + 301)
+    assert response.status_code == 401
+    assert not ScoreEvent.objects.exists()
+
+
+def test_a_signature_within_the_tolerance_is_accepted(post_events, payload):
+    assert post_events(payload, timestamp=int(time.time()) - 290).status_code == 200
+
+
+@pytest.mark.parametrize("header", ["", "t=abc,v1=00", "v1=deadbeef", "t=1700000000"])
+def test_a_missing_or_malformed_signature_is_refused(post_events, payload, header):
+    response = post_events(payload, signature=header)
+    assert response.status_code == 401
+    assert not ScoreEvent.objects.exists()
+
+
+def test_an_unknown_or_missing_key_is_refused_even_with_a_good_signature(post_events, payload, client):
+    assert post_events(payload, key="dss_unknown").status_code == 401
+    anonymous = client.post("/api/score-events", data=json.dumps(payload), content_type="application/json")
+    assert anonymous.status_code == 401
+    assert anonymous["WWW-Authenticate"] == "Bearer"
+    assert not ScoreEvent.objects.exists()
+
+
+def test_a_revoked_key_is_refused_at_once(post_events, service_key, payload):
+    revoke_service_key(service_key_id=service_key[0].pk, actor=None)
+    assert post_events(payload).status_code == 401
+    assert not ScoreEvent.objects.exists()
+
+
+def test_a_replayed_signed_request_stores_its_events_only_once(post_events, service_key, payload):
+    _, _, secret = service_key
+    body = json.dumps(payload).encode()
+    signature = sign(secret=secret, body=body)
+    first = post_events(None, body=body, signature=signature)
+    replay = post_events(None, body=body, signature=signature)
+    assert first.json() == {"accepted": 1, "duplicates": 0}
+    assert replay.json() == {"accepted": 0, "duplicates": 1}
+    assert ScoreEvent.objects.count() == 1
+
+
+def test_the_secret_is_stored_encrypted_and_the_key_hashed(service_key):
+    row, key, secret = service_key
+    assert key not in (row.key_hash, row.prefix) and secret not in row.encrypted_secret
