@@ -1,6 +1,6 @@
 """The staff door to role sync: `POST /admin/discord/sync-roles` queues a run and answers 202."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import permissions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -26,6 +26,7 @@ class SyncRolesApi(APIView):
     authentication_classes = [BearerTokenAuthentication]
     permission_classes = [permissions.IsAuthenticated, CanRunRoleSync]
 
+    @extend_schema_serializer(component_name="RoleSyncRequest")
     class InputSerializer(serializers.Serializer):
         user_ids = serializers.ListField(
             child=serializers.IntegerField(min_value=1),
@@ -35,6 +36,7 @@ class SyncRolesApi(APIView):
             help_text="Sync only these users (default: every member of the guild).",
         )
 
+    @extend_schema_serializer(component_name="RoleSyncQueued")
     class OutputSerializer(serializers.Serializer):
         run_id = serializers.IntegerField()
         status = serializers.CharField()
