@@ -66,8 +66,10 @@ def percentile(samples: list[float], share: float) -> float:
 
 def line(name: str, seconds: list[float]) -> str:
     ms = [s * 1000 for s in seconds]
-    return (f"{name:<16} n={len(ms):<5} p50={statistics.median(ms):7.1f} ms  p95={percentile(ms, 0.95):7.1f} ms  "
-            f"max={max(ms):7.1f} ms")
+    return (
+        f"{name:<16} n={len(ms):<5} p50={statistics.median(ms):7.1f} ms  p95={percentile(ms, 0.95):7.1f} ms  "
+        f"max={max(ms):7.1f} ms"
+    )
 
 
 def in_threads(count: int, work) -> list:
@@ -95,6 +97,14 @@ def make_moderator() -> User:
     return User.objects.get(pk=moderator.pk)  # fresh permission cache
 
 
+def approve(request_id: int, moderator: User) -> str:
+    try:
+        services.approve_request(request_id, moderator=moderator, source="api")
+    except AlreadyDecided:
+        return "already decided"
+    return "granted"
+
+
 def contention(moderator: User, rounds: int) -> None:
     print(f"\n1. Contention: 50 threads approve the same request at once, {rounds} rounds")
     walls = []
@@ -104,15 +114,8 @@ def contention(moderator: User, rounds: int) -> None:
             user=member, amount=100, reason="Contention benchmark round", source="api"
         )
 
-        def approve(_index: int) -> str:
-            try:
-                services.approve_request(credit_request.pk, moderator=moderator, source="api")
-                return "granted"
-            except AlreadyDecided:
-                return "already decided"
-
         began = time.perf_counter()
-        outcomes = in_threads(50, approve)
+        outcomes = in_threads(50, lambda _index, request_id=credit_request.pk: approve(request_id, moderator))
         walls.append(time.perf_counter() - began)
         assert outcomes.count("granted") == 1 and outcomes.count("already decided") == 49, outcomes
         assert LedgerEntry.objects.filter(request=credit_request).count() == 1
@@ -124,7 +127,9 @@ def throughput(moderator: User, threads: int, per_thread: int) -> None:
     print(f"\n2. Mixed workload: {threads} threads x {per_thread} operations over 100 members")
     members = [User.objects.create_user(f"bench-member-{n}") for n in range(100)]
     for member in members:
-        services.adjust_balance(user=member, amount=1_000, reason="Bench opening", actor=moderator, source="cli")
+        services.adjust_balance(
+            user=member, amount=1_000, reason="Bench opening", actor=moderator, source="cli"
+        )
     latencies: dict[str, list[float]] = defaultdict(list)
     lock = threading.Lock()
 
@@ -137,19 +142,27 @@ def throughput(moderator: User, threads: int, per_thread: int) -> None:
             began = time.perf_counter()
             try:
                 if operation == "request":
-                    services.request_credits(user=member, amount=rng.randint(1, 500), reason="Bench request",
-                                             source="api")
+                    services.request_credits(
+                        user=member, amount=rng.randint(1, 500), reason="Bench request", source="api"
+                    )
                 elif operation in ("approve", "deny", "cancel") and pending:
                     request_id = rng.choice(pending)
                     if operation == "approve":
                         services.approve_request(request_id, moderator=moderator, source="api")
                     elif operation == "deny":
-                        services.deny_request(request_id, moderator=moderator, note="Bench denial", source="api")
+                        services.deny_request(
+                            request_id, moderator=moderator, note="Bench denial", source="api"
+                        )
                     else:
                         services.cancel_request(request_id, actor=moderator, source="api")
                 elif operation == "adjust":
-                    services.adjust_balance(user=member, amount=rng.randint(-200, 200) or 1, reason="Bench",
-                                            actor=moderator, source="api")
+                    services.adjust_balance(
+                        user=member,
+                        amount=rng.randint(-200, 200) or 1,
+                        reason="Bench",
+                        actor=moderator,
+                        source="api",
+                    )
                 elif operation == "spend":
                     services.spend_credits(user=member, amount=rng.randint(1, 200), reason="Bench spend")
                 else:
@@ -175,11 +188,18 @@ def throughput(moderator: User, threads: int, per_thread: int) -> None:
 def verify_at_scale(accounts: int) -> None:
     print(f"\n3. verify_ledger over {accounts:,} accounts with 10 ledger entries each")
     started = time.perf_counter()
-    users = User.objects.bulk_create([User(username=f"bench-scale-{n}") for n in range(accounts)], batch_size=5000)
+    users = User.objects.bulk_create(
+        [User(username=f"bench-scale-{n}") for n in range(accounts)], batch_size=5000
+    )
     CreditAccount.objects.bulk_create([CreditAccount(user=u, balance=55) for u in users], batch_size=5000)
     LedgerEntry.objects.bulk_create(
-        [LedgerEntry(user=u, amount=step, kind="adjustment", reason="Bench", balance_after=step * (step + 1) // 2)
-         for u in users for step in range(1, 11)],
+        [
+            LedgerEntry(
+                user=u, amount=step, kind="adjustment", reason="Bench", balance_after=step * (step + 1) // 2
+            )
+            for u in users
+            for step in range(1, 11)
+        ],
         batch_size=10000,
     )
     requests = [CreditRequest(user=u, amount=10, reason="Bench listing", source="api") for u in users]

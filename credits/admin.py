@@ -15,7 +15,13 @@ from ipware import get_client_ip
 
 from accounts.models import AuditEvent
 from credits import selectors, services
-from credits.errors import AlreadyDecided, CreditsValidationError, InsufficientBalance, NotAllowed, RequestNotFound
+from credits.errors import (
+    AlreadyDecided,
+    CreditsValidationError,
+    InsufficientBalance,
+    NotAllowed,
+    RequestNotFound,
+)
 from credits.forms import BalanceAdjustmentForm, DecisionForm, DenialForm
 from credits.models import PENDING_FIRST, CreditAccount, CreditRequest, LedgerEntry
 
@@ -46,7 +52,15 @@ def client_ip(request) -> str | None:
 @admin.register(CreditRequest)
 class CreditRequestAdmin(ModeratorsCanView, admin.ModelAdmin):
     list_display = (
-        "id", "user", "amount", "status", "source", "created_at", "decided_at", "user_balance", "user_pending"
+        "id",
+        "user",
+        "amount",
+        "status",
+        "source",
+        "created_at",
+        "decided_at",
+        "user_balance",
+        "user_pending",
     )
     list_display_links = ("id", "user")
     list_filter = ("status", "source", "created_at", "decided_at")
@@ -57,8 +71,18 @@ class CreditRequestAdmin(ModeratorsCanView, admin.ModelAdmin):
     date_hierarchy = "created_at"
     actions = ["approve_selected", "deny_selected"]
     fields = (
-        "user", "user_balance", "user_pending", "amount", "reason", "status", "source", "created_at",
-        "decided_at", "decided_by", "decision_note", "idempotency_key",
+        "user",
+        "user_balance",
+        "user_pending",
+        "amount",
+        "reason",
+        "status",
+        "source",
+        "created_at",
+        "decided_at",
+        "decided_by",
+        "decision_note",
+        "idempotency_key",
     )
     readonly_fields = fields
     change_form_template = "admin/credits/creditrequest/change_form.html"
@@ -80,16 +104,22 @@ class CreditRequestAdmin(ModeratorsCanView, admin.ModelAdmin):
         return selectors.can_moderate(request.user)
 
     def get_urls(self):
-        info = self.opts.app_label, self.opts.model_name
+        prefix = f"{self.opts.app_label}_{self.opts.model_name}"
         return [
-            path("<path:object_id>/approve/", self.admin_site.admin_view(self.approve_view),
-                 name="%s_%s_approve" % info),
-            path("<path:object_id>/deny/", self.admin_site.admin_view(self.deny_view), name="%s_%s_deny" % info),
+            path(
+                "<path:object_id>/approve/",
+                self.admin_site.admin_view(self.approve_view),
+                name=f"{prefix}_approve",
+            ),
+            path("<path:object_id>/deny/", self.admin_site.admin_view(self.deny_view), name=f"{prefix}_deny"),
             *super().get_urls(),
         ]
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = {**(extra_context or {}), "can_moderate_credits": selectors.can_moderate(request.user)}
+        extra_context = {
+            **(extra_context or {}),
+            "can_moderate_credits": selectors.can_moderate(request.user),
+        }
         return super().change_view(request, object_id, form_url, extra_context)
 
     # --- One request: the buttons of the change page --------------------------------------------
@@ -109,12 +139,16 @@ class CreditRequestAdmin(ModeratorsCanView, admin.ModelAdmin):
         change_url = reverse("admin:credits_creditrequest_change", args=[quote(credit_request.pk)])
         if not credit_request.is_pending:
             self.message_user(
-                request, f"Credit request #{credit_request.pk} was already {credit_request.status}.", messages.WARNING
+                request,
+                f"Credit request #{credit_request.pk} was already {credit_request.status}.",
+                messages.WARNING,
             )
             return HttpResponseRedirect(change_url)
         form = DECISION_FORMS[decision](request.POST or None)
         if request.method == "POST" and form.is_valid():
-            self._apply_decision(request, [credit_request.pk], decision=decision, note=form.cleaned_data["note"])
+            self._apply_decision(
+                request, [credit_request.pk], decision=decision, note=form.cleaned_data["note"]
+            )
             return HttpResponseRedirect(change_url)
         return self._confirmation_page(request, [credit_request], form=form, decision=decision, bulk=False)
 
@@ -163,8 +197,13 @@ class CreditRequestAdmin(ModeratorsCanView, admin.ModelAdmin):
         decided, skipped = [], []
         for request_id in request_ids:
             try:
-                service(request_id, moderator=request.user, note=note, source=AuditEvent.Source.ADMIN,
-                        ip_address=client_ip(request))
+                service(
+                    request_id,
+                    moderator=request.user,
+                    note=note,
+                    source=AuditEvent.Source.ADMIN,
+                    ip_address=client_ip(request),
+                )
             except AlreadyDecided as error:
                 skipped.append(f"#{request_id} (already {error.current})")
             except RequestNotFound:
@@ -179,8 +218,9 @@ class CreditRequestAdmin(ModeratorsCanView, admin.ModelAdmin):
                 decided.append(f"#{request_id}")
         verb = "Approved" if decision == APPROVE else "Denied"
         if decided:
-            self.message_user(request, f"{verb} {len(decided)} credit request(s): {', '.join(decided)}.",
-                              messages.SUCCESS)
+            self.message_user(
+                request, f"{verb} {len(decided)} credit request(s): {', '.join(decided)}.", messages.SUCCESS
+            )
         if skipped:
             self.message_user(
                 request,
@@ -191,7 +231,16 @@ class CreditRequestAdmin(ModeratorsCanView, admin.ModelAdmin):
 
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(ModeratorsCanView, admin.ModelAdmin):
-    list_display = ("created_at", "user", "signed_amount", "kind", "balance_after", "request_link", "actor", "reason")
+    list_display = (
+        "created_at",
+        "user",
+        "signed_amount",
+        "kind",
+        "balance_after",
+        "request_link",
+        "actor",
+        "reason",
+    )
     list_filter = ("kind", "created_at")
     search_fields = ("user__username", "user__email", "user__socialaccount__uid", "reason")
     search_help_text = "Search by username, email, Discord id or reason."
@@ -219,13 +268,18 @@ class LedgerEntryAdmin(ModeratorsCanView, admin.ModelAdmin):
         ]
 
     def changelist_view(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), "can_moderate_credits": selectors.can_moderate(request.user)}
+        extra_context = {
+            **(extra_context or {}),
+            "can_moderate_credits": selectors.can_moderate(request.user),
+        }
         return super().changelist_view(request, extra_context)
 
     def adjust_view(self, request):
         if not selectors.can_moderate(request.user):
             raise PermissionDenied
-        form = BalanceAdjustmentForm(request.POST or None, initial={"username": request.GET.get("username", "")})
+        form = BalanceAdjustmentForm(
+            request.POST or None, initial={"username": request.GET.get("username", "")}
+        )
         if request.method == "POST" and form.is_valid():
             member = form.cleaned_data["username"]
             try:
@@ -249,7 +303,9 @@ class LedgerEntryAdmin(ModeratorsCanView, admin.ModelAdmin):
                     f"{entry.balance_after:,}.",
                     messages.SUCCESS,
                 )
-                return HttpResponseRedirect(f"{reverse('admin:credits_ledgerentry_changelist')}?user={member.pk}")
+                return HttpResponseRedirect(
+                    f"{reverse('admin:credits_ledgerentry_changelist')}?user={member.pk}"
+                )
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,

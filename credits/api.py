@@ -89,8 +89,10 @@ class CreditBalanceApi(CreditsApiView):
 
     @extend_schema(tags=TAGS, summary="Your balance and pending requests", responses=OutputSerializer)
     def get(self, request):
-        data = {"balance": selectors.balance_for(request.user),
-                "pending": selectors.pending_requests_for(request.user)}
+        data = {
+            "balance": selectors.balance_for(request.user),
+            "pending": selectors.pending_requests_for(request.user),
+        }
         return Response(self.OutputSerializer(data).data)
 
 

@@ -7,7 +7,9 @@ from credits.services import NOTE_MAX_LENGTH, REASON_MAX_LENGTH
 
 
 class CreditRequestForm(forms.Form):
-    amount = forms.IntegerField(min_value=1, label="Amount", widget=forms.NumberInput(attrs={"inputmode": "numeric"}))
+    amount = forms.IntegerField(
+        min_value=1, label="Amount", widget=forms.NumberInput(attrs={"inputmode": "numeric"})
+    )
     reason = forms.CharField(
         max_length=REASON_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -40,9 +42,12 @@ class DenialForm(DecisionForm):
 class BalanceAdjustmentForm(forms.Form):
     username = forms.CharField(label="Member (username)", max_length=150)
     amount = forms.IntegerField(
-        label="Amount", help_text="Signed: 500 credits the member, -500 debits them. Never below a zero balance."
+        label="Amount",
+        help_text="Signed: 500 credits the member, -500 debits them. Never below a zero balance.",
     )
-    reason = forms.CharField(max_length=REASON_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 3, "cols": 60}))
+    reason = forms.CharField(
+        max_length=REASON_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 3, "cols": 60})
+    )
 
     def clean_username(self) -> User:
         username = self.cleaned_data["username"].strip()

@@ -7,7 +7,6 @@ from django.utils import timezone
 
 from credits.errors import AlreadyDecided, InvalidTransition
 
-
 # The moderation queue's order: pending requests first (then newest first). Indexed as is, see below.
 PENDING_FIRST = Case(When(status="pending", then=Value(0)), default=Value(1), output_field=IntegerField())
 
@@ -29,7 +28,9 @@ class CreditRequest(models.Model):
     # The whole lifecycle: every other move is refused.
     TRANSITIONS = {Status.PENDING: {Status.APPROVED, Status.DENIED, Status.CANCELLED}}
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="credit_requests")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="credit_requests"
+    )
     amount = models.PositiveIntegerField()
     reason = models.CharField(max_length=500)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
@@ -51,7 +52,9 @@ class CreditRequest(models.Model):
             models.Index(fields=["user", "status"], name="credits_req_user_status"),
             models.Index(fields=["user", "created_at"], name="credits_req_user_created"),
             # Lets the admin list read its first page in order instead of sorting every request.
-            models.Index(PENDING_FIRST, F("created_at").desc(), F("id").desc(), name="credits_req_queue_order"),
+            models.Index(
+                PENDING_FIRST, F("created_at").desc(), F("id").desc(), name="credits_req_queue_order"
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=1), name="credits_request_amount_positive"),
@@ -103,7 +106,9 @@ class CreditAccount(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        constraints = [models.CheckConstraint(condition=Q(balance__gte=0), name="credits_balance_not_negative")]
+        constraints = [
+            models.CheckConstraint(condition=Q(balance__gte=0), name="credits_balance_not_negative")
+        ]
 
     def __str__(self) -> str:
         return f"{self.user}: {self.balance} credits"
@@ -126,7 +131,9 @@ class LedgerEntry(models.Model):
         SPEND = "spend"
 
     # PROTECT everywhere: deleting a member, moderator or request must not rewrite the money trail.
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="ledger_entries")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="ledger_entries"
+    )
     amount = models.BigIntegerField(help_text="Signed: positive credits the balance, negative debits it.")
     kind = models.CharField(max_length=16, choices=Kind.choices)
     request = models.ForeignKey(
@@ -145,7 +152,7 @@ class LedgerEntry(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name_plural = "ledger entries"
         constraints = [
-            # The database half of "exactly once": a request can be granted a single time, whatever the code does.
+            # The database half of "exactly once": a request is granted a single time, whatever the code does.
             models.UniqueConstraint(
                 fields=["request"], condition=Q(kind="grant"), name="credits_one_grant_per_request"
             ),
@@ -154,8 +161,12 @@ class LedgerEntry(models.Model):
                 condition=~Q(kind="grant") | Q(amount__gt=0, request__isnull=False),
                 name="credits_grant_is_positive_and_linked",
             ),
-            models.CheckConstraint(condition=~Q(kind="spend") | Q(amount__lt=0), name="credits_spend_is_negative"),
-            models.CheckConstraint(condition=Q(balance_after__gte=0), name="credits_entry_balance_not_negative"),
+            models.CheckConstraint(
+                condition=~Q(kind="spend") | Q(amount__lt=0), name="credits_spend_is_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(balance_after__gte=0), name="credits_entry_balance_not_negative"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -101,7 +101,9 @@ def ledger_drift() -> list[LedgerDrift]:
         cursor.execute(_DRIFT_SQL)
         rows = cursor.fetchall()
     return [
-        LedgerDrift(user_id=user_id, cached_balance=int(cached) if has_account else None, ledger_total=int(ledger))
+        LedgerDrift(
+            user_id=user_id, cached_balance=int(cached) if has_account else None, ledger_total=int(ledger)
+        )
         for user_id, has_account, cached, ledger in rows
     ]
 

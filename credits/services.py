@@ -16,7 +16,13 @@ from django.utils import timezone
 
 from accounts.services import record_audit_event
 from credits import tasks
-from credits.errors import CreditsValidationError, InsufficientBalance, LimitExceeded, NotAllowed, RequestNotFound
+from credits.errors import (
+    CreditsValidationError,
+    InsufficientBalance,
+    LimitExceeded,
+    NotAllowed,
+    RequestNotFound,
+)
 from credits.models import CreditAccount, CreditRequest, LedgerEntry
 from credits.selectors import can_moderate, requested_today_total
 
@@ -45,7 +51,9 @@ def request_credits(
     if reason_error := _reason_error(reason):
         errors["reason"] = [reason_error]
     if idempotency_key is not None and not 0 < len(idempotency_key) <= IDEMPOTENCY_KEY_MAX_LENGTH:
-        errors["idempotency_key"] = [f"The idempotency key must be 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} characters."]
+        errors["idempotency_key"] = [
+            f"The idempotency key must be 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} characters."
+        ]
     if errors:
         raise CreditsValidationError(errors)
 
@@ -90,8 +98,13 @@ def approve_request(
             action="credit_request.approved",
             source=source,
             target=credit_request,
-            data={"amount": credit_request.amount, "user_id": credit_request.user_id, "note": note,
-                  "ledger_entry_id": entry.pk, "balance_after": entry.balance_after},
+            data={
+                "amount": credit_request.amount,
+                "user_id": credit_request.user_id,
+                "note": note,
+                "ledger_entry_id": entry.pk,
+                "balance_after": entry.balance_after,
+            },
             ip_address=ip_address,
         )
         _notify_after_commit(credit_request)
@@ -145,8 +158,12 @@ def cancel_request(
             action="credit_request.cancelled",
             source=source,
             target=credit_request,
-            data={"amount": credit_request.amount, "user_id": credit_request.user_id, "note": note,
-                  "by_owner": by_owner},
+            data={
+                "amount": credit_request.amount,
+                "user_id": credit_request.user_id,
+                "note": note,
+                "by_owner": by_owner,
+            },
             ip_address=ip_address,
         )
         if not by_owner:
@@ -165,9 +182,8 @@ def adjust_balance(
     reason = reason.strip() if isinstance(reason, str) else reason
     errors = {}
     if not _is_whole_number(amount) or amount == 0 or abs(amount) > ADJUSTMENT_LIMIT:
-        errors["amount"] = [
-            f"The adjustment must be a non-zero whole number between -{ADJUSTMENT_LIMIT} and {ADJUSTMENT_LIMIT}."
-        ]
+        limit = ADJUSTMENT_LIMIT
+        errors["amount"] = [f"The adjustment must be a non-zero whole number from -{limit} to {limit}."]
     if not isinstance(reason, str) or not reason:
         errors["reason"] = ["A reason is required for a manual adjustment."]
     elif len(reason) > REASON_MAX_LENGTH:
@@ -184,15 +200,22 @@ def adjust_balance(
             action="credits.balance_adjusted",
             source=source,
             target=user,
-            data={"amount": amount, "reason": reason, "ledger_entry_id": entry.pk,
-                  "balance_after": entry.balance_after},
+            data={
+                "amount": amount,
+                "reason": reason,
+                "ledger_entry_id": entry.pk,
+                "balance_after": entry.balance_after,
+            },
             ip_address=ip_address,
         )
     return entry
 
 
 def spend_credits(*, user, amount: int, reason: str, actor=None) -> LedgerEntry:
-    """Debit `amount` credits the member spends. Raises CreditsValidationError (amount), InsufficientBalance."""
+    """Debit `amount` credits the member spends.
+
+    Raises CreditsValidationError (amount), InsufficientBalance.
+    """
     if not _is_whole_number(amount) or not 1 <= amount <= ADJUSTMENT_LIMIT:
         raise CreditsValidationError(
             {"amount": [f"A spend must be a whole number between 1 and {ADJUSTMENT_LIMIT}."]}
@@ -274,15 +297,24 @@ def _lock_request(request_id: int) -> CreditRequest:
 
 
 def _post_entry(
-    *, account: CreditAccount, amount: int, kind: str, actor, reason: str, request: CreditRequest | None = None
+    *,
+    account: CreditAccount,
+    amount: int,
+    kind: str,
+    actor,
+    reason: str,
+    request: CreditRequest | None = None,
 ) -> LedgerEntry:
     """Append a ledger entry and move the cached balance with it; the caller holds the account lock."""
     balance_after = account.balance + amount
     if balance_after < 0:
         raise InsufficientBalance(
-            f"The balance is {account.balance} credits; it cannot go below zero (a debit of {-amount} was asked)."
+            f"The balance is {account.balance} credits; it cannot go below zero "
+            f"(a debit of {-amount} was asked)."
         )
-    CreditAccount.objects.filter(pk=account.pk).update(balance=F("balance") + amount, updated_at=timezone.now())
+    CreditAccount.objects.filter(pk=account.pk).update(
+        balance=F("balance") + amount, updated_at=timezone.now()
+    )
     account.balance = balance_after
     return LedgerEntry.objects.create(
         user_id=account.pk,

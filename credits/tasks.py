@@ -65,7 +65,12 @@ def notify_decision(self, request_id: int) -> None:
         raise self.retry(exc=exc, countdown=min(5 * 2**self.request.retries, 300)) from exc
     except DiscordError as exc:
         # Retrying cannot help: the member closed their DMs (403/50007), left Discord (404)...
-        logger.info("credit_decision_notice_refused", request_id=request_id, discord_id=discord_id,
-                    status=exc.status, code=exc.code)
+        logger.info(
+            "credit_decision_notice_refused",
+            request_id=request_id,
+            discord_id=discord_id,
+            status=exc.status,
+            code=exc.code,
+        )
         return
     logger.info("credit_decision_notice_sent", request_id=request_id, discord_id=discord_id)

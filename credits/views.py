@@ -36,10 +36,14 @@ def credits_page(request):
             form.add_error(None, error.message)
         else:
             messages.success(
-                request, f"Request #{credit_request.pk} for {credit_request.amount:,} credits is waiting for a moderator."
+                request,
+                f"Request #{credit_request.pk} for {credit_request.amount:,} credits "
+                "is waiting for a moderator.",
             )
             return redirect("credits")
-    page = Paginator(selectors.requests_for(request.user), REQUESTS_PER_PAGE).get_page(request.GET.get("page"))
+    page = Paginator(selectors.requests_for(request.user), REQUESTS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
     context = {
         "form": form,
         "balance": selectors.balance_for(request.user),

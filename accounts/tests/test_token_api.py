@@ -48,7 +48,9 @@ def test_a_signed_in_owner_creates_a_token_shown_once_that_works(member):
     assert body["name"] == "ci" and body["token"].startswith(body["prefix"])
     assert APIToken.objects.get(pk=body["id"]).key_hash == APIToken.hash_key(body["token"])
     assert bearer_client(body["token"]).get("/api/tokens").status_code == 200
-    assert AuditEvent.objects.filter(action="api_token.created", target_id=str(body["id"]), source="api").exists()
+    assert AuditEvent.objects.filter(
+        action="api_token.created", target_id=str(body["id"]), source="api"
+    ).exists()
 
 
 def test_a_token_cannot_mint_more_tokens(member):
@@ -72,7 +74,9 @@ def test_owners_revoke_their_token_and_it_stops_working(member):
 
 
 def test_members_cannot_revoke_others_tokens_but_staff_can(member):
-    other_token, other_key = create_api_token(user=User.objects.create_user("other", "o@example.com", "pw-123456789"))
+    other_token, other_key = create_api_token(
+        user=User.objects.create_user("other", "o@example.com", "pw-123456789")
+    )
     _, key = create_api_token(user=member)
     assert bearer_client(key).delete(f"/api/tokens/{other_token.pk}").status_code == 404
     assert bearer_client(other_key).get("/api/tokens").status_code == 200

@@ -85,8 +85,11 @@ def test_the_list_costs_the_same_queries_for_3_or_30_requests(moderator_client):
 
 @pytest.mark.parametrize(
     "filters",
-    [{"status__exact": "pending"}, {"source__exact": "web"},
-     {"created_at__gte": "2020-01-01 00:00:00+00:00", "created_at__lt": "2999-01-01 00:00:00+00:00"}],
+    [
+        {"status__exact": "pending"},
+        {"source__exact": "web"},
+        {"created_at__gte": "2020-01-01 00:00:00+00:00", "created_at__lt": "2999-01-01 00:00:00+00:00"},
+    ],
 )
 def test_the_list_filters_by_status_source_and_date(moderator_client, moderator, filters):
     pending = CreditRequestFactory()
@@ -138,7 +141,9 @@ def test_approving_from_the_page_asks_for_confirmation_then_grants(moderator_cli
     assert response.status_code == 302 and response["Location"] == f"{LIST_URL}{credit_request.pk}/change/"
     credit_request.refresh_from_db()
     assert (credit_request.status, credit_request.decision_note, credit_request.decided_by) == (
-        "approved", "Well deserved", moderator
+        "approved",
+        "Well deserved",
+        moderator,
     )
     assert selectors.balance_for(credit_request.user) == 640
     event = AuditEvent.objects.get(action="credit_request.approved")
@@ -202,7 +207,9 @@ def test_bulk_approval_confirms_then_grants_each_pending_request_and_reports_the
         f"Left unchanged, decided meanwhile: #{already.pk} (already denied).",
     ]
     assert {r.pk: r.status for r in CreditRequest.objects.all()} == {
-        first.pk: "approved", second.pk: "approved", already.pk: "denied"
+        first.pk: "approved",
+        second.pk: "approved",
+        already.pk: "denied",
     }
     assert LedgerEntry.objects.count() == 2
 
@@ -258,7 +265,9 @@ def test_a_superuser_moderates_without_an_explicit_permission(client):
 
 def test_ledger_entries_are_read_only_in_the_admin(moderator_client, moderator):
     member = UserFactory()
-    entry = services.adjust_balance(user=member, amount=50, reason="Welcome gift", actor=moderator, source="admin")
+    entry = services.adjust_balance(
+        user=member, amount=50, reason="Welcome gift", actor=moderator, source="admin"
+    )
     assert moderator_client.get(LEDGER_URL).status_code == 200
     page = moderator_client.get(f"{LEDGER_URL}{entry.pk}/change/")
     assert page.status_code == 200 and 'name="_save"' not in page.text
@@ -273,12 +282,19 @@ def test_the_adjustment_form_writes_a_ledger_entry_with_its_reason(moderator_cli
     form_page = moderator_client.get(ADJUST_URL, {"username": "yusuf"})
     assert form_page.status_code == 200 and form_page.context["form"]["username"].value() == "yusuf"
 
-    response = moderator_client.post(ADJUST_URL, {"username": "yusuf", "amount": "750", "reason": "Raffle prize"})
+    response = moderator_client.post(
+        ADJUST_URL, {"username": "yusuf", "amount": "750", "reason": "Raffle prize"}
+    )
     assert response.status_code == 302
     assert response["Location"] == f"{LEDGER_URL}?user={member.pk}"
     assert moderator_client.get(response["Location"]).status_code == 200
     entry = LedgerEntry.objects.get(user=member)
-    assert (entry.kind, entry.amount, entry.reason, entry.actor) == ("adjustment", 750, "Raffle prize", moderator)
+    assert (entry.kind, entry.amount, entry.reason, entry.actor) == (
+        "adjustment",
+        750,
+        "Raffle prize",
+        moderator,
+    )
     assert messages_of(response) == ["Adjusted yusuf by +750 credits; the balance is now 750."]
     assert AuditEvent.objects.filter(action="credits.balance_adjusted", source="admin").count() == 1
 

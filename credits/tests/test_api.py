@@ -49,8 +49,14 @@ def test_a_member_files_a_request_and_gets_201_with_it(member_api, member):
     body = response.json()
     assert set(body) == REQUEST_KEYS
     assert body | {"id": None, "created_at": None} == {
-        "id": None, "amount": 1500, "reason": REASON, "status": "pending", "source": "api",
-        "created_at": None, "decided_at": None, "decision_note": "",
+        "id": None,
+        "amount": 1500,
+        "reason": REASON,
+        "status": "pending",
+        "source": "api",
+        "created_at": None,
+        "decided_at": None,
+        "decision_note": "",
     }
     assert CreditRequest.objects.get(pk=body["id"]).user == member
 
@@ -119,7 +125,9 @@ def test_members_list_only_their_own_requests_paginated(member_api, member, sett
 
 
 def test_the_balance_shows_the_granted_credits_and_pending_requests(member_api, member, moderator):
-    services.approve_request(CreditRequestFactory(user=member, amount=300).pk, moderator=moderator, source="api")
+    services.approve_request(
+        CreditRequestFactory(user=member, amount=300).pk, moderator=moderator, source="api"
+    )
     pending = CreditRequestFactory(user=member, amount=40)
     response = member_api.get("/api/credits/balance")
     assert response.status_code == 200
@@ -155,9 +163,15 @@ def test_cancelling_a_decided_request_is_409(member_api, member, moderator):
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("get", "/api/credits/balance"), ("get", "/api/credit-requests"), ("post", "/api/credit-requests"),
-     ("post", "/api/credit-requests/1/cancel"), ("get", "/api/admin/credit-requests"),
-     ("post", "/api/admin/credit-requests/1/approve"), ("post", "/api/admin/credit-requests/1/deny")],
+    [
+        ("get", "/api/credits/balance"),
+        ("get", "/api/credit-requests"),
+        ("post", "/api/credit-requests"),
+        ("post", "/api/credit-requests/1/cancel"),
+        ("get", "/api/admin/credit-requests"),
+        ("post", "/api/admin/credit-requests/1/approve"),
+        ("post", "/api/admin/credit-requests/1/deny"),
+    ],
 )
 def test_every_endpoint_answers_401_without_a_valid_token(method, path):
     assert getattr(APIClient(), method)(path).status_code == 401
@@ -234,7 +248,10 @@ def test_members_and_staff_without_the_permission_get_403_on_moderation(member_a
     for client in (member_api, staff_api):
         assert client.get("/api/admin/credit-requests").status_code == 403
         assert client.post(f"/api/admin/credit-requests/{credit_request.pk}/approve").status_code == 403
-        assert client.post(f"/api/admin/credit-requests/{credit_request.pk}/deny", {"note": "no"}).status_code == 403
+        assert (
+            client.post(f"/api/admin/credit-requests/{credit_request.pk}/deny", {"note": "no"}).status_code
+            == 403
+        )
     credit_request.refresh_from_db()
     assert credit_request.status == "pending"
 
@@ -243,9 +260,14 @@ def test_the_openapi_schema_documents_the_credit_endpoints(member_api):
     response = member_api.get("/api/schema/", HTTP_ACCEPT="application/json")
     assert response.status_code == 200
     paths = response.json()["paths"]
-    for path in ("/api/credits/balance", "/api/credit-requests", "/api/credit-requests/{request_id}/cancel",
-                 "/api/admin/credit-requests", "/api/admin/credit-requests/{request_id}/approve",
-                 "/api/admin/credit-requests/{request_id}/deny"):
+    for path in (
+        "/api/credits/balance",
+        "/api/credit-requests",
+        "/api/credit-requests/{request_id}/cancel",
+        "/api/admin/credit-requests",
+        "/api/admin/credit-requests/{request_id}/approve",
+        "/api/admin/credit-requests/{request_id}/deny",
+    ):
         assert path in paths
     listing = paths["/api/credit-requests"]["get"]
     assert {p["name"] for p in listing["parameters"]} >= {"limit", "offset"}
@@ -257,8 +279,11 @@ def test_the_openapi_schema_documents_the_credit_endpoints(member_api):
 
 @pytest.mark.parametrize(
     "path",
-    ["/api/credit-requests/99999999999999999999999/cancel", "/api/admin/credit-requests/99999999999999999999999/approve",
-     "/api/admin/credit-requests/99999999999999999999999/deny"],
+    [
+        "/api/credit-requests/99999999999999999999999/cancel",
+        "/api/admin/credit-requests/99999999999999999999999/approve",
+        "/api/admin/credit-requests/99999999999999999999999/deny",
+    ],
 )
 def test_an_id_beyond_the_database_range_is_404_not_500(moderator_api, path):
     assert moderator_api.post(path, {"note": "Out of range"}, format="json").status_code == 404

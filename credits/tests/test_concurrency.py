@@ -27,7 +27,7 @@ def run_concurrently(count: int, work) -> list[tuple[str, object]]:
         try:
             barrier.wait(timeout=60)
             outcomes[index] = ("ok", work(index))
-        except Exception as error:  # collected: the test asserts on every outcome
+        except Exception as error:  # noqa: BLE001 - collected: the test asserts on every outcome
             outcomes[index] = ("error", error)
         finally:
             connection.close()  # Django opened a connection for this thread; give it back
@@ -88,7 +88,10 @@ def test_two_concurrent_requests_with_max_pending_1_file_only_one(settings):
     settings.CREDITS_MAX_PENDING = 1
     member = UserFactory()
     outcomes = run_concurrently(
-        2, lambda i: services.request_credits(user=member, amount=100, reason="Race for the pending slot", source="api")
+        2,
+        lambda i: services.request_credits(
+            user=member, amount=100, reason="Race for the pending slot", source="api"
+        ),
     )
     assert sorted(kind for kind, _ in outcomes) == ["error", "ok"]
     assert errors_of(outcomes) == Counter({"LimitExceeded": 1})
@@ -100,7 +103,8 @@ def test_the_daily_cap_holds_under_a_burst_of_requests(settings):
     settings.CREDITS_DAILY_CAP = 1_000
     member = UserFactory()
     outcomes = run_concurrently(
-        12, lambda i: services.request_credits(user=member, amount=300, reason="Burst of requests", source="api")
+        12,
+        lambda i: services.request_credits(user=member, amount=300, reason="Burst of requests", source="api"),
     )
     assert sum(kind == "ok" for kind, _ in outcomes) == 3
     assert {value.rule for kind, value in outcomes if kind == "error"} == {"CREDITS_DAILY_CAP"}
@@ -111,9 +115,15 @@ def test_concurrent_retries_with_one_idempotency_key_file_one_request():
     member = UserFactory()
     outcomes = run_concurrently(
         10,
-        lambda i: services.request_credits(
-            user=member, amount=50, reason="Retried by the bot", source="discord", idempotency_key="1170001"
-        ).pk,
+        lambda i: (
+            services.request_credits(
+                user=member,
+                amount=50,
+                reason="Retried by the bot",
+                source="discord",
+                idempotency_key="1170001",
+            ).pk
+        ),
     )
     assert {kind for kind, _ in outcomes} == {"ok"}
     assert len({pk for _, pk in outcomes}) == 1
@@ -126,7 +136,9 @@ def test_a_mixed_concurrent_workload_keeps_every_balance_equal_to_its_ledger(set
     moderators = [ModeratorFactory() for _ in range(3)]
     members = [UserFactory() for _ in range(8)]
     for member in members:
-        services.adjust_balance(user=member, amount=500, reason="Opening balance", actor=moderators[0], source="cli")
+        services.adjust_balance(
+            user=member, amount=500, reason="Opening balance", actor=moderators[0], source="cli"
+        )
 
     def workload(worker: int) -> Counter:
         rng = random.Random(worker)
@@ -136,7 +148,9 @@ def test_a_mixed_concurrent_workload_keeps_every_balance_equal_to_its_ledger(set
             pending_ids = list(
                 CreditRequest.objects.filter(status="pending").values_list("pk", flat=True)[:20]
             )
-            operation = rng.choice(["request", "request", "approve", "approve", "deny", "cancel", "adjust", "spend"])
+            operation = rng.choice(
+                ["request", "request", "approve", "approve", "deny", "cancel", "adjust", "spend"]
+            )
             try:
                 if operation == "request":
                     services.request_credits(
@@ -147,13 +161,18 @@ def test_a_mixed_concurrent_workload_keeps_every_balance_equal_to_its_ledger(set
                     if operation == "approve":
                         services.approve_request(request_id, moderator=moderator, source="api")
                     elif operation == "deny":
-                        services.deny_request(request_id, moderator=moderator, note="Mixed denial", source="api")
+                        services.deny_request(
+                            request_id, moderator=moderator, note="Mixed denial", source="api"
+                        )
                     else:
                         services.cancel_request(request_id, actor=moderator, source="admin")
                 elif operation == "adjust":
                     services.adjust_balance(
-                        user=member, amount=rng.randint(-300, 300) or 1, reason="Mixed adjustment",
-                        actor=moderator, source="admin",
+                        user=member,
+                        amount=rng.randint(-300, 300) or 1,
+                        reason="Mixed adjustment",
+                        actor=moderator,
+                        source="admin",
                     )
                 elif operation == "spend":
                     services.spend_credits(user=member, amount=rng.randint(1, 300), reason="Mixed spend")
@@ -171,7 +190,9 @@ def test_a_mixed_concurrent_workload_keeps_every_balance_equal_to_its_ledger(set
     assert totals["approve"] and totals["deny"] and totals["cancel"] and totals["spend"] and totals["adjust"]
     assert totals["AlreadyDecided"] and totals["InsufficientBalance"] and not totals["NotAllowed"]
 
-    ledger = dict(LedgerEntry.objects.values("user").annotate(total=Sum("amount")).values_list("user", "total"))
+    ledger = dict(
+        LedgerEntry.objects.values("user").annotate(total=Sum("amount")).values_list("user", "total")
+    )
     for account in CreditAccount.objects.all():
         assert account.balance == ledger.get(account.pk, 0) >= 0, account
     assert set(ledger) <= set(CreditAccount.objects.values_list("pk", flat=True))

@@ -16,7 +16,12 @@ def test_the_demo_credits_cover_every_state_and_can_be_seeded_twice(capsys):
     seed_demo_credits(members)
     seed_demo_credits(members)
 
-    assert set(CreditRequest.objects.values_list("status", flat=True)) == {"pending", "approved", "denied", "cancelled"}
+    assert set(CreditRequest.objects.values_list("status", flat=True)) == {
+        "pending",
+        "approved",
+        "denied",
+        "cancelled",
+    }
     assert CreditRequest.objects.count() == 6
     assert LedgerEntry.objects.count() == 7
     assert [balance_for(member) for member in members] == [600, 100, 100, 1_600, 100]

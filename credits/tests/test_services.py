@@ -43,7 +43,9 @@ def decide(credit_request, target, moderator):
     if target == Status.APPROVED:
         return services.approve_request(credit_request.pk, moderator=moderator, source="admin")
     if target == Status.DENIED:
-        return services.deny_request(credit_request.pk, moderator=moderator, note="Not this time", source="admin")
+        return services.deny_request(
+            credit_request.pk, moderator=moderator, note="Not this time", source="admin"
+        )
     return services.cancel_request(credit_request.pk, actor=credit_request.user, source="web")
 
 
@@ -164,16 +166,27 @@ def test_approving_grants_the_amount_once_and_records_who_and_why(member, modera
         credit_request.pk, moderator=moderator, note="Great work", source="admin", ip_address="10.0.0.7"
     )
     approved.refresh_from_db()
-    assert (approved.status, approved.decided_by, approved.decision_note) == ("approved", moderator, "Great work")
+    assert (approved.status, approved.decided_by, approved.decision_note) == (
+        "approved",
+        moderator,
+        "Great work",
+    )
     assert approved.decided_at is not None
     entry = LedgerEntry.objects.get(request=credit_request)
     assert (entry.user, entry.amount, entry.kind, entry.actor, entry.balance_after) == (
-        member, 700, "grant", moderator, 700
+        member,
+        700,
+        "grant",
+        moderator,
+        700,
     )
     assert selectors.balance_for(member) == 700
     event = AuditEvent.objects.get(action="credit_request.approved")
     assert (event.actor, event.source, event.target_id, event.ip_address) == (
-        moderator, "admin", str(credit_request.pk), "10.0.0.7"
+        moderator,
+        "admin",
+        str(credit_request.pk),
+        "10.0.0.7",
     )
     assert event.data["amount"] == 700 and event.data["balance_after"] == 700
 
@@ -184,7 +197,9 @@ def test_denying_requires_a_reason_and_grants_nothing(member, moderator):
         services.deny_request(credit_request.pk, moderator=moderator, note="   ", source="admin")
     assert error.value.errors == {"note": ["A reason is required to deny a request."]}
 
-    denied = services.deny_request(credit_request.pk, moderator=moderator, note="No proof given", source="api")
+    denied = services.deny_request(
+        credit_request.pk, moderator=moderator, note="No proof given", source="api"
+    )
     assert (denied.status, denied.decision_note) == ("denied", "No proof given")
     assert not LedgerEntry.objects.exists()
     assert AuditEvent.objects.filter(action="credit_request.denied", source="api").count() == 1
@@ -207,7 +222,9 @@ def test_a_member_cannot_cancel_someone_elses_request(member):
 
 def test_a_moderator_can_cancel_a_members_request(member, moderator):
     credit_request = file_request(member)
-    cancelled = services.cancel_request(credit_request.pk, actor=moderator, note="Filed twice", source="admin")
+    cancelled = services.cancel_request(
+        credit_request.pk, actor=moderator, note="Filed twice", source="admin"
+    )
     assert (cancelled.status, cancelled.decided_by) == ("cancelled", moderator)
 
 
@@ -247,7 +264,9 @@ def test_only_moderators_can_approve_or_deny(member):
 def test_superusers_moderate_without_the_explicit_permission(member):
     superuser = UserFactory(is_staff=True, is_superuser=True)
     credit_request = file_request(member)
-    assert services.approve_request(credit_request.pk, moderator=superuser, source="admin").status == "approved"
+    assert (
+        services.approve_request(credit_request.pk, moderator=superuser, source="admin").status == "approved"
+    )
 
 
 def test_deciding_an_unknown_request_is_request_not_found(moderator):
@@ -266,12 +285,14 @@ def test_decisions_tell_the_member_after_commit_but_their_own_cancel_does_not(
     member, moderator, django_capture_on_commit_callbacks
 ):
     approved, denied, by_moderator, by_owner = (CreditRequestFactory(user=member) for _ in range(4))
-    with mock.patch("credits.tasks.notify_decision.delay") as delay:
-        with django_capture_on_commit_callbacks(execute=True):
-            services.approve_request(approved.pk, moderator=moderator, source="admin")
-            services.deny_request(denied.pk, moderator=moderator, note="Not eligible", source="admin")
-            services.cancel_request(by_moderator.pk, actor=moderator, source="admin")
-            services.cancel_request(by_owner.pk, actor=member, source="web")
+    with (
+        mock.patch("credits.tasks.notify_decision.delay") as delay,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        services.approve_request(approved.pk, moderator=moderator, source="admin")
+        services.deny_request(denied.pk, moderator=moderator, note="Not eligible", source="admin")
+        services.cancel_request(by_moderator.pk, actor=moderator, source="admin")
+        services.cancel_request(by_owner.pk, actor=member, source="web")
     assert [c.args for c in delay.call_args_list] == [(approved.pk,), (denied.pk,), (by_moderator.pk,)]
 
 
@@ -279,9 +300,11 @@ def test_a_failing_broker_does_not_turn_a_committed_decision_into_an_error(
     member, moderator, django_capture_on_commit_callbacks
 ):
     credit_request = file_request(member)
-    with mock.patch("credits.tasks.notify_decision.delay", side_effect=ConnectionError("broker down")):
-        with django_capture_on_commit_callbacks(execute=True):
-            services.approve_request(credit_request.pk, moderator=moderator, source="admin")
+    with (
+        mock.patch("credits.tasks.notify_decision.delay", side_effect=ConnectionError("broker down")),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        services.approve_request(credit_request.pk, moderator=moderator, source="admin")
     assert CreditRequest.objects.get(pk=credit_request.pk).status == Status.APPROVED
 
 
@@ -289,12 +312,22 @@ def test_a_failing_broker_does_not_turn_a_committed_decision_into_an_error(
 
 
 def test_an_adjustment_credits_or_debits_with_a_ledger_entry_and_an_audit_event(member, moderator):
-    services.adjust_balance(user=member, amount=1_000, reason="Prize for the raffle", actor=moderator, source="admin")
+    services.adjust_balance(
+        user=member, amount=1_000, reason="Prize for the raffle", actor=moderator, source="admin"
+    )
     entry = services.adjust_balance(
-        user=member, amount=-250, reason="Refund clawback", actor=moderator, source="admin", ip_address="10.1.1.1"
+        user=member,
+        amount=-250,
+        reason="Refund clawback",
+        actor=moderator,
+        source="admin",
+        ip_address="10.1.1.1",
     )
     assert (entry.kind, entry.amount, entry.balance_after, entry.reason) == (
-        "adjustment", -250, 750, "Refund clawback"
+        "adjustment",
+        -250,
+        750,
+        "Refund clawback",
     )
     assert selectors.balance_for(member) == 750
     events = AuditEvent.objects.filter(action="credits.balance_adjusted").order_by("id")
@@ -312,8 +345,13 @@ def test_an_adjustment_below_zero_is_refused_and_writes_nothing(member, moderato
 
 @pytest.mark.parametrize(
     ("amount", "reason", "fields"),
-    [(0, "Some reason", {"amount"}), (5, "  ", {"reason"}), ("7", "", {"amount", "reason"}),
-     (10**12, "Huge", {"amount"}), (5, "r" * 501, {"reason"})],
+    [
+        (0, "Some reason", {"amount"}),
+        (5, "  ", {"reason"}),
+        ("7", "", {"amount", "reason"}),
+        (10**12, "Huge", {"amount"}),
+        (5, "r" * 501, {"reason"}),
+    ],
 )
 def test_an_adjustment_needs_a_non_zero_amount_and_a_reason(member, moderator, amount, reason, fields):
     with pytest.raises(CreditsValidationError) as error:
@@ -328,7 +366,9 @@ def test_only_moderators_adjust_balances(member):
 
 
 def test_a_spend_debits_the_balance_and_never_overdraws(member, moderator):
-    services.adjust_balance(user=member, amount=300, reason="Starting credits", actor=moderator, source="admin")
+    services.adjust_balance(
+        user=member, amount=300, reason="Starting credits", actor=moderator, source="admin"
+    )
     entry = services.spend_credits(user=member, amount=120, reason="Raffle ticket")
     assert (entry.kind, entry.amount, entry.balance_after) == ("spend", -120, 180)
     with pytest.raises(InsufficientBalance):
@@ -340,7 +380,9 @@ def test_a_spend_debits_the_balance_and_never_overdraws(member, moderator):
 
 
 def test_ledger_entries_cannot_be_changed_or_deleted(member, moderator):
-    entry = services.adjust_balance(user=member, amount=10, reason="Small bonus", actor=moderator, source="admin")
+    entry = services.adjust_balance(
+        user=member, amount=10, reason="Small bonus", actor=moderator, source="admin"
+    )
     entry.amount = 10_000
     with pytest.raises(ValueError, match="immutable"):
         entry.save()
@@ -354,9 +396,13 @@ def test_ledger_entries_cannot_be_changed_or_deleted(member, moderator):
 
 
 def test_postgresql_refuses_raw_updates_and_deletes_of_ledger_entries(member, moderator):
-    entry = services.adjust_balance(user=member, amount=10, reason="Small bonus", actor=moderator, source="admin")
-    for statement in ("UPDATE credits_ledgerentry SET amount = 99 WHERE id = %s",
-                      "DELETE FROM credits_ledgerentry WHERE id = %s"):
+    entry = services.adjust_balance(
+        user=member, amount=10, reason="Small bonus", actor=moderator, source="admin"
+    )
+    for statement in (
+        "UPDATE credits_ledgerentry SET amount = 99 WHERE id = %s",
+        "DELETE FROM credits_ledgerentry WHERE id = %s",
+    ):
         with pytest.raises(Exception, match="immutable"), transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(statement, [entry.pk])
     assert LedgerEntry.objects.get(pk=entry.pk).amount == 10
@@ -367,7 +413,12 @@ def test_the_database_refuses_a_second_grant_for_the_same_request(member, modera
     services.approve_request(credit_request.pk, moderator=moderator, source="admin")
     with pytest.raises(IntegrityError, match="credits_one_grant_per_request"), transaction.atomic():
         LedgerEntry.objects.create(
-            user=member, amount=500, kind="grant", request=credit_request, actor=moderator, balance_after=1_000
+            user=member,
+            amount=500,
+            kind="grant",
+            request=credit_request,
+            actor=moderator,
+            balance_after=1_000,
         )
 
 
@@ -401,5 +452,7 @@ def test_request_rows_carry_their_users_balance_and_pending_count_in_one_query(
     other = file_request(UserFactory())
     with django_assert_num_queries(1):
         rows = {r.pk: r for r in selectors.with_user_figures(selectors.credit_requests())}
-    assert {(r.user_balance, r.user_pending_count) for r in rows.values() if r.user_id == member.pk} == {(90, 2)}
+    assert {(r.user_balance, r.user_pending_count) for r in rows.values() if r.user_id == member.pk} == {
+        (90, 2)
+    }
     assert (rows[other.pk].user_balance, rows[other.pk].user_pending_count) == (0, 1)

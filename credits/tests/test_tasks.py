@@ -51,7 +51,9 @@ def test_an_approval_is_sent_as_a_dm_to_the_linked_member(fake_discord, linked_m
     [embed] = dm["embeds"]
     assert embed["title"] == "Credit request approved"
     assert {f["name"]: f["value"] for f in embed["fields"]} == {
-        "Amount": "1,200 credits", "Request": f"#{credit_request.pk}", "Note": "Enjoy!"
+        "Amount": "1,200 credits",
+        "Request": f"#{credit_request.pk}",
+        "Note": "Enjoy!",
     }
     [call] = fake_discord.requests_to("POST", "/users/@me/channels")
     assert call.json == {"recipient_id": discord_id}
@@ -81,7 +83,9 @@ def test_a_pending_or_unknown_request_sends_nothing(fake_discord, linked_member)
     assert fake_discord.requests == []
 
 
-def test_a_rate_limited_dm_is_retried_by_the_task_until_it_goes_through(fake_discord, linked_member, moderator):
+def test_a_rate_limited_dm_is_retried_by_the_task_until_it_goes_through(
+    fake_discord, linked_member, moderator
+):
     member, discord_id = linked_member
     credit_request = approved_request(member, moderator)
     fake_discord.fail_next("POST", MESSAGES, status=429, retry_after=0.02, times=BEYOND_CLIENT_RETRIES)

@@ -17,7 +17,9 @@ def moderator():
 
 
 def fund(user, amount, moderator):
-    return services.adjust_balance(user=user, amount=amount, reason="Opening balance", actor=moderator, source="cli")
+    return services.adjust_balance(
+        user=user, amount=amount, reason="Opening balance", actor=moderator, source="cli"
+    )
 
 
 def test_a_consistent_ledger_is_reported_ok(moderator, capsys):

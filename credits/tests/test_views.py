@@ -28,13 +28,15 @@ def test_anonymous_visitors_are_sent_to_sign_in(client):
 
 def test_the_page_shows_the_balance_and_only_the_members_own_requests(client, member):
     moderator = ModeratorFactory()
-    services.approve_request(CreditRequestFactory(user=member, amount=1_250).pk, moderator=moderator, source="api")
+    services.approve_request(
+        CreditRequestFactory(user=member, amount=1_250).pk, moderator=moderator, source="api"
+    )
     mine = CreditRequestFactory(user=member, reason="My own pending request")
     CreditRequestFactory(reason="Somebody else's request")
     response = client.get("/credits/")
     assert response.status_code == 200
     assert response.context["balance"] == 1_250
-    assert list(response.context["page"].object_list)[0] == mine
+    assert response.context["page"].object_list[0] == mine
     assert "My own pending request" in response.text and "Somebody else" not in response.text
     assert f"/credits/{mine.pk}/cancel/" in response.text
 
@@ -44,7 +46,9 @@ def test_a_member_asks_for_credits_from_the_page(client, member):
     assert response.status_code == 302 and response["Location"] == "/credits/"
     credit_request = CreditRequest.objects.get(user=member)
     assert (credit_request.amount, credit_request.source, credit_request.status) == (300, "web", "pending")
-    assert messages_of(response) == [f"Request #{credit_request.pk} for 300 credits is waiting for a moderator."]
+    assert messages_of(response) == [
+        f"Request #{credit_request.pk} for 300 credits is waiting for a moderator."
+    ]
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,9 @@ class Command(BaseCommand):
             count = selectors.credit_account_count()
             self.stdout.write(self.style.SUCCESS(f"Ledger OK: {count} accounts verified"))
             return
-        usernames = dict(User.objects.filter(pk__in=[d.user_id for d in drifts]).values_list("pk", "username"))
+        usernames = dict(
+            User.objects.filter(pk__in=[d.user_id for d in drifts]).values_list("pk", "username")
+        )
         for drift in drifts:
             who = f"user {drift.user_id} ({usernames.get(drift.user_id, '?')})"
             if drift.cached_balance is None:
