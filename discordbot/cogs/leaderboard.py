@@ -26,14 +26,14 @@ class LeaderboardPage:
     generated_at: datetime | None
 
 
-def _row(entry, user) -> embeds.LeaderboardRow:
-    return embeds.LeaderboardRow(rank=entry.rank, name=str(user), score=entry.score)
+def _row(entry: leaderboard_selectors.LeaderboardEntry) -> embeds.LeaderboardRow:
+    return embeds.LeaderboardRow(rank=entry.rank, name=entry.display_name, score=entry.score)
 
 
 def leaderboard_page(*, discord_id: int, period: str, limit: int) -> LeaderboardPage:
     """The top `limit` of `period`, plus the caller's row when they are ranked below it."""
     entries = list(leaderboard_selectors.top_entries(period=period, limit=limit, offset=0))
-    rows = [_row(entry, entry.user) for entry in entries]
+    rows = [_row(entry) for entry in entries]
     try:
         caller = member_for(discord_id)
     except Refusal:
@@ -43,7 +43,7 @@ def leaderboard_page(*, discord_id: int, period: str, limit: int) -> Leaderboard
         note_user(caller)
         own = leaderboard_selectors.entry_for(caller, period=period)
         if own is not None and own.rank > limit:
-            own_row = _row(own, caller)
+            own_row = _row(own)
     generated_at = entries[0].generated_at if entries else None
     return LeaderboardPage(rows=rows, own_row=own_row, caller_linked=caller is not None, generated_at=generated_at)
 
@@ -73,13 +73,13 @@ def rank_view(*, caller_discord_id: int, member_discord_id: int | None, member_n
     if entry is None:
         return RankView(name=str(user), card=None, milestone=milestone)
     card = embeds.RankCard(
-        name=str(user),
+        name=entry.display_name,
         rank=entry.rank,
         previous_rank=entry.previous_rank,
         score=entry.score,
         generated_at=entry.generated_at,
     )
-    return RankView(name=str(user), card=card, milestone=milestone)
+    return RankView(name=entry.display_name, card=card, milestone=milestone)
 
 
 class LeaderboardCog(BotCog):

@@ -14,12 +14,16 @@ import pytest
 from allauth.socialaccount.models import SocialAccount
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 from waffle.models import Flag
 
 from credits.models import CreditRequest
 from credits.tests.factories import CreditRequestFactory, ModeratorFactory, UserFactory
 from discordbot import components
 from discordbot.models import BotHeartbeat, CommandInvocation
+from leaderboard.models import ScoreTotal
+from leaderboard.periods import ALL_TIME_START
+from leaderboard.services import recalculate_leaderboard
 from tests.fake_discord import APPLICATION_ID, BOT_TOKEN, DEFAULT_CHANNEL_ID
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -182,6 +186,57 @@ def test_the_bot_answers_each_credits_and_link_command_without_registering_comma
             assert fake_discord.requests_to(method, route) == []
     fake_discord.wait_until(lambda: CommandInvocation.objects.count() >= 6)
     assert set(CommandInvocation.objects.values_list("command", flat=True)) >= {"link", "credits", "request-credits"}
+
+
+def rank_players(*scored_users) -> None:
+    now = timezone.now()
+    ScoreTotal.objects.bulk_create(
+        ScoreTotal(user=user, period="all", period_start=ALL_TIME_START, score=score, reached_at=now)
+        for user, score in scored_users
+    )
+    recalculate_leaderboard(force=True)
+
+
+def test_leaderboard_and_rank_answer_with_the_published_ranking(fake_discord, running_bot, integration_on):
+    leader, leader_discord_id = linked_member(fake_discord, username="leader")
+    runner_up, runner_up_discord_id = linked_member(fake_discord, username="runnerup")
+    others = [UserFactory(username=f"player{n}") for n in range(3)]
+    rank_players((leader, 12_500), (runner_up, 9_000), *((user, 5_000 - n) for n, user in enumerate(others)))
+
+    options = [{"name": "period", "type": 3, "value": "all"}, {"name": "limit", "type": 4, "value": 2}]
+    top_two = callback_of(fake_discord, slash(fake_discord, "leaderboard", user_id=leader_discord_id, options=options))
+    assert top_two["type"] == 4 and not top_two["data"].get("flags")
+    embed = embed_of(top_two)
+    assert embed["title"] == "🏆 Leaderboard · All time"
+    assert embed["description"].splitlines() == [f"🥇 {leader} — 12,500 pts", f"🥈 {runner_up} — 9,000 pts"]
+    assert "fields" not in embed or "Your position" not in field_values(embed)
+
+    outsider = slash(
+        fake_discord, "leaderboard", user_id=runner_up_discord_id, options=[{"name": "limit", "type": 4, "value": 1}]
+    )
+    assert field_values(embed_of(callback_of(fake_discord, outsider)))["Your position"] == (
+        f"🥈 **{runner_up}** — 9,000 pts"
+    )
+
+    own = embed_of(callback_of(fake_discord, slash(fake_discord, "rank", user_id=runner_up_discord_id)))
+    assert own["title"] == f"📈 {runner_up}"
+    assert (field_values(own)["Rank"], field_values(own)["Score"]) == ("#2", "9,000 pts")
+
+    member_option = [{"name": "member", "type": 6, "value": leader_discord_id}]
+    leader_user = fake_discord.users[leader_discord_id]
+    resolved = {
+        "users": {leader_discord_id: leader_user},
+        "members": {leader_discord_id: {"roles": [], "joined_at": "2026-01-01T00:00:00+00:00", "flags": 0}},
+    }
+    theirs = embed_of(callback_of(
+        fake_discord, slash(fake_discord, "rank", user_id=runner_up_discord_id, options=member_option, resolved=resolved)
+    ))
+    assert (theirs["title"], field_values(theirs)["Rank"]) == (f"📈 {leader}", "#1")
+
+    bad_limit = [{"name": "limit", "type": 4, "value": 99}]
+    refused = callback_of(fake_discord, slash(fake_discord, "leaderboard", user_id=leader_discord_id, options=bad_limit))
+    assert refused["data"]["flags"] == EPHEMERAL
+    assert embed_of(refused)["title"] == "⚠️ Bad limit"
 
 
 def test_moderators_approve_and_deny_from_the_buttons_and_others_are_refused(
