@@ -3,12 +3,13 @@
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from redis.exceptions import RedisError
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
-from dealscale.ops.throttling import ScoreEventKeyThrottle
+from dealscale.ops.throttling import IPThrottle, ScoreEventKeyThrottle, UserThrottle
 from leaderboard import page_cache, selectors, services
 from leaderboard.authentication import HasServiceKey, ServiceKeySignatureAuthentication
 from leaderboard.serializers import (
@@ -23,6 +24,27 @@ ORDER_NOTE = (
     "descending, then by who reached the score first (earliest latest-event time), then by user id. "
     "Recalculated every 30 seconds; `previous_rank` is the rank in the generation before."
 )
+
+
+class _FailOpen:
+    """Reads stay up when Redis (where the throttle buckets live) is down: count nothing, allow."""
+
+    def allow_request(self, request, view) -> bool:
+        try:
+            return super().allow_request(request, view)
+        except RedisError:
+            return True
+
+
+class ReadUserThrottle(_FailOpen, UserThrottle):
+    pass
+
+
+class ReadIPThrottle(_FailOpen, IPThrottle):
+    pass
+
+
+READ_THROTTLES = [ReadUserThrottle, ReadIPThrottle]
 
 
 def _query(serializer_class, request):
@@ -55,6 +77,8 @@ class ScoreEventsApi(APIView):
 
 
 class LeaderboardApi(APIView):
+    throttle_classes = READ_THROTTLES
+
     @extend_schema(description=ORDER_NOTE, parameters=[LeaderboardQuerySerializer])
     def get(self, request):
         query = _query(LeaderboardQuerySerializer, request)
@@ -64,6 +88,8 @@ class LeaderboardApi(APIView):
 
 
 class MyLeaderboardEntryApi(APIView):
+    throttle_classes = READ_THROTTLES
+
     @extend_schema(description=ORDER_NOTE, parameters=[PeriodQuerySerializer])
     def get(self, request):
         period = _query(PeriodQuerySerializer, request)["period"]
@@ -79,6 +105,8 @@ class MyLeaderboardEntryApi(APIView):
 
 
 class UserRankHistoryApi(APIView):
+    throttle_classes = READ_THROTTLES
+
     @extend_schema(parameters=[HistoryQuerySerializer, OpenApiParameter("user_id", int, OpenApiParameter.PATH)])
     def get(self, request, user_id: int):
         query = _query(HistoryQuerySerializer, request)

@@ -67,6 +67,17 @@ def read_page(*, period: str, limit: int, offset: int) -> bytes:
     return body
 
 
+def repair(period: str, *, generation_id: int) -> None:
+    """Rewrite the pages when the cache does not point at the live generation (Redis was down or
+    flushed when it was published); called by every recalculation run, even one that skips work."""
+    try:
+        current = cache.get(_live_key(period))
+    except RedisError:
+        return
+    if current != generation_id:
+        write_common_pages(period)
+
+
 def write_common_pages(period: str) -> None:
     """Render the common pages of the live generation and point the cache at it (after commit)."""
     pages = {}

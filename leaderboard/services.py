@@ -211,6 +211,8 @@ def recalculate_leaderboard(*, force: bool = False) -> list[PeriodOutcome]:
         outcome = _recalculate_period(period, force=force)
         outcomes.append(outcome)
         if outcome.skipped:
+            if outcome.generation_id is not None:
+                page_cache.repair(period, generation_id=outcome.generation_id)
             continue
         _retire_old_generations(period)
         page_cache.write_common_pages(period)
