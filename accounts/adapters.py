@@ -1,11 +1,15 @@
 """allauth adapters: where allauth's social login flow hands over to this project's services."""
 
+from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.socialaccount.models import SocialApp, SocialToken
-from allauth.socialaccount.providers.base import AuthError
+from allauth.socialaccount.providers.base import AuthError, AuthProcess
 from django.conf import settings
+from django.contrib import messages
+from django.shortcuts import redirect
 
 from accounts import crypto
+from accounts.selectors import discord_id_for
 from accounts.services import record_oauth_attempt
 
 TOKEN_FIELDS = ("token", "token_secret")
@@ -39,6 +43,17 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         # Reached only after a valid state, a code exchange and a profile fetch: OAuth works,
         # whatever the outcome of the login itself (e.g. an account already linked elsewhere).
         record_oauth_attempt(succeeded=True)
+        if sociallogin.state.get("process") == AuthProcess.CONNECT and request.user.is_authenticated:
+            linked_id = discord_id_for(request.user)
+            if linked_id is not None and linked_id != sociallogin.account.uid:
+                # allauth would add a second Discord account to the member; roles and the bot
+                # expect one, so "Reconnect" with another Discord account is refused.
+                messages.error(
+                    request,
+                    "Your DealScale account is already linked to another Discord account. "
+                    "Unlink it first, or reconnect with the same Discord account.",
+                )
+                raise ImmediateHttpResponse(redirect("profile"))
 
     def on_authentication_error(self, request, provider, error=None, exception=None, extra_context=None):
         kind, reason = describe_authentication_error(

@@ -243,3 +243,17 @@ def test_a_discord_account_without_email_signs_up_after_giving_one(flow, client,
     assert user.email == "phone@example.com"
     assert DiscordToken.objects.get(social_account__user=user).access_token_encrypted == grant.access_token
     assert AuditEvent.objects.filter(action="discord.linked", target_id=str(user.pk)).exists()
+
+
+def test_reconnecting_with_a_different_discord_account_is_refused(flow, client, member, discord_user, fake_discord):
+    client.force_login(member)
+    flow.run(process="connect")
+    other = fake_discord.add_user(username="someone_else")
+    fake_discord.state.oauth_consent_user_id = other["id"]
+
+    response = flow.run(process="connect", next_url="/profile/")
+
+    assert response.status_code == 302 and response["Location"] == "/profile/"
+    assert "already linked to another Discord account" in client.get("/profile/").content.decode()
+    assert list(SocialAccount.objects.filter(user=member).values_list("uid", flat=True)) == [discord_user["id"]]
+    assert AuditEvent.objects.filter(action="discord.linked").count() == 1
