@@ -10,6 +10,7 @@ from django.db.models import Q
 from dealscale.ops.flags import discord_integration_switched_off
 from discordbot.rolesync.models import Milestone, MilestoneTrack, RoleSyncRun, SyncExclusion
 from discordbot.rolesync.planner import LinkedUser, MilestoneRule, Standing, TrackRule
+from leaderboard import selectors as leaderboard_selectors
 
 
 def role_sync_enabled() -> bool:
@@ -77,8 +78,6 @@ def role_names() -> dict[str, str]:
 
 def standings_by_period(periods: Iterable[str]) -> dict[str, dict[int, Standing]]:
     """Rank and score of every ranked user in the latest snapshot of each period."""
-    from leaderboard import selectors as leaderboard_selectors
-
     return {
         period: {
             row.user_id: Standing(row.rank, row.score)
@@ -143,8 +142,6 @@ def next_milestone_for(user) -> tuple[Milestone, str] | None:
     In an exclusive track only the tier just above the one held counts; across tracks the smallest
     relative gap wins (rank 14 → Top 10 is closer than 400 → 1 000 points).
     """
-    from leaderboard import selectors as leaderboard_selectors
-
     standings: dict[str, Standing | None] = {}
 
     def standing_in(period: str) -> Standing | None:

@@ -52,8 +52,9 @@ class Guild:
 
 
 @pytest.fixture
-def guild(fake_discord, monkeypatch, settings):
-    """Milestones "Top 10" / "Top 100" (exclusive) and "1k club" (cumulative) on roles below the bot."""
+def leaderboard_guild(fake_discord, settings):
+    """Milestones "Top 10" / "Top 100" (exclusive) and "1k club" (cumulative) on roles below the bot,
+    read from the real leaderboard snapshots."""
     settings.ROLE_SYNC_BRAKE_MIN_CHANGES = 25
     settings.ROLE_SYNC_BRAKE_SHARE = 0.10
     roles = {
@@ -70,6 +71,11 @@ def guild(fake_discord, monkeypatch, settings):
         max_rank=None,
         min_score=1000,
     )
-    world = Guild(fake=fake_discord, roles=roles)
-    monkeypatch.setattr(selectors, "standings_by_period", lambda periods: world.standings)
-    return world
+    return Guild(fake=fake_discord, roles=roles)
+
+
+@pytest.fixture
+def guild(leaderboard_guild, monkeypatch):
+    """The same guild with standings set directly by each test (`linked_member(rank=..., score=...)`)."""
+    monkeypatch.setattr(selectors, "standings_by_period", lambda periods: leaderboard_guild.standings)
+    return leaderboard_guild
