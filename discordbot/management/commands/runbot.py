@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from discordbot.bot import build_bot
+from discordbot.ratelimit import install_on_nextcord
 
 logger = structlog.get_logger(__name__)
 
@@ -34,6 +35,8 @@ async def run_bot(*, token: str, shards: int | str | None, shard_ids: list[int] 
     # Every REST call, interaction callbacks included, and the GET /gateway that yields the websocket URL.
     nextcord.http.Route.BASE = settings.DISCORD_API_BASE_URL
     bot = build_bot(shards=shards, shard_ids=shard_ids)
+    # The bot's REST calls share the token's global limit and invalid-request count with the other processes.
+    install_on_nextcord(bot)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, _request_stop, bot, signum)
