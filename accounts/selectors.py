@@ -6,9 +6,10 @@ from decimal import Decimal
 
 from allauth.socialaccount.models import SocialAccount
 from django.conf import settings
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
-from accounts.models import APIToken, OAuthAttempt
+from accounts.models import APIToken, DiscordToken, OAuthAttempt
 
 
 def active_token_for_key(key: str) -> APIToken | None:
@@ -66,20 +67,23 @@ def discord_profile_for(user) -> dict | None:
     Identity fields come from allauth's `extra_data`, which allauth replaces with Discord's
     /users/@me answer on every login, so they stay in step with Discord.
     """
+    # The relink flag is read as a plain column: showing a profile never decrypts a token.
+    relink = DiscordToken.objects.filter(social_account=OuterRef("pk")).values("needs_relink")[:1]
     account = (
-        SocialAccount.objects.filter(user=user, provider="discord").select_related("discord_token").first()
+        SocialAccount.objects.filter(user=user, provider="discord")
+        .annotate(needs_relink=Subquery(relink))
+        .first()
     )
     if account is None:
         return None
     data = account.extra_data or {}
-    token = getattr(account, "discord_token", None)
     return {
         "id": account.uid,
         "username": data.get("username", ""),
         "global_name": data.get("global_name"),
         "avatar_url": discord_avatar_url(discord_id=account.uid, avatar_hash=data.get("avatar")),
         "linked_at": account.date_joined,
-        "needs_relink": bool(token and token.needs_relink),
+        "needs_relink": bool(account.needs_relink),
     }
 
 

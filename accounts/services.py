@@ -140,9 +140,7 @@ def unlink_discord(*, user: User, actor: User, source: str, ip_address: str | No
     A failed revoke is logged and does not block the unlink: the user asked to leave, and the
     tokens are deleted here either way. Raises NotLinked, UnlinkWouldLockOut.
     """
-    account = (
-        SocialAccount.objects.filter(user=user, provider="discord").select_related("discord_token").first()
-    )
+    account = SocialAccount.objects.filter(user=user, provider="discord").first()
     if account is None:
         raise NotLinked("No Discord account is linked.")
     other_accounts = SocialAccount.objects.filter(user=user).exclude(pk=account.pk)
@@ -168,10 +166,9 @@ def unlink_discord(*, user: User, actor: User, source: str, ip_address: str | No
 
 def _revoke_at_discord(account: SocialAccount) -> bool:
     try:
-        stored = account.discord_token
-    except DiscordToken.DoesNotExist:
-        return False
-    try:
+        stored = DiscordToken.objects.filter(social_account=account).first()
+        if stored is None:
+            return False
         # Revoking either token revokes the whole authorization; the refresh token outlives the other.
         if stored.refresh_token_encrypted:
             token, hint = stored.refresh_token_encrypted, "refresh_token"

@@ -95,3 +95,16 @@ def test_a_member_without_a_password_cannot_unlink_their_only_way_to_sign_in(flo
 def test_unlinking_when_nothing_is_linked_is_a_clear_error(member):
     with pytest.raises(NotLinked):
         unlink_discord(user=member, actor=member, source="web")
+
+
+def test_a_lost_encryption_key_blocks_neither_the_profile_nor_the_unlink(linked_member, client, settings):
+    from cryptography.fernet import Fernet
+
+    member, _, _ = linked_member
+    settings.DISCORD_TOKEN_ENCRYPTION_KEY = [Fernet.generate_key().decode()]
+
+    assert client.get("/profile/").status_code == 200
+    client.post("/profile/discord/unlink/")
+
+    assert not SocialAccount.objects.filter(user=member).exists()
+    assert AuditEvent.objects.get(action="discord.unlinked").data["token_revoked"] is False
