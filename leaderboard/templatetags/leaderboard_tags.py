@@ -1,6 +1,7 @@
 """Template helpers of the leaderboard: movement arrows and the rank-history chart.
 
-Use on any page (e.g. the profile): `{% load leaderboard_tags %}{% rank_history_chart user days=30 %}`.
+Use on any page: `{% load leaderboard_tags %}{% rank_history_chart some_user days=30 %}`, or
+`{% include "leaderboard/_rank_history_chart.html" %}` for the signed-in user's chart (the profile).
 """
 
 from django import template
@@ -23,7 +24,7 @@ def rank_movement(entry):
     return {"kind": "same"}
 
 
-@register.inclusion_tag("leaderboard/_rank_history_chart.html")
+@register.inclusion_tag("leaderboard/_rank_history_svg.html")
 def rank_history_chart(user, days: int = 30, period: str = "all"):
     """The inline SVG chart of `user`'s daily rank over the last `days` days."""
     return {"chart": history_chart_points(user, days=days, period=period), "days": days, "member": user}

@@ -1,6 +1,7 @@
 """The server-rendered pages: /leaderboard with period tabs and the viewer's row, and a member's chart."""
 
 import pytest
+from django.template.loader import render_to_string
 
 from leaderboard import services, views
 from leaderboard.tests.factories import UserFactory, give
@@ -60,3 +61,12 @@ def test_a_members_page_shows_their_standings_and_the_rank_history_chart(signed_
 def test_a_member_without_history_gets_a_clear_note(signed_in, member):
     html = signed_in.get(f"/leaderboard/users/{member.pk}").content.decode()
     assert "No rank history yet." in html and "Not ranked." in html
+
+
+def test_the_chart_partial_included_without_arguments_shows_the_signed_in_users_history(rf, member):
+    give(member, 20)
+    services.recalculate_leaderboard()
+    request = rf.get("/profile/")
+    request.user = member
+    html = render_to_string("leaderboard/_rank_history_chart.html", {"user": member}, request=request)
+    assert "<polyline" in html and "The Viewer" in html
