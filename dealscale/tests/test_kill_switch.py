@@ -90,7 +90,7 @@ def test_switched_off_role_sync_runs_are_recorded_as_paused_and_resume_when_swit
     assert role_sync_enabled() is True
 
 
-def test_switched_off_the_profile_offers_no_discord_connect_even_to_staff(client, settings):
+def test_switched_off_the_web_refuses_discord_connect_even_to_staff(client, settings):
     settings.DISCORD_CLIENT_ID, settings.DISCORD_CLIENT_SECRET = "1234", "secret"
     settings.SOCIALACCOUNT_PROVIDERS = {
         "discord": {
@@ -110,5 +110,6 @@ def test_switched_off_the_profile_offers_no_discord_connect_even_to_staff(client
         page = client.get("/profile/")
         assert page.context["discord_enabled"] is False
         assert b"Connect Discord" not in page.content
+        assert client.post("/accounts/discord/login/", {"process": "connect"}).status_code == 403
 
     assert Flag.objects.get(name="discord_integration").everyone is False
