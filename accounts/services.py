@@ -107,11 +107,11 @@ def store_discord_tokens(*, social_account: SocialAccount, token: SocialToken) -
     defaults = {
         "access_token_encrypted": token.token,
         "expires_at": token.expires_at,
+        # allauth's SocialToken carries no scope; the granted scopes are the configured ones.
+        "scope": " ".join(social_account.get_provider().get_scope()),
         "needs_relink": False,
     }
-    # allauth's SocialToken carries no scope; the granted scopes are the ones configured.
-    scope = " ".join(social_account.get_provider().get_scope())
-    defaults["scope"] = scope
+    # Discord sends a refresh token with every grant; keep the stored one if a response had none.
     if token.token_secret:
         defaults["refresh_token_encrypted"] = token.token_secret
     stored, _ = DiscordToken.objects.update_or_create(social_account=social_account, defaults=defaults)
