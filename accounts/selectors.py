@@ -4,6 +4,7 @@ import hashlib
 from datetime import timedelta
 from decimal import Decimal
 
+import waffle
 from allauth.socialaccount.models import SocialAccount
 from django.conf import settings
 from django.db.models import OuterRef, Subquery
@@ -106,9 +107,7 @@ def discord_integration_enabled_for_user(user) -> bool:
     raising the percent only ever adds members. `everyone`, staff, superusers, users and groups
     of the flag apply as in waffle.
     """
-    from waffle import get_waffle_flag_model
-
-    flag = get_waffle_flag_model().get(DISCORD_INTEGRATION_FLAG)
+    flag = waffle.get_waffle_flag_model().get(DISCORD_INTEGRATION_FLAG)
     if not flag.pk or user is None:
         return False
     if user.is_authenticated:
@@ -137,8 +136,6 @@ def discord_integration_enabled_for(request) -> bool:
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         return discord_integration_enabled_for_user(user)
-    import waffle
-
     return bool(waffle.flag_is_active(request, DISCORD_INTEGRATION_FLAG))
 
 
