@@ -1,0 +1,171 @@
+"""Benchmark of the operations reads at volume: the health dashboard, /metrics and one alert evaluation.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/<db> REDIS_URL=redis://127.0.0.1:6379/<n> \\
+        DEBUG=true python bench/ops_dashboard.py [--commands 200000] [--rounds 7]
+
+Creates a scratch database beside the one given, migrates it, fills it with `--commands` bot command
+invocations spread over the last 7 days (2 % errors), a tenth as many credit requests (half decided),
+audit-logged links and OAuth callbacks, then prints, for each read, the median and worst of
+`--rounds` runs and its number of SQL queries:
+1. the dashboard figures and trends over 24 h and over 7 days (`dealscale.ops.dashboard`);
+2. the whole dashboard page as staff (figures, charts, health checks);
+3. a `/metrics` scrape;
+4. one evaluation of every alert rule.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dealscale.settings")
+os.environ.setdefault("DEBUG", "true")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+os.environ.setdefault("CELERY_BROKER_URL", "memory://")
+
+import psycopg  # noqa: E402
+
+BASE_URL = os.environ.get("DATABASE_URL", "")
+if not BASE_URL.startswith("postgres"):
+    sys.exit("Set DATABASE_URL to a PostgreSQL database: the bench creates a scratch database beside it.")
+SCRATCH = f"bench_ops_{os.getpid()}"
+_parts = urlsplit(BASE_URL)
+_admin_dsn = urlunsplit(_parts._replace(path="/postgres"))
+os.environ["DATABASE_URL"] = urlunsplit(_parts._replace(path=f"/{SCRATCH}"))
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection, connections  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from accounts.models import AuditEvent, OAuthAttempt, User  # noqa: E402
+from credits.models import CreditRequest  # noqa: E402
+from dealscale.ops import dashboard  # noqa: E402
+from dealscale.ops.alerts import evaluate_alerts  # noqa: E402
+from discordbot.models import CommandInvocation  # noqa: E402
+from discordbot.services import record_heartbeat  # noqa: E402
+
+WEEK_SECONDS = 7 * 24 * 3600
+
+
+def fill(commands: int) -> None:
+    """Rows spread evenly over the last 7 days, written set-based (auto_now_add would pin them to now)."""
+    users = User.objects.bulk_create([User(username=f"bench{i}") for i in range(1000)])
+    first_user = users[0].pk
+    requests = commands // 10
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""INSERT INTO {CommandInvocation._meta.db_table}
+                    (command, discord_user_id, duration_ms, outcome, created_at)
+                SELECT (ARRAY['credits','leaderboard','link','request-credits','rank'])[1 + i %% 5],
+                       (100000000000000000 + i %% 5000)::text, 50 + (i * 7919) %% 400,
+                       CASE WHEN i %% 50 = 0 THEN 'error' WHEN i %% 17 = 0 THEN 'refused' ELSE 'ok' END,
+                       now() - make_interval(secs => (i::float / %s) * {WEEK_SECONDS})
+                FROM generate_series(1, %s) AS i""",
+            [commands, commands],
+        )
+        cursor.execute(
+            f"""INSERT INTO {CreditRequest._meta.db_table}
+                    (user_id, amount, reason, status, source, created_at, decided_at, decision_note)
+                SELECT {first_user} + i %% 1000, 100, 'bench', s.status, 'web', s.created,
+                       CASE WHEN s.status = 'pending' THEN NULL ELSE s.created + interval '1 hour' END, ''
+                FROM generate_series(1, %s) AS i,
+                LATERAL (SELECT (ARRAY['pending','approved','denied','approved'])[1 + i %% 4] AS status,
+                                now() - make_interval(secs => (i::float / %s) * {WEEK_SECONDS}) AS created) s""",
+            [requests, requests],
+        )
+        cursor.execute(
+            f"""INSERT INTO {AuditEvent._meta.db_table}
+                    (created_at, actor_repr, action, target_type, target_id, target_repr, data, source)
+                SELECT now() - make_interval(secs => (i::float / %s) * {WEEK_SECONDS}), 'bench',
+                       CASE WHEN i %% 2 = 0 THEN 'discord.linked' ELSE 'api_token.revoked' END,
+                       '', '', '', '{{}}', 'web'
+                FROM generate_series(1, %s) AS i""",
+            [requests, requests],
+        )
+        cursor.execute(
+            f"""INSERT INTO {OAuthAttempt._meta.db_table} (provider, succeeded, error, created_at)
+                SELECT 'discord', i %% 10 <> 0, '', now() - make_interval(secs => (i::float / %s) * {WEEK_SECONDS})
+                FROM generate_series(1, %s) AS i""",
+            [requests, requests],
+        )
+        cursor.execute("ANALYZE")
+    now = timezone.now()
+    record_heartbeat(
+        instance="bench", started_at=now - timedelta(hours=5), latency_ms=40, guild_count=1, commands_served=0
+    )
+
+
+def measure(name: str, rounds: int, work) -> None:
+    samples, queries = [], 0
+    for _ in range(rounds):
+        with CaptureQueriesContext(connection) as captured:
+            started = time.perf_counter()
+            work()
+            samples.append((time.perf_counter() - started) * 1000)
+        queries = len(captured)
+    print(
+        f"  {name:<34} median {statistics.median(samples):8.1f} ms   worst {max(samples):8.1f} ms   {queries:3d} queries"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--commands", type=int, default=200_000)
+    parser.add_argument("--rounds", type=int, default=7)
+    args = parser.parse_args()
+
+    with psycopg.connect(_admin_dsn, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{SCRATCH}"')
+    try:
+        setup_test_environment()
+        call_command("migrate", verbosity=0)
+        started = time.perf_counter()
+        fill(args.commands)
+        print(
+            f"Operations reads on PostgreSQL (scratch database {SCRATCH}), {os.cpu_count()} CPUs: "
+            f"{CommandInvocation.objects.count():,} command invocations, {CreditRequest.objects.count():,} credit "
+            f"requests, {AuditEvent.objects.count():,} audit events, {OAuthAttempt.objects.count():,} OAuth "
+            f"callbacks over 7 days (filled in {time.perf_counter() - started:.1f} s)"
+        )
+        max_age = timedelta(seconds=settings.BOT_HEARTBEAT_MAX_AGE_SECONDS)
+        staff = User.objects.create(username="bench-staff", is_staff=True, is_superuser=True)
+        client = Client()
+        client.force_login(staff)
+        settings.METRICS_TOKEN = "bench"
+
+        measure(
+            "dashboard figures, 24 h trends",
+            args.rounds,
+            lambda: dashboard.health_figures(range_key="24h", heartbeat_max_age=max_age),
+        )
+        measure(
+            "dashboard figures, 7 day trends",
+            args.rounds,
+            lambda: dashboard.health_figures(range_key="7d", heartbeat_max_age=max_age),
+        )
+        measure("dashboard page (staff, 24 h)", args.rounds, lambda: client.get("/admin/discord-health/"))
+        measure(
+            "/metrics scrape", args.rounds, lambda: client.get("/metrics", HTTP_AUTHORIZATION="Bearer bench")
+        )
+        measure("alert evaluation (3 rules)", args.rounds, evaluate_alerts)
+    finally:
+        connections.close_all()
+        with psycopg.connect(_admin_dsn, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{SCRATCH}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()
