@@ -36,10 +36,12 @@ from allauth.socialaccount.models import SocialAccount  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import transaction  # noqa: E402
+from django.utils import timezone  # noqa: E402
 
 from accounts.models import User  # noqa: E402
 from discordbot.rolesync import planner, selectors, services  # noqa: E402
 from discordbot.rolesync.models import Milestone, MilestoneTrack  # noqa: E402
+from leaderboard import services as leaderboard_services  # noqa: E402
 from tests.fake_discord import GUILD_ID, FakeDiscordServer  # noqa: E402
 
 MEMBER_ROLES = "/guilds/{guild_id}/members/{user_id}/roles/{role_id}"
@@ -48,6 +50,9 @@ ROUTE_LIMIT, ROUTE_WINDOW = 10, 1.0
 
 class Rollback(Exception):
     pass
+
+
+real_standings = selectors.standings_by_period
 
 
 def create_linked_users(count: int, *, prefix: str, first_id: int) -> list[tuple[int, str]]:
@@ -74,7 +79,7 @@ def run_sync() -> tuple[object, float]:
     return run, time.perf_counter() - began
 
 
-def bench_sync(server: FakeDiscordServer, members: int) -> None:
+def bench_sync(server: FakeDiscordServer, members: int, *, limit: int, window: float) -> None:
     fake = server.state
     top100 = fake.add_role(GUILD_ID, name="Top 100", position=4)["id"]
     track = MilestoneTrack.objects.create(name="Rank tiers", exclusive=True)
@@ -90,8 +95,8 @@ def bench_sync(server: FakeDiscordServer, members: int) -> None:
         if holds:
             standings["all"][user_id] = planner.Standing(n + 1, 0)
     selectors.standings_by_period = lambda periods: standings
-    fake.set_rate_limit("PUT", MEMBER_ROLES, limit=ROUTE_LIMIT, window=ROUTE_WINDOW)
-    fake.set_rate_limit("DELETE", MEMBER_ROLES, limit=ROUTE_LIMIT, window=ROUTE_WINDOW)
+    fake.set_rate_limit("PUT", MEMBER_ROLES, limit=limit, window=window)
+    fake.set_rate_limit("DELETE", MEMBER_ROLES, limit=limit, window=window)
 
     fake.requests.clear()
     run, elapsed = run_sync()
@@ -109,16 +114,16 @@ def bench_sync(server: FakeDiscordServer, members: int) -> None:
     calls = mutating(fake)
     first, last = calls[0].time, calls[-1].time
     # The fake counts fixed windows from a bucket's first request: at best every window spanned is full.
-    windows = int((last - first) // ROUTE_WINDOW) + 1
-    allowed = windows * ROUTE_LIMIT
+    windows = int((last - first) // window) + 1
+    allowed = windows * limit
     hits = sum(fake.ratelimit_hits.values())
     print(
         f"[2] {changed} members changed (1 %): {len(calls)} mutating calls, run {run.status}, "
         f"applied {run.applied}, 429s seen {run.rate_limited_count}"
     )
     print(
-        f"    throughput: {len(calls)} calls in {windows} windows of {ROUTE_WINDOW:g} s where "
-        f"{ROUTE_LIMIT} per window are allowed = {100 * len(calls) / allowed:.1f} % of the allowed rate "
+        f"    throughput: {len(calls)} calls in {windows} windows of {window:g} s where "
+        f"{limit} per window are allowed = {100 * len(calls) / allowed:.1f} % of the allowed rate "
         f"({len(calls) / max(last - first, 1e-9):.2f} calls/s between first and last call); "
         f"{hits} 429s = {hits / windows:.2f} per bucket window; whole run {elapsed:.2f} s"
     )
@@ -135,18 +140,34 @@ def bench_planning(count: int) -> None:
     Milestone.objects.create(track=score, name="1k", discord_role_id=roles[3], min_score=1000)
     began = time.perf_counter()
     linked = create_linked_users(count, prefix="bench-plan-", first_id=1810000000000000000)
-    print(f"    (set-up: {count} users and links written in {time.perf_counter() - began:.1f} s)")
-    standings = {
-        "all": {user_id: planner.Standing(n + 1, 20000 - n) for n, (user_id, _) in enumerate(linked)}
-    }
+    now = timezone.now()
+    for start in range(0, count, 10_000):
+        leaderboard_services.record_score_events(
+            source="bench",
+            events=[
+                {
+                    "external_id": f"bench-{n}",
+                    "user_id": user_id,
+                    "points": 20_000 - n % 20_000,
+                    "kind": "bench",
+                    "occurred_at": now,
+                }
+                for n, (user_id, _) in enumerate(linked[start : start + 10_000], start=start)
+            ],
+        )
+    leaderboard_services.recalculate_leaderboard(force=True)
+    setup = time.perf_counter() - began
+    print(f"    (set-up: {count} users, links, score events and snapshots in {setup:.1f} s)")
     members = [
         planner.GuildMember(discord_id, [roles[0]] if n % 7 == 0 else [], f"bench{n}")
         for n, (_, discord_id) in enumerate(linked)
     ]
 
+    selectors.standings_by_period = real_standings
     began = time.perf_counter()
     membership = selectors.membership()
     tracks = selectors.milestone_tracks()
+    standings = selectors.standings_by_period({m.period for t in tracks for m in t.milestones})
     read = time.perf_counter() - began
     began = time.perf_counter()
     plan = planner.plan_changes(
@@ -158,7 +179,8 @@ def bench_planning(count: int) -> None:
     )
     diff = time.perf_counter() - began
     print(
-        f"[3] planning {count} members: links read in {read:.2f} s, diff in {diff:.2f} s, "
+        f"[3] planning {count} members: links, milestones and standings read in {read:.2f} s, "
+        f"diff in {diff:.2f} s, "
         f"total {read + diff:.2f} s -> {len(plan.changes)} changes for {plan.members_changed} members"
     )
 
@@ -172,8 +194,6 @@ def main() -> None:
     parser.add_argument("--route-limit", type=int, default=ROUTE_LIMIT, help="member-role calls per window")
     parser.add_argument("--route-window", type=float, default=ROUTE_WINDOW, help="window in seconds")
     args = parser.parse_args()
-    global ROUTE_LIMIT, ROUTE_WINDOW
-    ROUTE_LIMIT, ROUTE_WINDOW = args.route_limit, args.route_window
     if "postgresql" not in settings.DATABASES["default"]["ENGINE"] or not settings.REDIS_URL:
         sys.exit("Set DATABASE_URL (PostgreSQL) and REDIS_URL: the bench measures the real stores.")
     call_command("migrate", verbosity=0)
@@ -186,7 +206,7 @@ def main() -> None:
     settings.ROLE_SYNC_BRAKE_MIN_CHANGES = 10**9  # the bench measures calls, not the brake
     try:
         with transaction.atomic():
-            bench_sync(server, args.members)
+            bench_sync(server, args.members, limit=args.route_limit, window=args.route_window)
             bench_planning(args.plan_members)
             raise Rollback
     except Rollback:
