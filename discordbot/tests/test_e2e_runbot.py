@@ -186,6 +186,14 @@ def test_the_bot_answers_each_credits_and_link_command_without_registering_comma
             assert fake_discord.requests_to(method, route) == []
     fake_discord.wait_until(lambda: CommandInvocation.objects.count() >= 6)
     assert set(CommandInvocation.objects.values_list("command", flat=True)) >= {"link", "credits", "request-credits"}
+    assert CommandInvocation.objects.filter(command="request-credits", outcome="refused").count() == 1
+
+    # The next heartbeats (every 0.5 s here) carry the guild count and the commands served so far.
+    heartbeat = fake_discord.wait_until(
+        lambda: BotHeartbeat.objects.filter(commands_served__gte=6, latency_ms__isnull=False).first(), timeout=10
+    )
+    assert heartbeat.guild_count == 1
+    assert heartbeat.instance.startswith("bot-")
 
 
 def rank_players(*scored_users) -> None:
