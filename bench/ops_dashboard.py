@@ -58,6 +58,8 @@ from discordbot.models import CommandInvocation  # noqa: E402
 from discordbot.services import record_heartbeat  # noqa: E402
 
 WEEK_SECONDS = 7 * 24 * 3600
+# Row i of n, spread evenly over the last 7 days (n is the first query parameter).
+SPREAD = f"now() - make_interval(secs => (i::float / %s) * {WEEK_SECONDS})"
 
 
 def fill(commands: int) -> None:
@@ -72,7 +74,7 @@ def fill(commands: int) -> None:
                 SELECT (ARRAY['credits','leaderboard','link','request-credits','rank'])[1 + i %% 5],
                        (100000000000000000 + i %% 5000)::text, 50 + (i * 7919) %% 400,
                        CASE WHEN i %% 50 = 0 THEN 'error' WHEN i %% 17 = 0 THEN 'refused' ELSE 'ok' END,
-                       now() - make_interval(secs => (i::float / %s) * {WEEK_SECONDS})
+                       {SPREAD}
                 FROM generate_series(1, %s) AS i""",
             [commands, commands],
         )
@@ -83,13 +85,13 @@ def fill(commands: int) -> None:
                        CASE WHEN s.status = 'pending' THEN NULL ELSE s.created + interval '1 hour' END, ''
                 FROM generate_series(1, %s) AS i,
                 LATERAL (SELECT (ARRAY['pending','approved','denied','approved'])[1 + i %% 4] AS status,
-                                now() - make_interval(secs => (i::float / %s) * {WEEK_SECONDS}) AS created) s""",
+                                {SPREAD} AS created) s""",
             [requests, requests],
         )
         cursor.execute(
             f"""INSERT INTO {AuditEvent._meta.db_table}
                     (created_at, actor_repr, action, target_type, target_id, target_repr, data, source)
-                SELECT now() - make_interval(secs => (i::float / %s) * {WEEK_SECONDS}), 'bench',
+                SELECT {SPREAD}, 'bench',
                        CASE WHEN i %% 2 = 0 THEN 'discord.linked' ELSE 'api_token.revoked' END,
                        '', '', '', '{{}}', 'web'
                 FROM generate_series(1, %s) AS i""",
@@ -97,7 +99,7 @@ def fill(commands: int) -> None:
         )
         cursor.execute(
             f"""INSERT INTO {OAuthAttempt._meta.db_table} (provider, succeeded, error, created_at)
-                SELECT 'discord', i %% 10 <> 0, '', now() - make_interval(secs => (i::float / %s) * {WEEK_SECONDS})
+                SELECT 'discord', i %% 10 <> 0, '', {SPREAD}
                 FROM generate_series(1, %s) AS i""",
             [requests, requests],
         )
@@ -117,7 +119,8 @@ def measure(name: str, rounds: int, work) -> None:
             samples.append((time.perf_counter() - started) * 1000)
         queries = len(captured)
     print(
-        f"  {name:<34} median {statistics.median(samples):8.1f} ms   worst {max(samples):8.1f} ms   {queries:3d} queries"
+        f"  {name:<34} median {statistics.median(samples):8.1f} ms   worst {max(samples):8.1f} ms"
+        f"   {queries:3d} queries"
     )
 
 
@@ -134,12 +137,18 @@ def main() -> None:
         call_command("migrate", verbosity=0)
         started = time.perf_counter()
         fill(args.commands)
-        print(
-            f"Operations reads on PostgreSQL (scratch database {SCRATCH}), {os.cpu_count()} CPUs: "
-            f"{CommandInvocation.objects.count():,} command invocations, {CreditRequest.objects.count():,} credit "
-            f"requests, {AuditEvent.objects.count():,} audit events, {OAuthAttempt.objects.count():,} OAuth "
-            f"callbacks over 7 days (filled in {time.perf_counter() - started:.1f} s)"
+        filled = time.perf_counter() - started
+        counts = ", ".join(
+            f"{model.objects.count():,} {label}"
+            for model, label in [
+                (CommandInvocation, "command invocations"),
+                (CreditRequest, "credit requests"),
+                (AuditEvent, "audit events"),
+                (OAuthAttempt, "OAuth callbacks"),
+            ]
         )
+        print(f"Operations reads on PostgreSQL (scratch database {SCRATCH}), {os.cpu_count()} CPUs")
+        print(f"  {counts} over 7 days (filled in {filled:.1f} s)")
         max_age = timedelta(seconds=settings.BOT_HEARTBEAT_MAX_AGE_SECONDS)
         staff = User.objects.create(username="bench-staff", is_staff=True, is_superuser=True)
         client = Client()
