@@ -6,7 +6,7 @@ from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from accounts.models import AuditEvent
-from accounts.services import create_api_token
+from accounts.services import create_api_token, unlink_discord
 from accounts.signals import discord_linked, discord_unlinked
 from dealscale.locks import single_flight
 from discordbot import tasks
@@ -181,3 +181,19 @@ def test_a_queued_run_waits_for_the_running_one_instead_of_being_dropped(guild):
             tasks.sync_roles(run_id=run.pk)
     run.refresh_from_db()
     assert run.status == "queued"
+
+
+def test_unlinking_through_the_accounts_service_removes_the_managed_roles(
+    guild, monkeypatch, django_capture_on_commit_callbacks
+):
+    account = guild.linked_member("leaving", roles=["Top 10", "VIP"], rank=1)
+    account.user.set_password("pw-123456789")
+    account.user.save()
+    # The worker, run inline: what the queued task would do.
+    monkeypatch.setattr(tasks.sync_roles_for_users, "delay", lambda *args: tasks.sync_roles_for_users(*args))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        unlink_discord(user=account.user, actor=account.user, source=AuditEvent.Source.WEB)
+
+    assert guild.role_names_of(account.uid) == {"VIP"}
+    assert RoleSyncRun.objects.get().trigger == "unlink"
