@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db.models import Q
 
 from dealscale.ops.flags import discord_integration_switched_off
-from discordbot.rolesync.models import Milestone, MilestoneTrack, RoleSyncRun, SyncExclusion
+from discordbot.rolesync.models import Milestone, MilestoneTrack, SyncExclusion
 from discordbot.rolesync.planner import LinkedUser, MilestoneRule, Standing, TrackRule
 from leaderboard import selectors as leaderboard_selectors
 
@@ -129,11 +129,6 @@ def discord_ids_of(user_ids: Iterable[int]) -> list[str]:
             "uid", flat=True
         )
     )
-
-
-def runs_awaiting_confirmation():
-    """Runs held by the safety brake, newest first."""
-    return RoleSyncRun.objects.filter(status=RoleSyncRun.Status.AWAITING_CONFIRMATION)
 
 
 def next_milestone_for(user) -> tuple[Milestone, str] | None:

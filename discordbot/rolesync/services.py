@@ -106,6 +106,7 @@ def create_full_run(*, trigger: str = RoleSyncRun.Trigger.SCHEDULE) -> RoleSyncR
 
 
 def discord_client() -> DiscordClient:
+    """The bot's Discord client, through the shared rate-limit governor."""
     return DiscordClient()
 
 
