@@ -5,14 +5,20 @@ from django.db import transaction
 from django.db.models.signals import post_save
 
 
-def post_new_credit_request(sender, instance, created: bool, raw: bool = False, **kwargs) -> None:
-    """Queue the moderators' channel post of a new credit request once it is committed."""
-    if not created or raw:
+def mirror_credit_request(sender, instance, created: bool, raw: bool = False, **kwargs) -> None:
+    """Once committed, post a new credit request to the moderators' channel, or show a decision there."""
+    if raw:
         return
-    from discordbot.tasks import post_credit_request_to_moderators
+    from discordbot.tasks import post_credit_request_to_moderators, update_moderation_message
 
-    # robust: a broker outage must not turn the member's committed request into an error.
-    transaction.on_commit(partial(post_credit_request_to_moderators.delay, instance.pk), robust=True)
+    if created:
+        task = post_credit_request_to_moderators
+    elif instance.status != instance.Status.PENDING:
+        task = update_moderation_message
+    else:
+        return
+    # robust: a broker outage must not turn the member's committed request or decision into an error.
+    transaction.on_commit(partial(task.delay, instance.pk), robust=True)
 
 
 class DiscordbotConfig(AppConfig):
@@ -21,5 +27,5 @@ class DiscordbotConfig(AppConfig):
     def ready(self) -> None:
         # Listening to the model keeps the credits app free of any Discord knowledge.
         post_save.connect(
-            post_new_credit_request, sender="credits.CreditRequest", dispatch_uid="discordbot.post_new_credit_request"
+            mirror_credit_request, sender="credits.CreditRequest", dispatch_uid="discordbot.mirror_credit_request"
         )

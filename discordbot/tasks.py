@@ -92,3 +92,43 @@ def post_credit_request_to_moderators(self, request_id: int) -> None:
             raise self.retry(exc=exc, countdown=min(5 * 2**self.request.retries, 300)) from exc
         remember_moderation_message(credit_request_id=credit_request.pk, channel_id=channel_id, message_id=message["id"])
     logger.info("moderation_post_sent", request_id=request_id, message_id=message["id"])
+
+
+@shared_task(bind=True, name="discordbot.tasks.update_moderation_message", max_retries=5, ignore_result=True)
+def update_moderation_message(self, request_id: int) -> None:
+    """Show the decision on a request's moderators' message and remove its buttons.
+
+    Covers decisions made on the web, in the admin or by the member cancelling; after a button click the
+    message already shows it and this edit is a harmless repeat. Retried on Discord 429/5xx.
+    """
+    from accounts.selectors import discord_id_for
+    from credits.models import CreditRequest
+    from discordbot import embeds
+    from discordbot.client import DiscordClient, DiscordNotFound, DiscordRateLimited, DiscordServerError
+    from discordbot.models import ModerationMessage
+
+    posted = ModerationMessage.objects.filter(credit_request_id=request_id).first()
+    credit_request = CreditRequest.objects.select_related("user", "decided_by").filter(pk=request_id).first()
+    if posted is None or credit_request is None or credit_request.is_pending:
+        return
+    decider = credit_request.decided_by or credit_request.user
+    decider_discord_id = discord_id_for(decider)
+    embed = embeds.moderation_decided(
+        request_id=credit_request.pk,
+        member=str(credit_request.user),
+        amount=credit_request.amount,
+        reason=credit_request.reason,
+        status=credit_request.status,
+        moderator=f"{decider} (<@{decider_discord_id}>)" if decider_discord_id else str(decider),
+        note=credit_request.decision_note,
+    )
+    try:
+        DiscordClient().edit_message(posted.channel_id, posted.message_id, embeds=[embed.to_dict()], components=[])
+    except DiscordNotFound:
+        logger.info("moderation_message_gone", request_id=request_id, message_id=posted.message_id)
+        return
+    except DiscordRateLimited as exc:
+        raise self.retry(exc=exc, countdown=max(float(exc.retry_after), 1.0)) from exc
+    except DiscordServerError as exc:
+        raise self.retry(exc=exc, countdown=min(5 * 2**self.request.retries, 300)) from exc
+    logger.info("moderation_message_updated", request_id=request_id, status=credit_request.status)

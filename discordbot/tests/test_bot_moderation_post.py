@@ -4,10 +4,10 @@ from unittest.mock import patch
 
 import pytest
 
-from credits.services import request_credits
-from credits.tests.factories import CreditRequestFactory, UserFactory
+from credits.services import approve_request, request_credits
+from credits.tests.factories import CreditRequestFactory, ModeratorFactory, UserFactory
 from discordbot.models import ModerationMessage
-from discordbot.tasks import post_credit_request_to_moderators
+from discordbot.tasks import post_credit_request_to_moderators, update_moderation_message
 from tests.fake_discord import DEFAULT_CHANNEL_ID
 
 pytestmark = pytest.mark.django_db
@@ -23,13 +23,37 @@ def test_a_new_request_is_queued_for_the_moderators_channel_after_commit(django_
     delay.assert_called_once_with(credit_request.pk)
 
 
-def test_a_request_saved_again_is_not_queued_again(django_capture_on_commit_callbacks):
+def test_a_pending_request_saved_again_is_not_queued_again(django_capture_on_commit_callbacks):
     credit_request = CreditRequestFactory()
-    with patch("discordbot.tasks.post_credit_request_to_moderators.delay") as delay:
+    with (
+        patch("discordbot.tasks.post_credit_request_to_moderators.delay") as post,
+        patch("discordbot.tasks.update_moderation_message.delay") as update,
+    ):
         with django_capture_on_commit_callbacks(execute=True):
             credit_request.save()
 
-    delay.assert_not_called()
+    post.assert_not_called()
+    update.assert_not_called()
+
+
+def test_a_decision_made_elsewhere_is_shown_on_the_moderators_message(
+    fake_discord, settings, django_capture_on_commit_callbacks
+):
+    settings.DISCORD_MOD_CHANNEL_ID = DEFAULT_CHANNEL_ID
+    credit_request = CreditRequestFactory(amount=50)
+    post_credit_request_to_moderators(credit_request.pk)
+    moderator = ModeratorFactory(display_name="Mia")
+
+    with patch("discordbot.tasks.update_moderation_message.delay") as update:
+        with django_capture_on_commit_callbacks(execute=True):
+            approve_request(credit_request.pk, moderator=moderator, source="web")
+    update.assert_called_once_with(credit_request.pk)
+    update_moderation_message(credit_request.pk)
+
+    [message] = fake_discord.sent_messages(DEFAULT_CHANNEL_ID)
+    assert message["components"] == []
+    status = {field["name"]: field["value"] for field in message["embeds"][0]["fields"]}["Status"]
+    assert status == "✅ Approved by Mia"
 
 
 def test_the_post_carries_the_request_and_buttons_naming_it(fake_discord, settings):
