@@ -6,10 +6,10 @@ from allauth.socialaccount.models import SocialApp, SocialToken
 from allauth.socialaccount.providers.base import AuthError, AuthProcess
 from django.conf import settings
 from django.contrib import messages
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 
 from accounts import crypto
-from accounts.selectors import discord_id_for
+from accounts.selectors import discord_id_for, discord_integration_enabled_for
 from accounts.services import record_oauth_attempt
 
 TOKEN_FIELDS = ("token", "token_secret")
@@ -43,7 +43,11 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         # Reached only after a valid state, a code exchange and a profile fetch: OAuth works,
         # whatever the outcome of the login itself (e.g. an account already linked elsewhere).
         record_oauth_attempt(succeeded=True)
-        if sociallogin.state.get("process") == AuthProcess.CONNECT and request.user.is_authenticated:
+        connecting = sociallogin.state.get("process") == AuthProcess.CONNECT
+        if not connecting and not sociallogin.is_existing and not discord_integration_enabled_for(request):
+            # A first sign-in would create an account: that is a new link, gated by the rollout.
+            raise ImmediateHttpResponse(render(request, "socialaccount/discord_unavailable.html", status=403))
+        if connecting and request.user.is_authenticated:
             linked_id = discord_id_for(request.user)
             if linked_id is not None and linked_id != sociallogin.account.uid:
                 # allauth would add a second Discord account to the member; roles and the bot

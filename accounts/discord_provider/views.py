@@ -1,9 +1,11 @@
+from allauth.socialaccount.providers.base import AuthProcess
 from allauth.socialaccount.providers.discord.views import DiscordOAuth2Adapter
 from allauth.socialaccount.providers.oauth2.views import OAuth2CallbackView, OAuth2LoginView
+from allauth.utils import get_request_param
 from django.conf import settings
 from django.shortcuts import render
 
-from accounts.selectors import discord_integration_enabled_for
+from accounts.selectors import discord_integration_enabled_for, discord_sign_in_open
 
 
 class DealScaleDiscordOAuth2Adapter(DiscordOAuth2Adapter):
@@ -28,10 +30,17 @@ class DealScaleDiscordOAuth2Adapter(DiscordOAuth2Adapter):
 
 
 class DealScaleDiscordLoginView(OAuth2LoginView):
-    """allauth's login view, closed to visitors outside the `discord_integration` rollout."""
+    """allauth's login view behind the `discord_integration` flag.
+
+    Connecting is for members inside the rollout; signing in is open unless the flag is switched
+    off for everyone (a new account from a first Discord sign-in is checked against the rollout in
+    the adapter, once allauth knows whether the Discord account is already linked).
+    """
 
     def dispatch(self, request, *args, **kwargs):
-        if not discord_integration_enabled_for(request):
+        process = get_request_param(request, "process", AuthProcess.LOGIN)
+        allowed = discord_integration_enabled_for(request) if process == AuthProcess.CONNECT else discord_sign_in_open()
+        if not allowed:
             return render(request, "socialaccount/discord_unavailable.html", status=403)
         return super().dispatch(request, *args, **kwargs)
 

@@ -1,16 +1,27 @@
 from django import template
 
-from accounts.selectors import discord_avatar_url, discord_integration_enabled_for, discord_oauth_configured
+from accounts.selectors import (
+    discord_avatar_url,
+    discord_integration_enabled_for,
+    discord_oauth_configured,
+    discord_sign_in_open,
+)
 
 register = template.Library()
 
 
 @register.simple_tag(takes_context=True)
 def discord_available(context) -> bool:
-    """Whether to offer Discord sign-in/connect here: the OAuth app is configured and the
-    visitor is inside the `discord_integration` rollout."""
+    """Whether to offer a new Discord link (Connect, Sign up with Discord): the OAuth app is
+    configured and the visitor is inside the `discord_integration` rollout."""
     request = context.get("request")
     return bool(request is not None and discord_oauth_configured() and discord_integration_enabled_for(request))
+
+
+@register.simple_tag
+def discord_sign_in_available() -> bool:
+    """Whether to offer "Log in with Discord": configured, and the flag not switched off for everyone."""
+    return discord_oauth_configured() and discord_sign_in_open()
 
 
 @register.filter

@@ -10,6 +10,7 @@ from accounts.selectors import (
     discord_integration_enabled_for_user,
     rollout_bucket,
 )
+from accounts.models import User
 from accounts.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -109,3 +110,28 @@ def test_the_web_and_the_bot_agree_for_a_signed_in_member(discord_oauth, set_fla
 def test_everyone_no_is_the_kill_switch_even_for_staff(set_flag):
     set_flag(everyone=False)
     assert not discord_integration_enabled_for_user(UserFactory(is_staff=True, is_superuser=True))
+
+
+def test_outside_the_rollout_a_linked_member_still_signs_in_with_discord(flow, set_flag, client, discord_user):
+    flow.run()  # joined with Discord while the rollout was open: no password
+    member = User.objects.get(socialaccount__uid=discord_user["id"])
+    client.logout()
+    set_flag(everyone=None, percent=0, staff=False, superusers=False)
+
+    assert "Log in with Discord" in client.get("/accounts/login/").content.decode()
+    response = flow.run()
+
+    assert response.status_code == 302
+    assert int(client.session["_auth_user_id"]) == member.pk
+
+
+def test_outside_the_rollout_a_first_discord_sign_in_creates_no_account(flow, set_flag, client, discord_user):
+    set_flag(everyone=None, percent=0)
+
+    assert "Sign up with Discord" not in client.get("/accounts/signup/").content.decode()
+    response = flow.run()
+
+    assert response.status_code == 403
+    assert "not available yet" in response.content.decode()
+    assert not User.objects.exists()
+    assert "_auth_user_id" not in client.session
