@@ -113,7 +113,7 @@ def main() -> None:
                 first.append(one_round(server, discord_id))
             for n in range(args.rounds - half):  # returning member: lookup, token update
                 returning.append(one_round(server, members[n % half]))
-            assert DiscordToken.objects.count() == half
+            assert DiscordToken.objects.filter(social_account__uid__in=members).count() == half
             raise Rollback
     except Rollback:
         pass
