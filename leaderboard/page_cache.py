@@ -18,6 +18,7 @@ from leaderboard import selectors
 
 logger = structlog.get_logger(__name__)
 
+# Every common page starts at offset 0: one query of the longest serves them all.
 COMMON_PAGES = [(10, 0), (25, 0), (100, 0)]
 PAGE_TTL_SECONDS = 300
 PREFIX = "leaderboard"
@@ -80,14 +81,20 @@ def repair(period: str, *, generation_id: int) -> None:
 
 def write_common_pages(period: str) -> None:
     """Render the common pages of the live generation and point the cache at it (after commit)."""
-    pages = {}
-    generation_id = None
-    for limit, offset in COMMON_PAGES:
-        generation_id, document = selectors.leaderboard_payload(period=period, limit=limit, offset=offset)
-        pages[_latest_key(period, limit, offset)] = (generation_id, _render(document))
+    generation = selectors.live_generation(period)
+    if generation is None:
+        return
+    longest = max(limit for limit, _ in COMMON_PAGES)
+    entries = selectors.top_entries(period=period, limit=longest, generation=generation)
+    pages = {
+        _latest_key(period, limit, offset): (
+            generation.pk,
+            _render(selectors.page_document(period=period, generation=generation, entries=entries[offset:][:limit])),
+        )
+        for limit, offset in COMMON_PAGES
+    }
     try:
         cache.set_many(pages, None)
-        if generation_id is not None:
-            cache.set(_live_key(period), generation_id, None)
+        cache.set(_live_key(period), generation.pk, None)
     except RedisError as exc:
         logger.warning("leaderboard_cache_refresh_failed", period=period, error=str(exc))

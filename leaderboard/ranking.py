@@ -93,12 +93,17 @@ def build_generation(
 
 
 def archive_generation(*, generation_id: int, day: date) -> int:
-    """Copy a generation's standings into the rank history as the closing values of `day`."""
+    """Copy a generation's standings into the rank history as the closing values of `day`.
+
+    In user order: each user's new row lands next to their earlier days in the unique index, so
+    the index is walked once in order instead of being hit at random.
+    """
     with connection.cursor() as cursor:
         cursor.execute(
             """
             INSERT INTO leaderboard_history (user_id, period, day, rank, score)
             SELECT user_id, period, %s, rank, score FROM leaderboard_snapshots WHERE generation_id = %s
+            ORDER BY user_id
             ON CONFLICT (user_id, period, day) DO UPDATE SET rank = excluded.rank, score = excluded.score
             """,
             [connection.ops.adapt_datefield_value(day), generation_id],

@@ -111,15 +111,16 @@ def leaderboard_payload(*, period: str, limit: int, offset: int) -> tuple[int | 
     """The API document of a leaderboard page and the generation it comes from."""
     generation = live_generation(period)
     entries = top_entries(period=period, limit=limit, offset=offset, generation=generation) if generation else []
-    return (
-        generation.pk if generation else None,
-        {
-            "period": period,
-            "generated_at": iso(generation.generated_at) if generation else None,
-            "count": generation.row_count if generation else 0,
-            "results": [entry_document(entry) for entry in entries],
-        },
-    )
+    return (generation.pk if generation else None, page_document(period=period, generation=generation, entries=entries))
+
+
+def page_document(*, period: str, generation: SnapshotGeneration | None, entries: Sequence[LeaderboardEntry]) -> dict:
+    return {
+        "period": period,
+        "generated_at": iso(generation.generated_at) if generation else None,
+        "count": generation.row_count if generation else 0,
+        "results": [entry_document(entry) for entry in entries],
+    }
 
 
 def entry_document(entry: LeaderboardEntry) -> dict:

@@ -213,9 +213,10 @@ def recalculate_leaderboard(*, force: bool = False) -> list[PeriodOutcome]:
         if outcome.skipped:
             if outcome.generation_id is not None:
                 page_cache.repair(period, generation_id=outcome.generation_id)
-            continue
+        else:
+            page_cache.write_common_pages(period)
+        _archive_closed_days(period)
         _retire_old_generations(period)
-        page_cache.write_common_pages(period)
     logger.info(
         "leaderboard_recalculated",
         periods={o.period: ("skipped" if o.skipped else round(o.seconds, 3)) for o in outcomes},
@@ -245,8 +246,6 @@ def _recalculate_period(period: str, *, force: bool) -> PeriodOutcome:
             generated_at=now,
             previous_id=previous.pk if same_bucket else None,
         )
-        if previous is not None and not previous.archived and _day(previous.generated_at) < _day(now):
-            _archive(previous)
         generation.duration_ms = round((perf_counter() - started) * 1000)
         generation.save(update_fields=["row_count", "duration_ms"])
         transaction.on_commit(lambda: _publish_rank_changes(generation))
@@ -263,17 +262,34 @@ def _day(moment: datetime) -> date:
     return moment.astimezone(UTC).date()
 
 
-def _archive(generation: SnapshotGeneration) -> None:
-    # The last generation of a day holds that day's closing standings; the live one is read as "today".
-    ranking.archive_generation(generation_id=generation.pk, day=_day(generation.generated_at))
-    SnapshotGeneration.objects.filter(pk=generation.pk).update(archived=True)
+def _closing_generations(period: str) -> list[tuple[SnapshotGeneration, bool]]:
+    """The kept generations of `period`, oldest first, each with whether it is the last of its UTC day."""
+    generations = list(SnapshotGeneration.objects.filter(period=period).order_by("id"))
+    followers = [*generations[1:], None]
+    return [
+        (generation, follower is None or _day(follower.generated_at) > _day(generation.generated_at))
+        for generation, follower in zip(generations, followers, strict=True)
+    ]
+
+
+def _archive_closed_days(period: str) -> None:
+    # The last generation of a day holds that day's closing standings; it is archived by the first
+    # run after midnight, in its own transaction so that a slow archive never delays publishing.
+    today = _day(timezone.now())
+    for generation, closing in _closing_generations(period):
+        if closing and not generation.archived and _day(generation.generated_at) < today:
+            with transaction.atomic():
+                ranking.archive_generation(generation_id=generation.pk, day=_day(generation.generated_at))
+                SnapshotGeneration.objects.filter(pk=generation.pk).update(archived=True)
 
 
 def _retire_old_generations(period: str) -> None:
-    retired = SnapshotGeneration.objects.filter(period=period).order_by("-id")[KEPT_GENERATIONS:]
-    for generation_id in list(retired.values_list("id", flat=True)):
-        if ranking.drop_generation_rows(generation_id):
-            SnapshotGeneration.objects.filter(pk=generation_id).delete()
+    kept = _closing_generations(period)
+    for generation, closing in kept[: max(len(kept) - KEPT_GENERATIONS, 0)]:
+        if closing and not generation.archived:
+            continue  # its day is not in the history yet (the archive failed): keep it for the next run
+        if ranking.drop_generation_rows(generation.pk):
+            SnapshotGeneration.objects.filter(pk=generation.pk).delete()
 
 
 def _publish_rank_changes(generation: SnapshotGeneration) -> None:
