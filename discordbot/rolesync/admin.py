@@ -74,17 +74,32 @@ class RoleSyncRunAdmin(admin.ModelAdmin):
     )
     list_filter = ("status", "trigger")
     actions = ["confirm_and_apply"]
-    fields = (
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    ("trigger", "status"),
+                    ("members_checked", "planned", "applied", "failed", "skipped", "rate_limited_count"),
+                    "error_list",
+                    "plan_lines",
+                )
+            },
+        ),
+        (
+            "Details",
+            {
+                "fields": (
+                    ("requested_by", "confirmation_of"),
+                    ("target_user_ids", "target_discord_ids"),
+                    ("created_at", "started_at", "finished_at", "duration_ms"),
+                )
+            },
+        ),
+    )
+    readonly_fields = (
         "trigger",
         "status",
-        "requested_by",
-        "confirmation_of",
-        "target_user_ids",
-        "target_discord_ids",
-        "created_at",
-        "started_at",
-        "finished_at",
-        "duration_ms",
         "members_checked",
         "planned",
         "applied",
@@ -93,14 +108,32 @@ class RoleSyncRunAdmin(admin.ModelAdmin):
         "rate_limited_count",
         "error_list",
         "plan_lines",
+        "requested_by",
+        "confirmation_of",
+        "target_user_ids",
+        "target_discord_ids",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "duration_ms",
     )
-    readonly_fields = fields
 
     def has_add_permission(self, request) -> bool:
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        run = self.get_object(request, object_id)
+        if run is not None and run.status == RoleSyncRun.Status.AWAITING_CONFIRMATION:
+            self.message_user(
+                request,
+                "The safety brake held this run: check the plan below, then select it in the list and use "
+                "“Confirm and apply”.",
+                level=messages.WARNING,
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description="Status", ordering="status")
     def status_badge(self, run: RoleSyncRun) -> str:

@@ -147,7 +147,7 @@ class RoleSyncRun(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Role sync #{self.pk} ({self.get_trigger_display()}, {self.status})"
+        return f"Role sync #{self.pk} ({self.get_trigger_display()}, {self.get_status_display().lower()})"
 
     @property
     def is_targeted(self) -> bool:
