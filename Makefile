@@ -28,7 +28,7 @@ run: install
 	@mkdir -p .run/broker .run/cache
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
-	PORT=$(PORT) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho -f Procfile.dev start
+	PORT=$(PORT) PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/honcho -f Procfile.dev start
 
 test: install
 	DEBUG=true SECRET_KEY=test-secret-key DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
