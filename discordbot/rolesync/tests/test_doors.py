@@ -2,7 +2,7 @@
 
 import pytest
 from celery.exceptions import Retry
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
 from accounts.models import AuditEvent
@@ -197,3 +197,11 @@ def test_unlinking_through_the_accounts_service_removes_the_managed_roles(
 
     assert guild.role_names_of(account.uid) == {"VIP"}
     assert RoleSyncRun.objects.get().trigger == "unlink"
+
+
+def test_sync_roles_refuses_to_overlap_a_running_sync(guild):
+    guild.linked_member("alice", rank=5)
+    with single_flight(tasks.ROLE_SYNC_LOCK, ttl_seconds=60):
+        with pytest.raises(CommandError, match="A role sync is running"):
+            call_command("sync_roles")
+    assert guild.mutating_requests() == []

@@ -2,8 +2,10 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from dealscale.locks import single_flight
 from discordbot.rolesync import selectors, services
 from discordbot.rolesync.models import RoleSyncRun
+from discordbot.tasks import ROLE_SYNC_LOCK
 
 
 class Command(BaseCommand):
@@ -33,9 +35,15 @@ class Command(BaseCommand):
             return
         if user_ids:
             run = services.create_targeted_run(trigger=RoleSyncRun.Trigger.COMMAND, user_ids=user_ids)
+            run = services.execute_run(run_id=run.pk)
         else:
-            run = services.create_full_run(trigger=RoleSyncRun.Trigger.COMMAND)
-        run = services.execute_run(run_id=run.pk)
+            # The same lock as the beat task: two whole-guild runs must never overlap.
+            with single_flight(ROLE_SYNC_LOCK, ttl_seconds=290) as acquired:
+                if not acquired:
+                    raise CommandError("A role sync is running right now; try again in a few minutes.")
+                run = services.execute_run(
+                    run_id=services.create_full_run(trigger=RoleSyncRun.Trigger.COMMAND).pk
+                )
         self.stdout.write(
             f"Role sync #{run.pk}: {run.status}. Planned {run.planned}, applied {run.applied}, "
             f"failed {run.failed}, skipped {run.skipped}, 429s {run.rate_limited_count}, "
