@@ -302,3 +302,15 @@ def test_a_run_abandoned_by_a_dead_worker_is_closed_by_the_next_full_run(guild):
 
     dead.refresh_from_db()
     assert dead.status == "interrupted"
+
+
+def test_the_shared_global_limit_keeps_a_burst_under_discords_global_limit(guild, settings):
+    settings.DISCORD_GLOBAL_RATE_LIMIT = 4
+    guild.fake.state.global_limit = 4
+    members = [guild.linked_member(f"m{n}", rank=50, score=2000) for n in range(5)]
+
+    run = full_sync()
+
+    assert (run.applied, run.rate_limited_count) == (10, 0)
+    assert "global" not in guild.fake.ratelimit_hits
+    assert all(guild.role_names_of(m.uid) == {"Top 100", "1k club"} for m in members)
