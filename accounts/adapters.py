@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 
 from accounts import crypto
+from accounts.fields import FERNET_PREFIX
 from accounts.selectors import discord_id_for, discord_integration_enabled_for
 from accounts.services import record_oauth_attempt
 
@@ -87,7 +88,8 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         if model is SocialToken:
             data = dict(data)
             for field in TOKEN_FIELDS:
-                if data.get(field):
+                # A login parked before this encryption existed still holds clear text.
+                if str(data.get(field) or "").startswith(FERNET_PREFIX):
                     data[field] = crypto.decrypt(data[field])
         return super().deserialize_instance(model, data)
 

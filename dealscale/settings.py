@@ -281,9 +281,10 @@ SOCIALACCOUNT_PROVIDERS = {
         ),
     }
 }
-# Mail (password reset, address verification): the console in DEBUG, else EMAIL_URL
-# (django-environ syntax, e.g. smtp+tls://user:password@smtp.example.com:587).
-EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25")
+# Mail (password reset, address verification) goes through EMAIL_URL (django-environ syntax, e.g.
+# smtp+tls://user:password@smtp.example.com:587). Unset, mails are written to the console/log, so
+# a site with no mail server still signs members up instead of failing on the SMTP connection.
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="DealScale <no-reply@dealscale.example>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
