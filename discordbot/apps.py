@@ -27,5 +27,7 @@ class DiscordbotConfig(AppConfig):
     def ready(self) -> None:
         # Listening to the model keeps the credits app free of any Discord knowledge.
         post_save.connect(
-            mirror_credit_request, sender="credits.CreditRequest", dispatch_uid="discordbot.mirror_credit_request"
+            mirror_credit_request,
+            sender="credits.CreditRequest",
+            dispatch_uid="discordbot.mirror_credit_request",
         )

@@ -19,6 +19,7 @@ from django.db import DatabaseError
 from django.utils import timezone
 from nextcord.ext import tasks
 
+from discordbot import embeds
 from discordbot.asyncdb import database_sync_to_async
 from discordbot.cogs.base import (
     InteractionRun,
@@ -27,6 +28,7 @@ from discordbot.cogs.base import (
     current_run,
     interaction_gate,
     refuse_when_switched_off,
+    reply,
     report_unexpected_error,
 )
 from discordbot.services import clear_heartbeat, record_command_invocation, record_heartbeat
@@ -98,9 +100,13 @@ class DealScaleBotMixin:
         command = self.local_commands.get((data["name"], int(data["type"])))
         if command is None:
             logger.warning("bot_unknown_command", name=data.get("name"), command_id=data.get("id"))
-            await interaction.response.send_message(
-                "This command is not available any more. Discord will refresh your command list shortly.",
-                ephemeral=True,
+            # A command removed by the last deploy_commands; Discord clients catch up within minutes.
+            await reply(
+                interaction,
+                embeds.problem(
+                    "This command is not available any more. Discord will refresh your command list shortly.",
+                    title="Unknown command",
+                ),
             )
             return
         # Learn the id Discord gave the command (per scope), as a sync would have; no REST call involved.
@@ -128,7 +134,9 @@ class DealScaleBotMixin:
         name = f"{prefix}:{args[0]}" if args else prefix
         await self._run_tracked(name, interaction, self._guard_component(handler, interaction, args))
 
-    async def _guard_component(self, handler: ComponentHandler, interaction: nextcord.Interaction, args) -> None:
+    async def _guard_component(
+        self, handler: ComponentHandler, interaction: nextcord.Interaction, args
+    ) -> None:
         try:
             await refuse_when_switched_off()
             await handler(interaction, args)
@@ -137,7 +145,9 @@ class DealScaleBotMixin:
         except Exception as error:  # noqa: BLE001 - the last resort of a component: report and answer
             await report_unexpected_error(interaction, error)
 
-    async def _run_tracked(self, name: str, interaction: nextcord.Interaction, handling: Awaitable[None]) -> None:
+    async def _run_tracked(
+        self, name: str, interaction: nextcord.Interaction, handling: Awaitable[None]
+    ) -> None:
         run = InteractionRun(command=name, discord_user_id=interaction.user.id)
         token = current_run.set(run)
         try:
@@ -147,7 +157,10 @@ class DealScaleBotMixin:
             self.commands_served += 1
             duration_ms = (time.perf_counter() - run.started) * 1000
             logger.info(
-                "bot_interaction_handled", command=name, outcome=run.outcome, duration_ms=round(duration_ms, 2)
+                "bot_interaction_handled",
+                command=name,
+                outcome=run.outcome,
+                duration_ms=round(duration_ms, 2),
             )
             self._in_background(
                 database_sync_to_async(record_command_invocation)(
@@ -176,7 +189,11 @@ class DealScaleBotMixin:
 
     async def on_http_ratelimit(self, limit, remaining, reset_after, bucket, scope) -> None:
         logger.info(
-            "bot_http_ratelimited", limit=limit, remaining=remaining, reset_after=reset_after, bucket=bucket,
+            "bot_http_ratelimited",
+            limit=limit,
+            remaining=remaining,
+            reset_after=reset_after,
+            bucket=bucket,
             scope=scope,
         )
 

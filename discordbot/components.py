@@ -27,10 +27,20 @@ def moderation_buttons(request_id: int) -> list[dict]:
         {
             "type": ACTION_ROW,
             "components": [
-                {"type": BUTTON, "style": SUCCESS_STYLE, "label": "Approve", "emoji": {"name": "✅"},
-                 "custom_id": custom_id(APPROVE, request_id)},
-                {"type": BUTTON, "style": DANGER_STYLE, "label": "Deny", "emoji": {"name": "✖️"},
-                 "custom_id": custom_id(DENY, request_id)},
+                {
+                    "type": BUTTON,
+                    "style": SUCCESS_STYLE,
+                    "label": "Approve",
+                    "emoji": {"name": "✅"},
+                    "custom_id": custom_id(APPROVE, request_id),
+                },
+                {
+                    "type": BUTTON,
+                    "style": DANGER_STYLE,
+                    "label": "Deny",
+                    "emoji": {"name": "✖️"},
+                    "custom_id": custom_id(DENY, request_id),
+                },
             ],
         }
     ]

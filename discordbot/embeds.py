@@ -20,7 +20,6 @@ PERIOD_TITLES = {"all": "All time", "week": "This week", "month": "This month"}
 MEDALS = {1: "🥇", 2: "🥈", 3: "🥉"}
 
 
-
 @dataclass(frozen=True)
 class LeaderboardRow:
     rank: int
@@ -56,7 +55,7 @@ def number(value: int | Decimal) -> str:
 
 
 def movement(*, rank: int, previous_rank: int | None) -> str:
-    """"▲ 3", "▼ 2", "no change" or "new" — lower rank numbers are better."""
+    """ "▲ 3", "▼ 2", "no change" or "new" — lower rank numbers are better."""
     if previous_rank is None:
         return "🆕 new"
     if previous_rank > rank:
@@ -116,7 +115,9 @@ def rank(card: RankCard, *, milestone: Milestone | None) -> nextcord.Embed:
             inline=False,
         )
     else:
-        embed.add_field(name="Next milestone", value="Top of the ladder — nothing left to reach! 🎉", inline=False)
+        embed.add_field(
+            name="Next milestone", value="Top of the ladder — nothing left to reach! 🎉", inline=False
+        )
     _updated_footer(embed, card.generated_at)
     return embed
 
@@ -125,7 +126,10 @@ def unranked(*, name: str, period: str) -> nextcord.Embed:
     return _embed(
         title=f"📈 {name}",
         colour=WARNING,
-        description=f"Not ranked yet ({PERIOD_TITLES[period].lower()}). Scores are ranked a few minutes after they land.",
+        description=(
+            f"Not ranked yet ({PERIOD_TITLES[period].lower()}). "
+            "Scores are ranked a few minutes after they land."
+        ),
     )
 
 
@@ -133,12 +137,19 @@ def credits(*, balance: int, pending: list[PendingRequestRow], pending_total: in
     embed = _embed(title="💳 Your credits", colour=BRAND)
     embed.add_field(name="Balance", value=f"**{number(balance)}** credits", inline=False)
     if pending:
-        lines = [f"`#{row.id}` · {number(row.amount)} credits · <t:{int(row.created_at.timestamp())}:R>" for row in pending]
+        lines = [
+            f"`#{row.id}` · {number(row.amount)} credits · <t:{int(row.created_at.timestamp())}:R>"
+            for row in pending
+        ]
         if pending_total > len(pending):
             lines.append(f"…and {number(pending_total - len(pending))} more")
-        embed.add_field(name=f"Pending requests ({number(pending_total)})", value="\n".join(lines), inline=False)
+        embed.add_field(
+            name=f"Pending requests ({number(pending_total)})", value="\n".join(lines), inline=False
+        )
     else:
-        embed.add_field(name="Pending requests", value="None — use `/request-credits` to ask for more.", inline=False)
+        embed.add_field(
+            name="Pending requests", value="None — use `/request-credits` to ask for more.", inline=False
+        )
     return embed
 
 
@@ -195,7 +206,11 @@ def moderation_decided(
     embed.add_field(name="Member", value=member)
     embed.add_field(name="Amount", value=f"{number(amount)} credits")
     embed.add_field(name="Reason", value=reason, inline=False)
-    embed.add_field(name="Status", value=f"{'✅' if approved else '❌'} {status.capitalize()} by {moderator}", inline=False)
+    embed.add_field(
+        name="Status",
+        value=f"{'✅' if approved else '❌'} {status.capitalize()} by {moderator}",
+        inline=False,
+    )
     if note:
         embed.add_field(name="Note", value=note, inline=False)
     return embed

@@ -35,7 +35,11 @@ def record_command_invocation(
 ) -> CommandInvocation:
     """Store one handled command or button for the ops dashboard (volume, response time, error rate)."""
     return CommandInvocation.objects.create(
-        command=command, discord_user_id=discord_user_id, user_id=user_id, duration_ms=duration_ms, outcome=outcome
+        command=command,
+        discord_user_id=discord_user_id,
+        user_id=user_id,
+        duration_ms=duration_ms,
+        outcome=outcome,
     )
 
 
@@ -63,16 +67,24 @@ def release_cooldown(*, command: str, discord_user_id: str) -> None:
     cache.delete(_cooldown_key(command, discord_user_id))
 
 
-def remember_command_registration(*, scope: str, payload_hash: str, command_count: int) -> CommandRegistration:
+def remember_command_registration(
+    *, scope: str, payload_hash: str, command_count: int
+) -> CommandRegistration:
     """Store the hash of the command set just registered in `scope` ("global" or a guild id)."""
     registration, _ = CommandRegistration.objects.update_or_create(
         scope=scope,
-        defaults={"payload_hash": payload_hash, "command_count": command_count, "registered_at": timezone.now()},
+        defaults={
+            "payload_hash": payload_hash,
+            "command_count": command_count,
+            "registered_at": timezone.now(),
+        },
     )
     return registration
 
 
-def remember_moderation_message(*, credit_request_id: int, channel_id: str, message_id: str) -> ModerationMessage:
+def remember_moderation_message(
+    *, credit_request_id: int, channel_id: str, message_id: str
+) -> ModerationMessage:
     """Store which moderators' channel message carries the buttons of a credit request."""
     message, _ = ModerationMessage.objects.update_or_create(
         credit_request_id=credit_request_id, defaults={"channel_id": channel_id, "message_id": message_id}

@@ -18,5 +18,7 @@ class AccountCog(BotCog):
     @nextcord.slash_command(name="link", description="Link your Discord account to DealScale")
     async def link(self, interaction: nextcord.Interaction) -> None:
         username = await database_sync_to_async(linked_username)(discord_id=interaction.user.id)
-        embed = embeds.link_status(discord_name=interaction.user.display_name, username=username, link_url=link_url())
+        embed = embeds.link_status(
+            discord_name=interaction.user.display_name, username=username, link_url=link_url()
+        )
         await interaction.response.send_message(embed=embed, ephemeral=True)

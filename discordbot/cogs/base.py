@@ -1,4 +1,4 @@
-"""What every command shares: the gate (cooldowns, kill switch), member resolution, replies and error mapping."""
+"""What every command shares: the gate (cooldowns, kill switch), member resolution, replies, error mapping."""
 
 import contextvars
 import time
@@ -34,7 +34,9 @@ class InteractionRun:
 
 
 # The run of the interaction being handled, so that checks and error handlers can annotate it.
-current_run: contextvars.ContextVar[InteractionRun | None] = contextvars.ContextVar("current_run", default=None)
+current_run: contextvars.ContextVar[InteractionRun | None] = contextvars.ContextVar(
+    "current_run", default=None
+)
 
 
 class Refusal(Exception):
@@ -70,7 +72,7 @@ class IntegrationDisabled(Refusal):
 
 
 async def refuse_when_switched_off() -> None:
-    """The kill switch of the bot: raises IntegrationDisabled while `discord_integration` is off for everyone."""
+    """The bot's kill switch: raises IntegrationDisabled while `discord_integration` is off for everyone."""
     if await database_sync_to_async(discord_integration_switched_off, thread_sensitive=False)():
         raise IntegrationDisabled()
 
@@ -127,12 +129,17 @@ async def report_unexpected_error(interaction: nextcord.Interaction, error: Base
     if run is not None:
         run.outcome = CommandInvocation.Outcome.ERROR
     logger.error(
-        "bot_interaction_failed", command=run.command if run else None, interaction_id=interaction.id, exc_info=error
+        "bot_interaction_failed",
+        command=run.command if run else None,
+        interaction_id=interaction.id,
+        exc_info=error,
     )
     sentry_sdk.capture_exception(error)
     await reply(
         interaction,
-        embeds.problem("Something went wrong on our side. It has been reported; please try again later.", title="Sorry"),
+        embeds.problem(
+            "Something went wrong on our side. It has been reported; please try again later.", title="Sorry"
+        ),
     )
 
 
@@ -154,7 +161,9 @@ class BotCog(nextcord.ClientCog):
     def __init__(self, bot: nextcord.Client):
         self.bot = bot
 
-    async def cog_application_command_error(self, interaction: nextcord.Interaction, error: Exception) -> None:
+    async def cog_application_command_error(
+        self, interaction: nextcord.Interaction, error: Exception
+    ) -> None:
         if isinstance(error, Refusal):
             await answer_refusal(interaction, error)
         elif isinstance(error, OnCooldown):
@@ -162,8 +171,10 @@ class BotCog(nextcord.ClientCog):
                 run.outcome = CommandInvocation.Outcome.REFUSED
             await reply(
                 interaction,
-                embeds.problem(f"You're going a bit fast — try again in {max(1, round(error.retry_after))} s.",
-                               title="Slow down"),
+                embeds.problem(
+                    f"You're going a bit fast — try again in {max(1, round(error.retry_after))} s.",
+                    title="Slow down",
+                ),
             )
         else:
             await report_unexpected_error(interaction, error)
@@ -178,7 +189,9 @@ def member_for(discord_id: int) -> User:
     if user is None:
         raise NotLinked()
     if not discord_integration_enabled_for_user(user):
-        raise Refusal("DealScale's Discord features are not enabled for your account yet.", title="Not available yet")
+        raise Refusal(
+            "DealScale's Discord features are not enabled for your account yet.", title="Not available yet"
+        )
     return user
 
 

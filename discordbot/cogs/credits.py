@@ -45,7 +45,10 @@ def file_request(*, discord_id: int, amount: int, reason: str, interaction_id: i
     note_user(user)
     try:
         return request_credits(
-            user=user, amount=amount, reason=reason, source=CreditRequest.Source.DISCORD,
+            user=user,
+            amount=amount,
+            reason=reason,
+            source=CreditRequest.Source.DISCORD,
             idempotency_key=f"discord-interaction:{interaction_id}",
         )
     except CreditsValidationError as error:
@@ -59,7 +62,9 @@ class CreditsCog(BotCog):
     @nextcord.slash_command(name="credits", description="Your credit balance and pending requests")
     async def credits(self, interaction: nextcord.Interaction) -> None:
         overview = await database_sync_to_async(credits_overview)(discord_id=interaction.user.id)
-        embed = embeds.credits(balance=overview.balance, pending=overview.pending, pending_total=overview.pending_total)
+        embed = embeds.credits(
+            balance=overview.balance, pending=overview.pending, pending_total=overview.pending_total
+        )
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
     @nextcord.slash_command(name="request-credits", description="Ask the moderators for credits")

@@ -45,7 +45,9 @@ def leaderboard_page(*, discord_id: int, period: str, limit: int) -> Leaderboard
         if own is not None and own.rank > limit:
             own_row = _row(own)
     generated_at = entries[0].generated_at if entries else None
-    return LeaderboardPage(rows=rows, own_row=own_row, caller_linked=caller is not None, generated_at=generated_at)
+    return LeaderboardPage(
+        rows=rows, own_row=own_row, caller_linked=caller is not None, generated_at=generated_at
+    )
 
 
 @dataclass(frozen=True)
@@ -116,11 +118,15 @@ class LeaderboardCog(BotCog):
         )
         await interaction.response.send_message(embed=embed)
 
-    @nextcord.slash_command(name="rank", description="Your rank, score and next milestone — or another member's")
+    @nextcord.slash_command(
+        name="rank", description="Your rank, score and next milestone — or another member's"
+    )
     async def rank(
         self,
         interaction: nextcord.Interaction,
-        member: nextcord.Member = SlashOption(description="Whose rank (default: yours)", required=False, default=None),
+        member: nextcord.Member = SlashOption(
+            description="Whose rank (default: yours)", required=False, default=None
+        ),
     ) -> None:
         view = await database_sync_to_async(rank_view)(
             caller_discord_id=interaction.user.id,
@@ -128,7 +134,8 @@ class LeaderboardCog(BotCog):
             member_name=member.display_name if member is not None else None,
         )
         if view.card is None:
-            await interaction.response.send_message(embed=embeds.unranked(name=view.name, period="all"), ephemeral=True)
+            await interaction.response.send_message(
+                embed=embeds.unranked(name=view.name, period="all"), ephemeral=True
+            )
             return
         await interaction.response.send_message(embed=embeds.rank(view.card, milestone=view.milestone))
-

@@ -37,7 +37,9 @@ def decide(*, discord_id: int, request_id: int, approve: bool, note: str = "") -
         else:
             credit_request = deny_request(request_id, moderator=moderator, note=note, source="discord")
     except AlreadyDecided as error:
-        raise Refusal(f"Request #{request_id} was already {error.current}.", title="Already decided") from error
+        raise Refusal(
+            f"Request #{request_id} was already {error.current}.", title="Already decided"
+        ) from error
     except RequestNotFound as error:
         raise Refusal(error.message, title="Unknown request") from error
     except NotAllowed as error:
@@ -99,7 +101,10 @@ class ModerationCog(BotCog):
             await database_sync_to_async(moderator_for)(interaction.user.id)
             await interaction.response.send_modal(DenyNoteModal(request_id))
         elif action == components.DENY_NOTE:
-            note = components.submitted_value(interaction.data.get("components", []), components.NOTE_FIELD) or ""
+            note = (
+                components.submitted_value(interaction.data.get("components", []), components.NOTE_FIELD)
+                or ""
+            )
             embed = await database_sync_to_async(decide)(
                 discord_id=interaction.user.id, request_id=request_id, approve=False, note=note
             )

@@ -12,13 +12,22 @@ from credits.models import CreditRequest
 from credits.tests.factories import CreditRequestFactory, ModeratorFactory, UserFactory
 from discordbot import components
 from discordbot.cogs.account import AccountCog
-from discordbot.cogs.base import BotCog, InteractionRun, NotLinked, OnCooldown, Refusal, current_run, interaction_gate
+from discordbot.cogs.base import (
+    BotCog,
+    InteractionRun,
+    NotLinked,
+    OnCooldown,
+    Refusal,
+    current_run,
+    interaction_gate,
+)
 from discordbot.cogs.credits import CreditsCog, file_request
 from discordbot.cogs.moderation import ModerationCog, decide, moderator_for
 from discordbot.services import claim_cooldown
 
 # The adapters run the ORM in a worker thread (database_sync_to_async): rows must be committed.
 pytestmark = pytest.mark.django_db(transaction=True)
+
 
 @pytest.fixture(autouse=True)
 def integration_on():
@@ -37,7 +46,9 @@ def link(user, discord_id: str):
     return user
 
 
-def fake_interaction(*, user_id: int, interaction_id: int = 9001, name: str = "credits", data: dict | None = None):
+def fake_interaction(
+    *, user_id: int, interaction_id: int = 9001, name: str = "credits", data: dict | None = None
+):
     interaction = MagicMock()
     interaction.id = interaction_id
     interaction.user.id = user_id

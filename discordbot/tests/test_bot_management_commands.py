@@ -41,7 +41,11 @@ def test_deploy_commands_registers_them_all_in_one_bulk_overwrite(fake_discord):
     puts = fake_discord.requests_to("PUT", GLOBAL_ROUTE)
     assert len(puts) == 1 and puts[0].path.endswith(f"/applications/{APPLICATION_ID}/commands")
     assert sorted(command["name"] for command in puts[0].json) == [
-        "credits", "leaderboard", "link", "rank", "request-credits",
+        "credits",
+        "leaderboard",
+        "link",
+        "rank",
+        "request-credits",
     ]
     for method in ("POST", "PATCH", "DELETE"):
         assert fake_discord.requests_to(method, GLOBAL_ROUTE) == []
@@ -63,7 +67,10 @@ def test_an_unchanged_command_set_is_not_sent_again_unless_forced(fake_discord):
 
 def test_a_changed_command_set_is_registered_again(fake_discord):
     CommandRegistration.objects.create(
-        scope="global", payload_hash="an-older-command-set", command_count=4, registered_at="2026-01-01T00:00Z"
+        scope="global",
+        payload_hash="an-older-command-set",
+        command_count=4,
+        registered_at="2026-01-01T00:00Z",
     )
 
     assert run("deploy_commands").strip() == "Successfully registered 5 application commands."
@@ -73,7 +80,10 @@ def test_a_changed_command_set_is_registered_again(fake_discord):
 def test_a_guild_registration_is_its_own_scope(fake_discord):
     run("deploy_commands")
 
-    assert run("deploy_commands", "--guild", GUILD_ID).strip() == "Successfully registered 5 application commands."
+    assert (
+        run("deploy_commands", "--guild", GUILD_ID).strip()
+        == "Successfully registered 5 application commands."
+    )
     assert len(fake_discord.requests_to("PUT", GUILD_ROUTE)) == 1
     assert CommandRegistration.objects.filter(scope=GUILD_ID).exists()
 

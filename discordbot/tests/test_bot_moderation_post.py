@@ -69,7 +69,8 @@ def test_the_post_carries_the_request_and_buttons_naming_it(fake_discord, settin
     assert {field["name"]: field["value"] for field in embed["fields"]}["Amount"] == "1,200 credits"
     buttons = message["components"][0]["components"]
     assert [button["custom_id"] for button in buttons] == [
-        f"credits:approve:{credit_request.pk}", f"credits:deny:{credit_request.pk}",
+        f"credits:approve:{credit_request.pk}",
+        f"credits:deny:{credit_request.pk}",
     ]
     stored = ModerationMessage.objects.get(credit_request_id=credit_request.pk)
     assert (stored.channel_id, stored.message_id) == (DEFAULT_CHANNEL_ID, message["id"])

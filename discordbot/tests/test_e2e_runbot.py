@@ -30,7 +30,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 BASE_DIR = Path(settings.BASE_DIR)
 EPHEMERAL = 64
-COMMAND_ROUTES = ("/applications/{application_id}/commands", "/applications/{application_id}/guilds/{guild_id}/commands")
+COMMAND_ROUTES = (
+    "/applications/{application_id}/commands",
+    "/applications/{application_id}/guilds/{guild_id}/commands",
+)
 
 
 def bot_environment(fake_discord, **overrides) -> dict:
@@ -39,7 +42,9 @@ def bot_environment(fake_discord, **overrides) -> dict:
         **os.environ,
         "DEBUG": "true",
         "SECRET_KEY": "test-secret-key",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        "DATABASE_URL": (
+            f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+        ),
         "REDIS_URL": settings.REDIS_URL,
         "CELERY_BROKER_URL": "memory://",
         "DISCORD_API_BASE_URL": fake_discord.base_url,
@@ -105,7 +110,9 @@ def integration_on():
 def linked_member(fake_discord, *, username: str, factory=UserFactory):
     discord_user = fake_discord.add_user(username=username)
     user = factory(username=username)
-    SocialAccount.objects.create(user=user, provider="discord", uid=discord_user["id"], extra_data=discord_user)
+    SocialAccount.objects.create(
+        user=user, provider="discord", uid=discord_user["id"], extra_data=discord_user
+    )
     return user, discord_user["id"]
 
 
@@ -171,7 +178,9 @@ def test_the_bot_answers_each_credits_and_link_command_without_registering_comma
     assert CreditRequest.objects.filter(user=member).count() == 1
 
     too_short = [{"name": "amount", "type": 4, "value": 5}, {"name": "reason", "type": 3, "value": "short"}]
-    refused = callback_of(fake_discord, slash(fake_discord, "request-credits", user_id=member_discord_id, options=too_short))
+    refused = callback_of(
+        fake_discord, slash(fake_discord, "request-credits", user_id=member_discord_id, options=too_short)
+    )
     assert refused["data"]["flags"] == EPHEMERAL
     assert "10 to 500 characters" in embed_of(refused)["description"]
 
@@ -181,16 +190,25 @@ def test_the_bot_answers_each_credits_and_link_command_without_registering_comma
     assert fields["Balance"] == "**0** credits"
     assert f"#{request.pk}" in fields["Pending requests (1)"]
 
+    unknown = callback_of(fake_discord, slash(fake_discord, "retired-command", user_id=member_discord_id))
+    assert unknown["data"]["flags"] == EPHEMERAL
+    assert embed_of(unknown)["title"] == "⚠️ Unknown command"
+
     for method in ("PUT", "POST", "PATCH", "DELETE"):
         for route in COMMAND_ROUTES:
             assert fake_discord.requests_to(method, route) == []
     fake_discord.wait_until(lambda: CommandInvocation.objects.count() >= 6)
-    assert set(CommandInvocation.objects.values_list("command", flat=True)) >= {"link", "credits", "request-credits"}
+    assert set(CommandInvocation.objects.values_list("command", flat=True)) >= {
+        "link",
+        "credits",
+        "request-credits",
+    }
     assert CommandInvocation.objects.filter(command="request-credits", outcome="refused").count() == 1
 
     # The next heartbeats (every 0.5 s here) carry the guild count and the commands served so far.
     heartbeat = fake_discord.wait_until(
-        lambda: BotHeartbeat.objects.filter(commands_served__gte=6, latency_ms__isnull=False).first(), timeout=10
+        lambda: BotHeartbeat.objects.filter(commands_served__gte=6, latency_ms__isnull=False).first(),
+        timeout=10,
     )
     assert heartbeat.guild_count == 1
     assert heartbeat.instance.startswith("bot-")
@@ -212,7 +230,9 @@ def test_leaderboard_and_rank_answer_with_the_published_ranking(fake_discord, ru
     rank_players((leader, 12_500), (runner_up, 9_000), *((user, 5_000 - n) for n, user in enumerate(others)))
 
     options = [{"name": "period", "type": 3, "value": "all"}, {"name": "limit", "type": 4, "value": 2}]
-    top_two = callback_of(fake_discord, slash(fake_discord, "leaderboard", user_id=leader_discord_id, options=options))
+    top_two = callback_of(
+        fake_discord, slash(fake_discord, "leaderboard", user_id=leader_discord_id, options=options)
+    )
     assert top_two["type"] == 4 and not top_two["data"].get("flags")
     embed = embed_of(top_two)
     assert embed["title"] == "🏆 Leaderboard · All time"
@@ -220,7 +240,10 @@ def test_leaderboard_and_rank_answer_with_the_published_ranking(fake_discord, ru
     assert "fields" not in embed or "Your position" not in field_values(embed)
 
     outsider = slash(
-        fake_discord, "leaderboard", user_id=runner_up_discord_id, options=[{"name": "limit", "type": 4, "value": 1}]
+        fake_discord,
+        "leaderboard",
+        user_id=runner_up_discord_id,
+        options=[{"name": "limit", "type": 4, "value": 1}],
     )
     assert field_values(embed_of(callback_of(fake_discord, outsider)))["Your position"] == (
         f"🥈 **{runner_up}** — 9,000 pts"
@@ -236,13 +259,20 @@ def test_leaderboard_and_rank_answer_with_the_published_ranking(fake_discord, ru
         "users": {leader_discord_id: leader_user},
         "members": {leader_discord_id: {"roles": [], "joined_at": "2026-01-01T00:00:00+00:00", "flags": 0}},
     }
-    theirs = embed_of(callback_of(
-        fake_discord, slash(fake_discord, "rank", user_id=runner_up_discord_id, options=member_option, resolved=resolved)
-    ))
+    theirs = embed_of(
+        callback_of(
+            fake_discord,
+            slash(
+                fake_discord, "rank", user_id=runner_up_discord_id, options=member_option, resolved=resolved
+            ),
+        )
+    )
     assert (theirs["title"], field_values(theirs)["Rank"]) == (f"📈 {leader}", "#1")
 
     bad_limit = [{"name": "limit", "type": 4, "value": 99}]
-    refused = callback_of(fake_discord, slash(fake_discord, "leaderboard", user_id=leader_discord_id, options=bad_limit))
+    refused = callback_of(
+        fake_discord, slash(fake_discord, "leaderboard", user_id=leader_discord_id, options=bad_limit)
+    )
     assert refused["data"]["flags"] == EPHEMERAL
     assert embed_of(refused)["title"] == "⚠️ Bad limit"
 
@@ -257,7 +287,8 @@ def test_moderators_approve_and_deny_from_the_buttons_and_others_are_refused(
 
     def click(custom_id: str, *, user_id: str) -> dict:
         message = fake_discord.make_message(
-            DEFAULT_CHANNEL_ID, {"embeds": [{"title": "request"}], "components": components.moderation_buttons(1)}
+            DEFAULT_CHANNEL_ID,
+            {"embeds": [{"title": "request"}], "components": components.moderation_buttons(1)},
         )
         payload = fake_discord.create_interaction(
             user_id=user_id, interaction_type=3, data={"custom_id": custom_id, "component_type": 2}
@@ -266,7 +297,9 @@ def test_moderators_approve_and_deny_from_the_buttons_and_others_are_refused(
         fake_discord.push_event("INTERACTION_CREATE", payload)
         return payload
 
-    refused = callback_of(fake_discord, click(components.custom_id("approve", to_approve.pk), user_id=member_discord_id))
+    refused = callback_of(
+        fake_discord, click(components.custom_id("approve", to_approve.pk), user_id=member_discord_id)
+    )
     assert refused["type"] == 4 and refused["data"]["flags"] == EPHEMERAL
     assert "Only moderators" in embed_of(refused)["description"]
     to_approve.refresh_from_db()
@@ -277,15 +310,22 @@ def test_moderators_approve_and_deny_from_the_buttons_and_others_are_refused(
     )
     assert approved["type"] == 7
     assert approved["data"]["components"] == []
-    assert field_values(embed_of(approved))["Status"] == f"✅ Approved by {moderator} (<@{moderator_discord_id}>)"
+    assert (
+        field_values(embed_of(approved))["Status"]
+        == f"✅ Approved by {moderator} (<@{moderator_discord_id}>)"
+    )
     to_approve.refresh_from_db()
     assert (to_approve.status, to_approve.decided_by) == ("approved", moderator)
 
-    again = callback_of(fake_discord, click(components.custom_id("approve", to_approve.pk), user_id=moderator_discord_id))
+    again = callback_of(
+        fake_discord, click(components.custom_id("approve", to_approve.pk), user_id=moderator_discord_id)
+    )
     assert again["data"]["flags"] == EPHEMERAL
     assert "already approved" in embed_of(again)["description"]
 
-    modal = callback_of(fake_discord, click(components.custom_id("deny", to_deny.pk), user_id=moderator_discord_id))
+    modal = callback_of(
+        fake_discord, click(components.custom_id("deny", to_deny.pk), user_id=moderator_discord_id)
+    )
     assert modal["type"] == 9
     assert modal["data"]["custom_id"] == components.custom_id("deny-note", to_deny.pk)
 
@@ -294,7 +334,9 @@ def test_moderators_approve_and_deny_from_the_buttons_and_others_are_refused(
         interaction_type=5,
         data={
             "custom_id": components.custom_id("deny-note", to_deny.pk),
-            "components": [{"type": 1, "components": [{"type": 4, "custom_id": "note", "value": "Not eligible"}]}],
+            "components": [
+                {"type": 1, "components": [{"type": 4, "custom_id": "note", "value": "Not eligible"}]}
+            ],
         },
     )
     submit["message"] = fake_discord.make_message(DEFAULT_CHANNEL_ID, {"embeds": [{"title": "request"}]})
@@ -307,7 +349,9 @@ def test_moderators_approve_and_deny_from_the_buttons_and_others_are_refused(
     assert (to_deny.status, to_deny.decision_note) == ("denied", "Not eligible")
 
 
-def test_a_dropped_gateway_is_resumed_and_sigterm_stops_the_bot_cleanly(fake_discord, running_bot, integration_on):
+def test_a_dropped_gateway_is_resumed_and_sigterm_stops_the_bot_cleanly(
+    fake_discord, running_bot, integration_on
+):
     _, member_discord_id = linked_member(fake_discord, username="carol")
     fake_discord.drop_gateway()
     fake_discord.wait_until(lambda: fake_discord.gateway.resumes, timeout=15)
@@ -355,4 +399,3 @@ def test_the_sharded_bot_identifies_each_shard(fake_discord, tmp_path):
         assert sorted(identify["shard"] for identify in fake_discord.gateway.identifies) == [[0, 2], [1, 2]]
     finally:
         assert bot.stop() == 0, bot.log()
-

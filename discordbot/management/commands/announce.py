@@ -17,7 +17,9 @@ def find_channel_id(client: DiscordClient, *, guild_id: str, name: str) -> str:
     """The id of the guild's text channel called `name` (with or without '#'). Raises CommandError."""
     wanted = name.lstrip("#").lower()
     channels = client.request("GET", f"/guilds/{guild_id}/channels")
-    matches = [c for c in channels if c.get("type") in TEXT_CHANNEL_TYPES and c.get("name", "").lower() == wanted]
+    matches = [
+        c for c in channels if c.get("type") in TEXT_CHANNEL_TYPES and c.get("name", "").lower() == wanted
+    ]
     if not matches:
         raise CommandError(f"No text channel named #{wanted} in guild {guild_id}.")
     if len(matches) > 1:
@@ -34,7 +36,9 @@ class Command(BaseCommand):
         parser.add_argument("--channel", required=True, help="Channel id, or its name in DISCORD_GUILD_ID.")
         parser.add_argument("--embed", action="store_true", help="Post the text as an embed.")
         parser.add_argument("--title", default="Announcement", help="Title of the embed (with --embed).")
-        parser.add_argument("--dry-run", action="store_true", help="Print what would be posted; send nothing.")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Print what would be posted; send nothing."
+        )
 
     def handle(self, *args, text, channel, embed=False, title="Announcement", dry_run=False, **options):
         text = text.strip()

@@ -17,9 +17,13 @@ class Command(BaseCommand):
     help = "Register the bot's slash commands globally (or in one guild, instantly) when they changed."
 
     def add_arguments(self, parser):
-        parser.add_argument("--guild", help="Register in this guild id only (updates instantly; for testing).")
         parser.add_argument(
-            "--force", action="store_true", help="Register even if the commands are unchanged since last time."
+            "--guild", help="Register in this guild id only (updates instantly; for testing)."
+        )
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Register even if the commands are unchanged since last time.",
         )
 
     def handle(self, *args, guild=None, force=False, **options):
@@ -40,8 +44,12 @@ class Command(BaseCommand):
             )
             return
         try:
-            registered = DiscordClient().bulk_overwrite_commands(settings.DISCORD_CLIENT_ID, payloads, guild_id=guild)
+            registered = DiscordClient().bulk_overwrite_commands(
+                settings.DISCORD_CLIENT_ID, payloads, guild_id=guild
+            )
         except DiscordError as error:
             raise CommandError(f"Discord refused the registration in the {where}: {error}") from error
         remember_command_registration(scope=scope, payload_hash=digest, command_count=len(registered))
-        self.stdout.write(self.style.SUCCESS(f"Successfully registered {len(registered)} application commands."))
+        self.stdout.write(
+            self.style.SUCCESS(f"Successfully registered {len(registered)} application commands.")
+        )

@@ -61,13 +61,13 @@ class Command(BaseCommand):
             "--shards",
             type=shards_argument,
             default=None,
-            help="Run N shards in this process, or 'auto' for Discord's recommended count (default: no sharding).",
+            help="Run N shards in this process, or 'auto' for Discord's recommended count (default: none).",
         )
         parser.add_argument(
             "--shard-ids",
             type=shard_ids_argument,
             default=None,
-            help="Comma-separated shard ids this process runs (with --shards N, to split shards across processes).",
+            help="Comma-separated shard ids run by this process (with --shards N, to split shards).",
         )
 
     def handle(self, *args, shards=None, shard_ids=None, **options):
@@ -95,7 +95,8 @@ class Command(BaseCommand):
             ) from error
         except nextcord.ConnectionClosed as error:
             raise CommandError(
-                f"Discord closed the gateway for good (code {error.code}): {error.reason or 'no reason given'}.",
+                f"Discord closed the gateway for good (code {error.code}): "
+                f"{error.reason or 'no reason given'}.",
                 returncode=EXIT_GATEWAY_REFUSED,
             ) from error
         self.stdout.write("Bot stopped.")
