@@ -142,7 +142,7 @@ def discord_sign_in_open() -> bool:
 def discord_integration_enabled_for(request) -> bool:
     """Whether the visitor of `request` is inside the `discord_integration` rollout.
 
-    Signed-in members get their per-user answer; anonymous visitors (Sign in with Discord) get
+    Signed-in members get their per-user answer; anonymous visitors (Sign up with Discord) get
     waffle's per-browser answer, since there is no user to bucket yet.
     """
     user = getattr(request, "user", None)

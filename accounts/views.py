@@ -3,8 +3,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
-from django.template import TemplateDoesNotExist
-from django.template.loader import get_template
 from django.views.decorators.http import require_POST
 from ipware import get_client_ip
 
@@ -16,13 +14,12 @@ from accounts.services import (
     TokenNotFound,
     UnlinkWouldLockOut,
     create_api_token,
+    record_audit_event,
     revoke_api_token,
     unlink_discord,
 )
 from credits.selectors import balance_for, pending_requests_for
 from leaderboard.selectors import entry_for
-
-RANK_CHART_TEMPLATE = "leaderboard/_rank_history_chart.html"
 
 
 def _profile_context(request, **extra) -> dict:
@@ -34,21 +31,11 @@ def _profile_context(request, **extra) -> dict:
         "balance": balance_for(user),
         "pending_requests": pending_requests_for(user)[:5],
         "rank": entry_for(user, period="all"),
-        "rank_chart_template": _optional_template(RANK_CHART_TEMPLATE),
         "api_tokens": selectors.api_tokens_for(user),
         "token_form": APITokenForm(),
     }
     context.update(extra)
     return context
-
-
-def _optional_template(name: str) -> str | None:
-    # The leaderboard app ships the rank chart partial; the profile shows it once it exists.
-    try:
-        get_template(name)
-    except TemplateDoesNotExist:
-        return None
-    return name
 
 
 @login_required
@@ -82,6 +69,13 @@ def create_api_token_view(request):
     if not form.is_valid():
         return render(request, "accounts/profile.html", _profile_context(request, token_form=form), status=400)
     token, key = create_api_token(user=request.user, name=form.cleaned_data["name"])
+    record_audit_event(
+        actor=request.user,
+        action="api_token.created",
+        target=token,
+        source=AuditEvent.Source.WEB,
+        ip_address=get_client_ip(request)[0],
+    )
     # Rendered, not redirected: the clear key is shown once and never stored, not even in the session.
     return render(request, "accounts/profile.html", _profile_context(request, new_token=token, new_key=key))
 

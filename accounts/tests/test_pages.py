@@ -7,7 +7,7 @@ import pytest
 from allauth.socialaccount.models import SocialAccount
 from rest_framework.test import APIClient
 
-from accounts.models import APIToken
+from accounts.models import APIToken, AuditEvent
 from accounts.services import create_api_token
 from accounts.tests.factories import PASSWORD, UserFactory
 
@@ -89,6 +89,7 @@ def test_creating_an_api_token_shows_the_key_once_and_revoking_removes_it(client
     client.force_login(member)
     created = client.post("/profile/api-tokens/", {"name": "ci"}).content.decode()
     token = APIToken.objects.get(user=member)
+    assert AuditEvent.objects.filter(action="api_token.created", target_id=str(token.pk)).exists()
     key_shown = created.split('id="new-token" type="text" value="')[1].split('"')[0]
     assert APIToken.hash_key(key_shown) == token.key_hash
     assert key_shown not in client.get("/profile/").content.decode()
