@@ -39,7 +39,8 @@ ABANDONED_AFTER = timedelta(seconds=300)
 # A queued run that never started (its worker never picked it up) is closed after this long.
 NEVER_STARTED_AFTER = timedelta(hours=1)
 PROGRESS_EVERY = 25
-# Discord's error code for "Unknown Role": a 404 about the role, not about the member.
+# Discord's JSON error codes that tell one 404 from another.
+UNKNOWN_MEMBER = 10007
 UNKNOWN_ROLE = 10011
 
 
@@ -140,7 +141,7 @@ def prepare_plan(
     )
     prepared = PreparedPlan(plan=plan, role_names=names)
     if plan.changes:
-        # Only a run with something to do pays for the two reads of the hierarchy check.
+        # Only a run with something to do pays for the three reads of the hierarchy check.
         prepared.unassignable = _unassignable_roles(
             client, guild_id, {c.role_id for c in plan.changes}, names=names
         )
@@ -160,7 +161,9 @@ def _fetch_members(
     for discord_id in sorted(discord_ids):
         try:
             member = client.get_guild_member(guild_id, discord_id)
-        except DiscordNotFound:
+        except DiscordNotFound as exc:
+            if exc.code != UNKNOWN_MEMBER:
+                raise  # an unknown guild is a broken configuration, not a member who left
             continue  # not in the guild: there is no role to give or take
         members.append(planner.GuildMember(discord_id, member["roles"], member["user"].get("username", "")))
     return members
