@@ -67,7 +67,7 @@ def percentile(samples: list[float], share: float) -> float:
 def line(name: str, seconds: list[float]) -> str:
     ms = [s * 1000 for s in seconds]
     return (
-        f"{name:<16} n={len(ms):<5} p50={statistics.median(ms):7.1f} ms  p95={percentile(ms, 0.95):7.1f} ms  "
+        f"{name:<26} n={len(ms):<5} p50={statistics.median(ms):7.1f} ms  p95={percentile(ms, 0.95):7.1f} ms  "
         f"max={max(ms):7.1f} ms"
     )
 
@@ -120,7 +120,7 @@ def contention(moderator: User, rounds: int) -> None:
         assert outcomes.count("granted") == 1 and outcomes.count("already decided") == 49, outcomes
         assert LedgerEntry.objects.filter(request=credit_request).count() == 1
     print(line("round wall time", walls))
-    print(f"{'':<16} every round: 1 grant, 49 'already decided', 1 ledger entry")
+    print(f"{'':<26} every round: 1 grant, 49 'already decided', 1 ledger entry")
 
 
 def throughput(moderator: User, threads: int, per_thread: int) -> None:
@@ -169,7 +169,7 @@ def throughput(moderator: User, threads: int, per_thread: int) -> None:
                     continue
                 outcome = operation
             except CreditsError as refusal:
-                outcome = f"{operation} refused ({type(refusal).__name__})"
+                outcome = f"{operation} ({type(refusal).__name__})"
             with lock:
                 latencies[outcome].append(time.perf_counter() - began)
 
@@ -179,9 +179,9 @@ def throughput(moderator: User, threads: int, per_thread: int) -> None:
     total = sum(len(v) for v in latencies.values())
     print(f"{total} operations in {wall:.2f} s: {total / wall:.0f} operations/s")
     for name in sorted(latencies):
-        print(line(name[:16], latencies[name]) + (f"  ({name})" if len(name) > 16 else ""))
+        print(line(name, latencies[name]))
     drift = selectors.ledger_drift()
-    print(f"{'':<16} ledger drift after the workload: {len(drift)} accounts")
+    print(f"{'':<26} ledger drift after the workload: {len(drift)} accounts")
     assert not drift
 
 
@@ -204,7 +204,7 @@ def verify_at_scale(accounts: int) -> None:
     )
     requests = [CreditRequest(user=u, amount=10, reason="Bench listing", source="api") for u in users]
     CreditRequest.objects.bulk_create(requests, batch_size=5000)
-    print(f"{'':<16} seeded in {time.perf_counter() - started:.1f} s")
+    print(f"{'':<26} seeded in {time.perf_counter() - started:.1f} s")
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     samples = []
