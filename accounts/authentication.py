@@ -1,11 +1,43 @@
 """DRF authentication with personal API tokens: `Authorization: Bearer <token>`."""
 
+import hashlib
+from time import monotonic
+
+from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from rest_framework import authentication, exceptions
 
+from accounts.models import APIToken
 from accounts.selectors import active_token_for_key
 from accounts.services import touch_api_token
+
+# Per-process memo of recent token lookups (API_TOKEN_CACHE_SECONDS, 0 = off): a revoked token or a
+# deactivated user keeps working in a process for at most that long. Bounded by clearing when full.
+_recent_tokens: dict[bytes, tuple[float, APIToken]] = {}
+_RECENT_TOKENS_MAX = 10_000
+
+
+def _token_for_key(key: str) -> APIToken | None:
+    ttl = settings.API_TOKEN_CACHE_SECONDS
+    if ttl <= 0:
+        token = active_token_for_key(key)
+        if token is not None:
+            touch_api_token(token)
+        return token
+    digest = hashlib.sha256(key.encode()).digest()
+    now = monotonic()
+    hit = _recent_tokens.get(digest)
+    if hit is not None and now - hit[0] < ttl:
+        return hit[1]
+    token = active_token_for_key(key)
+    if token is not None:
+        # Touched on a database lookup only: last_used_at stays within a minute plus the TTL.
+        touch_api_token(token)
+        if len(_recent_tokens) >= _RECENT_TOKENS_MAX:
+            _recent_tokens.clear()
+        _recent_tokens[digest] = (now, token)
+    return token
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):
@@ -21,10 +53,9 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             key = header[1].decode()
         except UnicodeError:
             raise exceptions.AuthenticationFailed("Invalid token.") from None
-        token = active_token_for_key(key)
+        token = _token_for_key(key)
         if token is None:
             raise exceptions.AuthenticationFailed("Invalid or revoked token.")
-        touch_api_token(token)
         return token.user, token
 
     def authenticate_header(self, request) -> str:

@@ -1,0 +1,130 @@
+"""Benchmark of GET /api/leaderboard?limit=10 under 32 concurrent clients, against a bare Django view.
+
+    python bench/leaderboard_api.py [--users 100000] [--duration 10] [--workers 2] [--threads 4]
+
+Seeds a throwaway database (ds_bench_leaderboard) with ranked members, recalculates, starts
+gunicorn (gthread) on 127.0.0.1:8642 with the production settings (DEBUG off) plus one bench-only
+URL, `/bench/bare-leaderboard` (bench/leaderboard_bench_urls.py): a plain Django view returning the
+same JSON bytes from memory through the same middleware. It then loads each endpoint with wrk
+(`apt-get install wrk`: a C load generator, so the client costs little of the 2 shared cores —
+a Python tool like locust would need a core of its own to reach 1 000 requests/s) with 32
+connections, twice alternately, and prints p50/p95/p99 and requests/s of the better round of each.
+Everything is stopped and dropped at the end.
+"""
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import leaderboard_common as common
+
+PORT = 8642
+BENCH_DIR = Path(__file__).resolve().parent
+RESULT = re.compile(r"RESULT (.*)")
+
+
+def start_gunicorn(*, workers: int, threads: int) -> subprocess.Popen:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "leaderboard_bench_settings"}
+    command = [
+        str(Path(sys.executable).with_name("gunicorn")), "dealscale.wsgi:application",
+        "--bind", f"127.0.0.1:{PORT}", "--workers", str(workers), "--worker-class", "gthread",
+        "--threads", str(threads), "--pythonpath", f"{BENCH_DIR},{common.ROOT}", "--log-level", "warning",
+    ]
+    server = subprocess.Popen(command, env=env, cwd=common.ROOT, start_new_session=True)
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{PORT}/health", timeout=1)
+            return server
+        except OSError:
+            time.sleep(0.2)
+    stop(server)
+    raise SystemExit("gunicorn did not start")
+
+
+def stop(server: subprocess.Popen) -> None:
+    os.killpg(server.pid, signal.SIGTERM)
+    server.wait(timeout=20)
+
+
+def fetch(path: str, token: str | None = None) -> tuple[int, bytes]:
+    request = urllib.request.Request(f"http://127.0.0.1:{PORT}{path}")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return response.status, response.read()
+
+
+def load(path: str, *, token: str | None, duration: int) -> dict:
+    env = {**os.environ, "BENCH_TOKEN": token or ""}
+    output = subprocess.run(
+        ["wrk", "-t2", "-c32", f"-d{duration}s", "--timeout", "5s", "-s", str(BENCH_DIR / "leaderboard_latency.lua"),
+         f"http://127.0.0.1:{PORT}{path}"],
+        env=env, capture_output=True, text=True, check=True,
+    ).stdout
+    fields = dict(item.split("=") for item in RESULT.search(output).group(1).split())
+    return {key: float(value) for key, value in fields.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--users", type=int, default=100_000)
+    parser.add_argument("--duration", type=int, default=10, help="seconds of load per round and endpoint")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is required: apt-get install -y wrk")
+
+    common.create_database()
+    server = None
+    try:
+        common.setup_django()
+        common.seed(args.users)
+        from accounts.models import User
+        from accounts.services import create_api_token
+        from leaderboard import services
+
+        services.recalculate_leaderboard(force=True)
+        _, token = create_api_token(user=User.objects.order_by("pk").first(), name="bench")
+        server = start_gunicorn(workers=args.workers, threads=args.threads)
+
+        ours_path, bare_path = "/api/leaderboard?limit=10", "/bench/bare-leaderboard"
+        status, ours_body = fetch(ours_path, token)
+        _, bare_body = fetch(bare_path)
+        assert status == 200 and ours_body == bare_body, "the two endpoints must answer the same JSON"
+        for _ in range(50):  # warm every worker's connections and the bare view's memory copy
+            fetch(ours_path, token), fetch(bare_path)
+
+        rounds = {"ours": [], "bare": []}
+        for _ in range(2):
+            rounds["bare"].append(load(bare_path, token=None, duration=args.duration))
+            rounds["ours"].append(load(ours_path, token=token, duration=args.duration))
+        best = {name: max(results, key=lambda r: r["rps"]) for name, results in rounds.items()}
+
+        print(f"\n== GET /api/leaderboard?limit=10, {args.users:,} ranked users, wrk 32 connections, "
+              f"gunicorn {args.workers} workers x {args.threads} threads (gthread), {args.duration} s per round")
+        print(f"load average at the end: {os.getloadavg()[0]:.2f} (2 cores, shared)")
+        print(f"{'':<34}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}")
+        labels = {"ours": "ours (token, throttles, cache)", "bare": "bare view (same JSON, memory)"}
+        for name in ("ours", "bare"):
+            r = best[name]
+            print(f"{labels[name]:<34}{r['rps']:>9.0f}{r['p50_ms']:>9.2f}{r['p95_ms']:>9.2f}{r['p99_ms']:>9.2f}"
+                  f"{r['errors'] + r['non2xx']:>8.0f}")
+        print(f"ours / bare requests/s: {best['ours']['rps'] / best['bare']['rps']:.2f}")
+        print("all rounds (req/s): " + ", ".join(
+            f"{name} {' / '.join(f'{r['rps']:.0f}' for r in results)}" for name, results in rounds.items()))
+    finally:
+        if server is not None:
+            stop(server)
+        common.drop_database()
+
+
+if __name__ == "__main__":
+    main()
