@@ -1,9 +1,11 @@
-"""/leaderboard and /rank: adapters over leaderboard.selectors (and role sync's next milestone)."""
+"""/leaderboard and /rank: adapters over the leaderboard page cache and selectors, and milestones."""
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
 import nextcord
+from django.utils.dateparse import parse_datetime
 from nextcord import SlashOption
 
 from accounts.selectors import user_for_discord_id
@@ -11,6 +13,7 @@ from discordbot import embeds
 from discordbot.asyncdb import database_sync_to_async
 from discordbot.cogs.base import BotCog, Refusal, link_url, member_for, note_user
 from discordbot.rolesync.selectors import next_milestone_for
+from leaderboard import page_cache
 from leaderboard import selectors as leaderboard_selectors
 
 PERIOD_CHOICES = {"All time": "all", "This week": "week", "This month": "month"}
@@ -31,23 +34,28 @@ def _row(entry: leaderboard_selectors.LeaderboardEntry) -> embeds.LeaderboardRow
 
 
 def leaderboard_page(*, discord_id: int, period: str, limit: int) -> LeaderboardPage:
-    """The top `limit` of `period`, plus the caller's row when they are ranked below it."""
-    entries = list(leaderboard_selectors.top_entries(period=period, limit=limit, offset=0))
-    rows = [_row(entry) for entry in entries]
+    """The top `limit` of `period`, plus the caller's row when they are ranked below it.
+
+    The top comes from the leaderboard's page cache (the same JSON the API serves, one Redis round trip
+    when warm); only a caller outside it costs database reads.
+    """
+    document = json.loads(page_cache.read_page(period=period, limit=limit, offset=0))
+    results = document["results"]
+    rows = [
+        embeds.LeaderboardRow(rank=result["rank"], name=result["user"]["display_name"], score=result["score"])
+        for result in results
+    ]
+    generated_at = parse_datetime(document["generated_at"]) if document["generated_at"] else None
+    if any(result["user"]["discord_id"] == str(discord_id) for result in results):
+        return LeaderboardPage(rows=rows, own_row=None, caller_linked=True, generated_at=generated_at)
     try:
         caller = member_for(discord_id)
     except Refusal:
-        caller = None
-    own_row = None
-    if caller is not None:
-        note_user(caller)
-        own = leaderboard_selectors.entry_for(caller, period=period)
-        if own is not None and own.rank > limit:
-            own_row = _row(own)
-    generated_at = entries[0].generated_at if entries else None
-    return LeaderboardPage(
-        rows=rows, own_row=own_row, caller_linked=caller is not None, generated_at=generated_at
-    )
+        return LeaderboardPage(rows=rows, own_row=None, caller_linked=False, generated_at=generated_at)
+    note_user(caller)
+    own = leaderboard_selectors.entry_for(caller, period=period)
+    own_row = _row(own) if own is not None and own.position > limit else None
+    return LeaderboardPage(rows=rows, own_row=own_row, caller_linked=True, generated_at=generated_at)
 
 
 @dataclass(frozen=True)

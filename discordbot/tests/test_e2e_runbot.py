@@ -249,6 +249,11 @@ def test_leaderboard_and_rank_answer_with_the_published_ranking(fake_discord, ru
         f"🥈 **{runner_up}** — 9,000 pts"
     )
 
+    stranger_id = fake_discord.add_user(username="stranger")["id"]
+    public = embed_of(callback_of(fake_discord, slash(fake_discord, "leaderboard", user_id=stranger_id)))
+    assert len(public["description"].splitlines()) == 5
+    assert "https://dealscale.example/profile/" in field_values(public)["Your position"]
+
     own = embed_of(callback_of(fake_discord, slash(fake_discord, "rank", user_id=runner_up_discord_id)))
     assert own["title"] == f"📈 {runner_up}"
     assert (field_values(own)["Rank"], field_values(own)["Score"]) == ("#2", "9,000 pts")
