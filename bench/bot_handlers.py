@@ -125,6 +125,8 @@ def report(name: str, durations: list[float]) -> None:
 
 
 async def measure(members: int, runs: int) -> None:
+    # Wall-clock figures on a shared machine: the load says how much of them is waiting for a CPU.
+    print("load average (1, 5, 15 min): " + ", ".join(f"{load:.2f}" for load in os.getloadavg()))
     cog = LeaderboardCog(MagicMock())
     cases = {
         "/leaderboard": lambda i: LeaderboardCog.leaderboard.callback(cog, i, period="all", limit=10),
