@@ -1,10 +1,11 @@
-"""Celery tasks of the credits app: telling a member about the decision on their request."""
+"""Celery tasks of the credits app: telling a member about a decision, checking the ledger."""
 
 import structlog
 from celery import shared_task
 
 from accounts.selectors import discord_id_for
 from credits.models import CreditRequest
+from credits.selectors import credit_account_count, ledger_drift
 from discordbot.client import DiscordClient, DiscordError, DiscordRateLimited, DiscordServerError
 
 logger = structlog.get_logger(__name__)
@@ -74,3 +75,22 @@ def notify_decision(self, request_id: int) -> None:
         )
         return
     logger.info("credit_decision_notice_sent", request_id=request_id, discord_id=discord_id)
+
+
+@shared_task(name="credits.tasks.check_ledger", ignore_result=True)
+def check_ledger() -> int:
+    """Log every cached balance that drifted from its ledger, at error level so it alerts; returns the count.
+
+    The scheduled twin of `manage.py verify_ledger` (beat entry "credits-check-ledger").
+    """
+    drifts = ledger_drift()
+    for drift in drifts:
+        logger.error(
+            "credit_ledger_drift",
+            user_id=drift.user_id,
+            cached_balance=drift.cached_balance,
+            ledger_total=drift.ledger_total,
+        )
+    if not drifts:
+        logger.info("credit_ledger_ok", accounts=credit_account_count())
+    return len(drifts)

@@ -36,6 +36,12 @@ PERIODIC_SCHEDULES = [
         every_seconds=60,
         expire_seconds=50,
     ),
+    PeriodicSchedule(
+        name="credits-check-ledger",
+        task="credits.tasks.check_ledger",
+        every_seconds=24 * 60 * 60,
+        expire_seconds=60 * 60,
+    ),
 ]
 
 

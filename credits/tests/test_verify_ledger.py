@@ -1,11 +1,15 @@
+from unittest import mock
+
 import pytest
 from django.core.management import CommandError, ManagementUtility, call_command
 from django.db import connection
 from django.db.models import F
 from django.test.utils import CaptureQueriesContext
+from django_celery_beat.models import PeriodicTask
 
 from credits import services
 from credits.models import CreditAccount, LedgerEntry
+from credits.tasks import check_ledger
 from credits.tests.factories import CreditRequestFactory, ModeratorFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -70,3 +74,17 @@ def test_drift_makes_the_command_exit_with_status_1(moderator):
     with pytest.raises(SystemExit) as exit_info:
         ManagementUtility(["manage.py", "verify_ledger"]).execute()
     assert exit_info.value.code == 1
+
+
+def test_the_scheduled_check_logs_each_drift_at_error_level(moderator):
+    member = UserFactory()
+    fund(member, 30, moderator)
+    assert check_ledger() == 0
+
+    CreditAccount.objects.filter(pk=member.pk).update(balance=F("balance") - 5)
+    with mock.patch("credits.tasks.logger") as logger:
+        assert check_ledger() == 1
+    logger.error.assert_called_once_with(
+        "credit_ledger_drift", user_id=member.pk, cached_balance=25, ledger_total=30
+    )
+    assert PeriodicTask.objects.get(name="credits-check-ledger").task == "credits.tasks.check_ledger"
