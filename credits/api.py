@@ -8,9 +8,9 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer, inline_serializer
 from ipware import get_client_ip
 from rest_framework import exceptions, serializers, status
+from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from accounts.models import AuditEvent
@@ -51,8 +51,13 @@ def api_exception_for(error: CreditsError) -> exceptions.APIException:
     return exceptions.ValidationError({"detail": error.message})
 
 
+class CreditsPagination(LimitOffsetPagination):
+    # One page never loads a whole table, whatever `?limit=` asks for.
+    max_limit = 100
+
+
 class CreditsApiView(APIView):
-    pagination_class = api_settings.DEFAULT_PAGINATION_CLASS
+    pagination_class = CreditsPagination
 
     def handle_exception(self, exc):
         if isinstance(exc, CreditsError):

@@ -124,6 +124,12 @@ def test_members_list_only_their_own_requests_paginated(member_api, member, sett
     assert set(body["results"][0]) == REQUEST_KEYS
 
 
+def test_a_page_never_holds_more_than_100_requests(moderator_api):
+    CreditRequestFactory.create_batch(105)
+    body = moderator_api.get("/api/admin/credit-requests?limit=100000").json()
+    assert (body["count"], len(body["results"])) == (105, 100)
+
+
 def test_the_balance_shows_the_granted_credits_and_pending_requests(member_api, member, moderator):
     services.approve_request(
         CreditRequestFactory(user=member, amount=300).pk, moderator=moderator, source="api"
