@@ -19,6 +19,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -61,8 +62,8 @@ def fetch(path: str, token: str | None = None) -> tuple[int, bytes]:
         return response.status, response.read()
 
 
-def load(path: str, *, token: str | None, duration: int) -> dict:
-    env = {**os.environ, "BENCH_TOKEN": token or ""}
+def load(path: str, *, tokens_file: str, duration: int) -> dict:
+    env = {**os.environ, "BENCH_TOKENS_FILE": tokens_file}
     output = subprocess.run(
         ["wrk", "-t2", "-c32", f"-d{duration}s", "--timeout", "5s", "-s", str(BENCH_DIR / "leaderboard_latency.lua"),
          f"http://127.0.0.1:{PORT}{path}"],
@@ -78,12 +79,13 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10, help="seconds of load per round and endpoint")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--members", type=int, default=500, help="distinct callers (tokens) of our endpoint")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is required: apt-get install -y wrk")
 
     common.create_database()
-    server = None
+    server = tokens_file = None
     try:
         common.setup_django()
         common.seed(args.users)
@@ -92,7 +94,11 @@ def main() -> None:
         from leaderboard import services
 
         services.recalculate_leaderboard(force=True)
-        _, token = create_api_token(user=User.objects.order_by("pk").first(), name="bench")
+        members = User.objects.order_by("pk")[: args.members]
+        tokens = [create_api_token(user=member, name="bench")[1] for member in members]
+        tokens_file = Path(tempfile.mkstemp(prefix="leaderboard-bench-tokens-")[1])
+        tokens_file.write_text("\n".join(tokens) + "\n")
+        token = tokens[0]
         server = start_gunicorn(workers=args.workers, threads=args.threads)
 
         ours_path, bare_path = "/api/leaderboard?limit=10", "/bench/bare-leaderboard"
@@ -104,11 +110,12 @@ def main() -> None:
 
         rounds = {"ours": [], "bare": []}
         for _ in range(2):
-            rounds["bare"].append(load(bare_path, token=None, duration=args.duration))
-            rounds["ours"].append(load(ours_path, token=token, duration=args.duration))
+            rounds["bare"].append(load(bare_path, tokens_file="", duration=args.duration))
+            rounds["ours"].append(load(ours_path, tokens_file=str(tokens_file), duration=args.duration))
         best = {name: max(results, key=lambda r: r["rps"]) for name, results in rounds.items()}
 
-        print(f"\n== GET /api/leaderboard?limit=10, {args.users:,} ranked users, wrk 32 connections, "
+        print(f"\n== GET /api/leaderboard?limit=10, {args.users:,} ranked users, {args.members:,} callers "
+              f"(tokens, random client IPs, default throttles), wrk 32 connections, "
               f"gunicorn {args.workers} workers x {args.threads} threads (gthread), {args.duration} s per round")
         print(f"load average at the end: {os.getloadavg()[0]:.2f} (2 cores, shared)")
         print(f"{'':<34}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}")
@@ -123,6 +130,8 @@ def main() -> None:
     finally:
         if server is not None:
             stop(server)
+        if tokens_file is not None:
+            tokens_file.unlink()
         common.drop_database()
 
 

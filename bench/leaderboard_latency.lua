@@ -1,7 +1,24 @@
--- wrk script: adds the p95 latency (wrk's own --latency report stops at 50/75/90/99) and the bearer token.
-local token = os.getenv("BENCH_TOKEN")
-if token and token ~= "" then
-  wrk.headers["Authorization"] = "Bearer " .. token
+-- wrk script of bench/leaderboard_api.py: every request comes from a random member (bearer token
+-- from BENCH_TOKENS_FILE) at a random client address (X-Forwarded-For, read with API_NUM_PROXIES=1),
+-- as production traffic does, so per-user and per-IP throttle buckets hold realistic histories.
+-- Prints p95 too (wrk's own --latency report stops at 50/75/90/99).
+local tokens = {}
+
+init = function(args)
+  local path = os.getenv("BENCH_TOKENS_FILE")
+  if path and path ~= "" then
+    for line in io.lines(path) do tokens[#tokens + 1] = line end
+  end
+  math.randomseed(os.time() + tonumber(tostring({}):sub(8), 16))
+end
+
+request = function()
+  local headers = {["X-Forwarded-For"] = string.format("10.%d.%d.%d", math.random(0, 7), math.random(0, 255),
+    math.random(1, 254))}
+  if #tokens > 0 then
+    headers["Authorization"] = "Bearer " .. tokens[math.random(#tokens)]
+  end
+  return wrk.format("GET", nil, headers)
 end
 
 done = function(summary, latency, requests)

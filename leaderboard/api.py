@@ -3,21 +3,23 @@
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from redis.exceptions import RedisError
 from rest_framework import exceptions, serializers, status
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
-from dealscale.ops.throttling import IPThrottle, ScoreEventKeyThrottle, UserThrottle
+from dealscale.ops.throttling import ScoreEventKeyThrottle
 from leaderboard import page_cache, selectors, services
 from leaderboard.authentication import HasServiceKey, ServiceKeySignatureAuthentication
 from leaderboard.serializers import (
     HistoryQuerySerializer,
     LeaderboardQuerySerializer,
     PeriodQuerySerializer,
+    parse_leaderboard_query,
     validate_event_batch,
 )
+from leaderboard.throttling import LeaderboardReadThrottle
 
 ORDER_NOTE = (
     "Ranks are competition ranks: equal scores share a rank (1, 2, 2, 4). Entries are listed by score "
@@ -26,25 +28,9 @@ ORDER_NOTE = (
 )
 
 
-class _FailOpen:
-    """Reads stay up when Redis (where the throttle buckets live) is down: count nothing, allow."""
-
-    def allow_request(self, request, view) -> bool:
-        try:
-            return super().allow_request(request, view)
-        except RedisError:
-            return True
-
-
-class ReadUserThrottle(_FailOpen, UserThrottle):
-    pass
-
-
-class ReadIPThrottle(_FailOpen, IPThrottle):
-    pass
-
-
-READ_THROTTLES = [ReadUserThrottle, ReadIPThrottle]
+READ_THROTTLES = [LeaderboardReadThrottle]
+# JSON only: content negotiation over the default renderers is measurable on the hot read path.
+READ_RENDERERS = [JSONRenderer]
 
 
 def _query(serializer_class, request):
@@ -78,17 +64,19 @@ class ScoreEventsApi(APIView):
 
 class LeaderboardApi(APIView):
     throttle_classes = READ_THROTTLES
+    renderer_classes = READ_RENDERERS
 
     @extend_schema(description=ORDER_NOTE, parameters=[LeaderboardQuerySerializer])
     def get(self, request):
-        query = _query(LeaderboardQuerySerializer, request)
-        body = page_cache.read_page(period=query["period"], limit=query["limit"], offset=query["offset"])
+        period, limit, offset = parse_leaderboard_query(request.query_params)
+        body = page_cache.read_page(period=period, limit=limit, offset=offset)
         # Served as cached bytes: rendering the same document again per request is the costly part.
         return HttpResponse(body, content_type="application/json")
 
 
 class MyLeaderboardEntryApi(APIView):
     throttle_classes = READ_THROTTLES
+    renderer_classes = READ_RENDERERS
 
     @extend_schema(description=ORDER_NOTE, parameters=[PeriodQuerySerializer])
     def get(self, request):
@@ -106,6 +94,7 @@ class MyLeaderboardEntryApi(APIView):
 
 class UserRankHistoryApi(APIView):
     throttle_classes = READ_THROTTLES
+    renderer_classes = READ_RENDERERS
 
     @extend_schema(parameters=[HistoryQuerySerializer, OpenApiParameter("user_id", int, OpenApiParameter.PATH)])
     def get(self, request, user_id: int):

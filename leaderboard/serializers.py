@@ -51,7 +51,31 @@ def validate_event_batch(data) -> list[dict]:
     return validated
 
 
+def parse_leaderboard_query(params) -> tuple[str, int, int]:
+    """(period, limit, offset) of GET /api/leaderboard. Raises ValidationError naming the parameter.
+
+    Hand-rolled rather than a Serializer: building one per request costs as much as serving the
+    cached page, and this is the hottest path of the API.
+    """
+    errors = {}
+    period = params.get("period") or Period.ALL
+    if period not in Period.values:
+        errors["period"] = [f'"{period}" is not a valid choice: use {", ".join(Period.values)}.']
+    numbers = {}
+    for name, default, low, high in (("limit", 10, 1, 100), ("offset", 0, 0, 10_000_000)):
+        raw = params.get(name) or str(default)
+        if not raw.isdigit() or not low <= int(raw) <= high:
+            errors[name] = [f"Must be an integer from {low} to {high}."]
+        else:
+            numbers[name] = int(raw)
+    if errors:
+        raise serializers.ValidationError(errors)
+    return period, numbers["limit"], numbers["offset"]
+
+
 class LeaderboardQuerySerializer(serializers.Serializer):
+    """The documented query of GET /api/leaderboard (parsed by parse_leaderboard_query)."""
+
     limit = serializers.IntegerField(min_value=1, max_value=100, default=10)
     offset = serializers.IntegerField(min_value=0, max_value=10_000_000, default=0)
     period = serializers.ChoiceField(choices=Period.values, default=Period.ALL)

@@ -1,10 +1,13 @@
 """The read API: leaderboard pages (validation, document, cache and its fallback), /me and history."""
 
 import pytest
+import redis
 from django.core.cache import cache
+from rest_framework.test import APIClient
 from django.test import override_settings
 
-from leaderboard import services
+from accounts.services import create_api_token
+from leaderboard import services, throttling
 from leaderboard.tests.factories import DiscordAccountFactory, UserFactory, give
 
 pytestmark = pytest.mark.django_db
@@ -103,7 +106,9 @@ def test_an_uncommon_page_is_cached_for_its_generation_on_first_read(api, ranked
     assert cache.get(f"leaderboard:page:{live}:7:1") is not None
 
 
-def test_with_redis_down_the_api_answers_from_the_database(api, ranked, member):
+def test_with_redis_down_the_api_answers_from_the_database(api, ranked, member, monkeypatch):
+    dead = redis.Redis(port=1, socket_connect_timeout=0.2)
+    monkeypatch.setattr(throttling, "get_redis", lambda: dead)  # the throttle counters are down too
     with override_settings(CACHES=DEAD_REDIS):
         response = api.get("/api/leaderboard?limit=10")
         assert response.status_code == 200
@@ -145,3 +150,24 @@ def test_history_validates_its_parameters(api, member, query):
 
 def test_history_of_an_unknown_user_is_a_404(api):
     assert api.get("/api/leaderboard/users/999999/history").status_code == 404
+
+
+def test_reads_are_limited_per_user_with_a_retry_after(api, ranked, settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "user": "3/minute"},
+    }
+    statuses = [api.get("/api/leaderboard").status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    assert 0 < int(api.get("/api/leaderboard/me")["Retry-After"]) <= 60
+
+
+def test_reads_are_limited_per_client_address_across_users(api, ranked, member, settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "ip": "2/minute"},
+    }
+    other = APIClient()
+    other.credentials(HTTP_AUTHORIZATION=f"Bearer {create_api_token(user=UserFactory())[1]}")
+    assert [api.get("/api/leaderboard").status_code, other.get("/api/leaderboard").status_code] == [200, 200]
+    assert other.get("/api/leaderboard").status_code == 429
