@@ -34,10 +34,11 @@ django.setup()
 from allauth.socialaccount.models import SocialAccount  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
 from waffle.models import Flag  # noqa: E402
 
 from accounts.models import User  # noqa: E402
-from discordbot.cogs.leaderboard import LeaderboardCog  # noqa: E402
+from discordbot.cogs.leaderboard import LeaderboardCog, leaderboard_page, rank_view  # noqa: E402
 from leaderboard.models import ScoreTotal  # noqa: E402
 from leaderboard.periods import ALL_TIME_START, Period  # noqa: E402
 from leaderboard.services import recalculate_leaderboard  # noqa: E402
@@ -138,6 +139,24 @@ async def measure(members: int, runs: int) -> None:
         report(name, await time_handler(name, call, runs, members))
 
 
+def count_queries(members: int) -> None:
+    """Database round trips of one call of each handler's ORM part (the machine-independent figure)."""
+    rng = random.Random("queries")
+    calls = {
+        "/leaderboard": lambda discord_id: leaderboard_page(discord_id=discord_id, period="all", limit=10),
+        "/rank": lambda discord_id: rank_view(
+            caller_discord_id=discord_id, member_discord_id=None, member_name=None
+        ),
+    }
+    for name, call in calls.items():
+        counts = []
+        for _ in range(20):
+            with CaptureQueriesContext(connection) as queries:
+                call(FIRST_DISCORD_ID + rng.randrange(members))
+            counts.append(len(queries))
+        print(f"{name:<16} database queries per call: {min(counts)}–{max(counts)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--members", type=int, default=100_000)
@@ -148,6 +167,7 @@ def main() -> None:
     seed(args.members)
     try:
         asyncio.run(measure(args.members, args.runs))
+        count_queries(args.members)
     finally:
         cleanup()
 
