@@ -40,3 +40,9 @@ check: install
 
 clean:
 	rm -rf $(VENV) .run staticfiles .pytest_cache
+
+# Leaderboard benchmarks (PostgreSQL + Redis on this machine, wrk for the API; see bench/README.md).
+.PHONY: bench-leaderboard
+bench-leaderboard: install
+	$(PY) bench/leaderboard_recalc.py --users 100000
+	$(PY) bench/leaderboard_api.py --users 100000
