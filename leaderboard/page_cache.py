@@ -6,9 +6,13 @@ every recalculation, so the usual request costs one cache round trip; other page
 `page:<generation>:<limit>:<offset>`, filled on first read. A body is served only when its
 generation is the live one. Any Redis error falls back to the database: a dead cache costs speed,
 never an error.
+
+On top, each process keeps the bodies it served for one second: the hottest pages then cost no
+round trip at all, and a new generation reaches every process at most a second after the cache.
 """
 
 import json
+from time import monotonic
 
 import structlog
 from django.core.cache import cache
@@ -22,6 +26,9 @@ logger = structlog.get_logger(__name__)
 COMMON_PAGES = [(10, 0), (25, 0), (100, 0)]
 PAGE_TTL_SECONDS = 300
 PREFIX = "leaderboard"
+LOCAL_SECONDS = 1.0
+_LOCAL_MAX = 1_000
+_local: dict[tuple[str, int, int], tuple[float, bytes]] = {}
 
 
 def _live_key(period: str) -> str:
@@ -42,6 +49,23 @@ def _render(document: dict) -> bytes:
 
 def read_page(*, period: str, limit: int, offset: int) -> bytes:
     """The JSON body of a leaderboard page, from the cache when it holds the live generation's."""
+    now = monotonic()
+    hit = _local.get((period, limit, offset))
+    if hit is not None and now - hit[0] < LOCAL_SECONDS:
+        return hit[1]
+    body = _read_shared_page(period=period, limit=limit, offset=offset)
+    if len(_local) >= _LOCAL_MAX:
+        _local.clear()
+    _local[(period, limit, offset)] = (now, body)
+    return body
+
+
+def forget_local_pages() -> None:
+    """Drop this process's one-second copies (the process that publishes shows its work at once)."""
+    _local.clear()
+
+
+def _read_shared_page(*, period: str, limit: int, offset: int) -> bytes:
     live_key, latest_key = _live_key(period), _latest_key(period, limit, offset)
     try:
         found = cache.get_many([live_key, latest_key])
@@ -81,6 +105,7 @@ def repair(period: str, *, generation_id: int) -> None:
 
 def write_common_pages(period: str) -> None:
     """Render the common pages of the live generation and point the cache at it (after commit)."""
+    forget_local_pages()
     generation = selectors.live_generation(period)
     if generation is None:
         return

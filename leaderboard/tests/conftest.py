@@ -6,9 +6,18 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts.services import create_api_token
+from leaderboard import page_cache
 from leaderboard.services import create_service_key
 from leaderboard.signing import sign
 from leaderboard.tests.factories import UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _no_local_pages():
+    """Pages memoised by one test must not answer the next one."""
+    page_cache.forget_local_pages()
+    yield
+    page_cache.forget_local_pages()
 
 
 @pytest.fixture

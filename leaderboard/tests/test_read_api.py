@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 from django.test import override_settings
 
 from accounts.services import create_api_token
-from leaderboard import services, throttling
+from leaderboard import page_cache, services, throttling
 from leaderboard.tests.factories import DiscordAccountFactory, UserFactory, give
 
 pytestmark = pytest.mark.django_db
@@ -171,3 +171,16 @@ def test_reads_are_limited_per_client_address_across_users(api, ranked, member, 
     other.credentials(HTTP_AUTHORIZATION=f"Bearer {create_api_token(user=UserFactory())[1]}")
     assert [api.get("/api/leaderboard").status_code, other.get("/api/leaderboard").status_code] == [200, 200]
     assert other.get("/api/leaderboard").status_code == 429
+
+
+def test_a_process_reuses_a_page_for_a_second_then_asks_the_cache_again(api, ranked, member, monkeypatch):
+    clock = [100.0]
+    monkeypatch.setattr(page_cache, "monotonic", lambda: clock[0])
+    first = api.get("/api/leaderboard").json()
+    with monkeypatch.context() as elsewhere:  # the recalculation runs in another process
+        elsewhere.setattr(page_cache, "forget_local_pages", lambda: None)
+        give(member, 100)
+        services.recalculate_leaderboard()
+    assert api.get("/api/leaderboard").json() == first
+    clock[0] += page_cache.LOCAL_SECONDS
+    assert api.get("/api/leaderboard").json()["results"][0]["user"]["id"] == member.pk
