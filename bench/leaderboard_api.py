@@ -1,6 +1,6 @@
 """Benchmark of GET /api/leaderboard?limit=10 under 32 concurrent clients, against a bare Django view.
 
-    python bench/leaderboard_api.py [--users 100000] [--duration 10] [--workers 2] [--threads 4]
+    python bench/leaderboard_api.py [--users 100000] [--duration 10] [--workers 4] [--threads 1]
 
 Seeds a throwaway database (ds_bench_leaderboard) with ranked members, recalculates, starts
 gunicorn (gthread) on 127.0.0.1:8642 with the production settings (DEBUG off) plus one bench-only
@@ -8,7 +8,10 @@ URL, `/bench/bare-leaderboard` (bench/leaderboard_bench_urls.py): a plain Django
 same JSON bytes from memory through the same middleware. It then loads each endpoint with wrk
 (`apt-get install wrk`: a C load generator, so the client costs little of the 2 shared cores —
 a Python tool like locust would need a core of its own to reach 1 000 requests/s) with 32
-connections, twice alternately, and prints p50/p95/p99 and requests/s of the better round of each.
+connections, twice alternately, and prints p50/p95/p99 and requests/s of the better round of each
+(the most each can serve: closed-loop clients queue, so latency there is throughput-bound). Then
+the latency at a fixed offered load (default 1 000 req/s) with `hey` (`apt-get install hey`): 32
+workers each paced to 1/32 of the rate.
 Everything is stopped and dropped at the end.
 """
 
@@ -62,10 +65,10 @@ def fetch(path: str, token: str | None = None) -> tuple[int, bytes]:
         return response.status, response.read()
 
 
-def load(path: str, *, tokens_file: str, duration: int) -> dict:
+def load(path: str, *, tokens_file: str, duration: int, connections: int = 32) -> dict:
     env = {**os.environ, "BENCH_TOKENS_FILE": tokens_file}
     output = subprocess.run(
-        ["wrk", "-t2", "-c32", f"-d{duration}s", "--timeout", "5s", "-s", str(BENCH_DIR / "leaderboard_latency.lua"),
+        ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--timeout", "5s", "-s", str(BENCH_DIR / "leaderboard_latency.lua"),
          f"http://127.0.0.1:{PORT}{path}"],
         env=env, capture_output=True, text=True, check=True,
     ).stdout
@@ -73,16 +76,44 @@ def load(path: str, *, tokens_file: str, duration: int) -> dict:
     return {key: float(value) for key, value in fields.items()}
 
 
+HEY_LINE = {
+    "rps": re.compile(r"Requests/sec:\s+([\d.]+)"),
+    "p50_ms": re.compile(r"50%+ in ([\d.]+) secs"),
+    "p95_ms": re.compile(r"95%+ in ([\d.]+) secs"),
+    "p99_ms": re.compile(r"99%+ in ([\d.]+) secs"),
+}
+
+
+def paced(path: str, *, token: str | None, duration: int, rate: int, connections: int) -> dict:
+    """Latency at a fixed offered load (hey: `connections` workers, each paced to rate/connections)."""
+    headers = ["-H", f"Authorization: Bearer {token}"] if token else []
+    output = subprocess.run(
+        ["hey", "-z", f"{duration}s", "-c", str(connections), "-q", f"{rate / connections:.2f}", *headers,
+         f"http://127.0.0.1:{PORT}{path}"],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    result = {}
+    for key, pattern in HEY_LINE.items():
+        value = float(pattern.search(output).group(1))
+        result[key] = value if key == "rps" else value * 1000
+    result["non2xx"] = sum(int(n) for code, n in re.findall(r"\[(\d+)\]\s+(\d+) responses", output) if code != "200")
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--duration", type=int, default=10, help="seconds of load per round and endpoint")
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4)
+    # Single-threaded gthread workers measured best here: threads of one process queue on the GIL.
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--rate", type=int, default=1000, help="offered requests/s of the paced (latency) run")
     parser.add_argument("--members", type=int, default=32, help="distinct callers (tokens) of our endpoint")
     args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk is required: apt-get install -y wrk")
+    missing = [tool for tool in ("wrk", "hey") if shutil.which(tool) is None]
+    if missing:
+        raise SystemExit(f"Missing load tools: apt-get install -y {' '.join(missing)}")
 
     common.create_database()
     server = tokens_file = None
@@ -110,12 +141,14 @@ def main() -> None:
 
         rounds = {"ours": [], "bare": []}
         for _ in range(2):
-            rounds["bare"].append(load(bare_path, tokens_file="", duration=args.duration))
-            rounds["ours"].append(load(ours_path, tokens_file=str(tokens_file), duration=args.duration))
+            rounds["bare"].append(load(bare_path, tokens_file="", duration=args.duration, connections=args.connections))
+            rounds["ours"].append(
+                load(ours_path, tokens_file=str(tokens_file), duration=args.duration, connections=args.connections)
+            )
         best = {name: max(results, key=lambda r: r["rps"]) for name, results in rounds.items()}
 
         print(f"\n== GET /api/leaderboard?limit=10, {args.users:,} ranked users, {args.members:,} callers "
-              f"(tokens, random client IPs, throttled), wrk 32 connections, "
+              f"(tokens, random client IPs, throttled), wrk {args.connections} connections, "
               f"gunicorn {args.workers} workers x {args.threads} threads (gthread), {args.duration} s per round")
         print(f"load average at the end: {os.getloadavg()[0]:.2f} (2 cores, shared)")
         print(f"{'':<34}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}")
@@ -125,6 +158,17 @@ def main() -> None:
             print(f"{labels[name]:<34}{r['rps']:>9.0f}{r['p50_ms']:>9.2f}{r['p95_ms']:>9.2f}{r['p99_ms']:>9.2f}"
                   f"{r['errors'] + r['non2xx']:>8.0f}")
         print(f"ours / bare requests/s: {best['ours']['rps'] / best['bare']['rps']:.2f}")
+
+        fixed = {
+            "bare": paced(bare_path, token=None, duration=args.duration, rate=args.rate, connections=args.connections),
+            "ours": paced(ours_path, token=token, duration=args.duration, rate=args.rate, connections=args.connections),
+        }
+        print(f"\nat a fixed offered load of {args.rate} req/s (hey, {args.connections} paced workers):")
+        print(f"{'':<34}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'non-200':>8}")
+        for name in ("ours", "bare"):
+            r = fixed[name]
+            print(f"{labels[name]:<34}{r['rps']:>9.0f}{r['p50_ms']:>9.2f}{r['p95_ms']:>9.2f}{r['p99_ms']:>9.2f}"
+                  f"{r['non2xx']:>8}")
         print("all rounds (req/s): " + ", ".join(
             f"{name} {' / '.join(f'{r['rps']:.0f}' for r in results)}" for name, results in rounds.items()))
     finally:
