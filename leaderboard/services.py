@@ -202,11 +202,12 @@ def _add_to_totals(events: Sequence[ScoreEvent]) -> None:
 
 def recalculate_leaderboard(*, force: bool = False) -> list[PeriodOutcome]:
     """Recompute every period whose ledger changed (or whose calendar bucket rolled over), publish it,
-    archive the day's closing standings, retire old generations and refresh the cached pages.
+    refresh the cached pages, archive a closed day's standings and retire old generations.
 
     Not re-entrant: the Celery task holds the `leaderboard-recalculate` lock around it.
     """
     outcomes = []
+    archived = False
     for period in Period.values:
         outcome = _recalculate_period(period, force=force)
         outcomes.append(outcome)
@@ -215,7 +216,8 @@ def recalculate_leaderboard(*, force: bool = False) -> list[PeriodOutcome]:
                 page_cache.repair(period, generation_id=outcome.generation_id)
         else:
             page_cache.write_common_pages(period)
-        _archive_closed_days(period)
+        if not archived:
+            archived = _archive_closed_day(period)
         _retire_old_generations(period)
     logger.info(
         "leaderboard_recalculated",
@@ -272,15 +274,21 @@ def _closing_generations(period: str) -> list[tuple[SnapshotGeneration, bool]]:
     ]
 
 
-def _archive_closed_days(period: str) -> None:
-    # The last generation of a day holds that day's closing standings; it is archived by the first
-    # run after midnight, in its own transaction so that a slow archive never delays publishing.
+def _archive_closed_day(period: str) -> bool:
+    """Archive one closed day of `period`, if any is pending; True when it did.
+
+    The last generation of a day holds that day's closing standings. It is archived after
+    midnight in its own transaction, one per run: at a million members an archive takes seconds,
+    and three of them plus a recalculation would not fit in one 25-second task.
+    """
     today = _day(timezone.now())
     for generation, closing in _closing_generations(period):
         if closing and not generation.archived and _day(generation.generated_at) < today:
             with transaction.atomic():
                 ranking.archive_generation(generation_id=generation.pk, day=_day(generation.generated_at))
                 SnapshotGeneration.objects.filter(pk=generation.pk).update(archived=True)
+            return True
+    return False
 
 
 def _retire_old_generations(period: str) -> None:

@@ -173,3 +173,16 @@ def test_latest_snapshot_rows_streams_every_ranked_user():
     services.recalculate_leaderboard()
     rows = {(row.user_id, row.rank, row.score) for row in selectors.latest_snapshot_rows("all")}
     assert rows == {(users[2].pk, 1, 3), (users[1].pk, 2, 2), (users[0].pk, 3, 1)}
+
+
+def test_after_midnight_each_run_archives_one_closed_day_so_no_run_grows_too_long():
+    user = UserFactory()
+    with time_machine.travel(WEDNESDAY, tick=False):
+        give(user, 10)
+        services.recalculate_leaderboard()
+    with time_machine.travel(WEDNESDAY + timedelta(days=1), tick=False):
+        archived_periods = []
+        for _ in range(4):
+            services.recalculate_leaderboard()
+            archived_periods.append(sorted(set(RankHistory.objects.values_list("period", flat=True))))
+    assert archived_periods == [["all"], ["all", "month"], ["all", "month", "week"], ["all", "month", "week"]]
