@@ -142,6 +142,8 @@ if CELERY_BROKER_URL == "filesystem://":
         "data_folder_in": _broker_dir,
         "data_folder_out": _broker_dir,
         "processed_folder": _broker_dir,
+        # Without it kombu writes its exchange table to ./control in the working directory.
+        "control_folder": f"{_broker_dir}/control",
     }
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
