@@ -37,9 +37,20 @@ RESULT = re.compile(r"RESULT (.*)")
 def start_gunicorn(*, workers: int, threads: int) -> subprocess.Popen:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "leaderboard_bench_settings"}
     command = [
-        str(Path(sys.executable).with_name("gunicorn")), "dealscale.wsgi:application",
-        "--bind", f"127.0.0.1:{PORT}", "--workers", str(workers), "--worker-class", "gthread",
-        "--threads", str(threads), "--pythonpath", f"{BENCH_DIR},{common.ROOT}", "--log-level", "warning",
+        str(Path(sys.executable).with_name("gunicorn")),
+        "dealscale.wsgi:application",
+        "--bind",
+        f"127.0.0.1:{PORT}",
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "gthread",
+        "--threads",
+        str(threads),
+        "--pythonpath",
+        f"{BENCH_DIR},{common.ROOT}",
+        "--log-level",
+        "warning",
     ]
     server = subprocess.Popen(command, env=env, cwd=common.ROOT, start_new_session=True)
     for _ in range(100):
@@ -68,9 +79,21 @@ def fetch(path: str, token: str | None = None) -> tuple[int, bytes]:
 def load(path: str, *, tokens_file: str, duration: int, connections: int = 32) -> dict:
     env = {**os.environ, "BENCH_TOKENS_FILE": tokens_file}
     output = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--timeout", "5s", "-s", str(BENCH_DIR / "leaderboard_latency.lua"),
-         f"http://127.0.0.1:{PORT}{path}"],
-        env=env, capture_output=True, text=True, check=True,
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{duration}s",
+            "--timeout",
+            "5s",
+            "-s",
+            str(BENCH_DIR / "leaderboard_latency.lua"),
+            f"http://127.0.0.1:{PORT}{path}",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     fields = dict(item.split("=") for item in RESULT.search(output).group(1).split())
     return {key: float(value) for key, value in fields.items()}
@@ -88,27 +111,44 @@ def paced(path: str, *, token: str | None, duration: int, rate: int, connections
     """Latency at a fixed offered load (hey: `connections` workers, each paced to rate/connections)."""
     headers = ["-H", f"Authorization: Bearer {token}"] if token else []
     output = subprocess.run(
-        ["hey", "-z", f"{duration}s", "-c", str(connections), "-q", f"{rate / connections:.2f}", *headers,
-         f"http://127.0.0.1:{PORT}{path}"],
-        capture_output=True, text=True, check=True,
+        [
+            "hey",
+            "-z",
+            f"{duration}s",
+            "-c",
+            str(connections),
+            "-q",
+            f"{rate / connections:.2f}",
+            *headers,
+            f"http://127.0.0.1:{PORT}{path}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     result = {}
     for key, pattern in HEY_LINE.items():
         value = float(pattern.search(output).group(1))
         result[key] = value if key == "rps" else value * 1000
-    result["non2xx"] = sum(int(n) for code, n in re.findall(r"\[(\d+)\]\s+(\d+) responses", output) if code != "200")
+    result["non2xx"] = sum(
+        int(n) for code, n in re.findall(r"\[(\d+)\]\s+(\d+) responses", output) if code != "200"
+    )
     return result
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--duration", type=int, default=10, help="seconds of load per round and endpoint")
     # Single-threaded gthread workers measured best here: threads of one process queue on the GIL.
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--rate", type=int, default=1000, help="offered requests/s of the paced (latency) run")
+    parser.add_argument(
+        "--rate", type=int, default=1000, help="offered requests/s of the paced (latency) run"
+    )
     parser.add_argument("--members", type=int, default=32, help="distinct callers (tokens) of our endpoint")
     args = parser.parse_args()
     missing = [tool for tool in ("wrk", "hey") if shutil.which(tool) is None]
@@ -141,36 +181,57 @@ def main() -> None:
 
         rounds = {"ours": [], "bare": []}
         for _ in range(2):
-            rounds["bare"].append(load(bare_path, tokens_file="", duration=args.duration, connections=args.connections))
+            rounds["bare"].append(
+                load(bare_path, tokens_file="", duration=args.duration, connections=args.connections)
+            )
             rounds["ours"].append(
-                load(ours_path, tokens_file=str(tokens_file), duration=args.duration, connections=args.connections)
+                load(
+                    ours_path,
+                    tokens_file=str(tokens_file),
+                    duration=args.duration,
+                    connections=args.connections,
+                )
             )
         best = {name: max(results, key=lambda r: r["rps"]) for name, results in rounds.items()}
 
-        print(f"\n== GET /api/leaderboard?limit=10, {args.users:,} ranked users, {args.members:,} callers "
-              f"(tokens, random client IPs, throttled), wrk {args.connections} connections, "
-              f"gunicorn {args.workers} workers x {args.threads} threads (gthread), {args.duration} s per round")
+        print(
+            f"\n== GET /api/leaderboard?limit=10, {args.users:,} ranked users, {args.members:,} callers "
+            f"(tokens, random client IPs, throttled), wrk {args.connections} connections, "
+            f"gunicorn {args.workers} workers x {args.threads} threads (gthread), {args.duration} s per round"
+        )
         print(f"load average at the end: {os.getloadavg()[0]:.2f} (2 cores, shared)")
         print(f"{'':<34}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}")
         labels = {"ours": "ours (token, throttles, cache)", "bare": "bare view (same JSON, memory)"}
         for name in ("ours", "bare"):
             r = best[name]
-            print(f"{labels[name]:<34}{r['rps']:>9.0f}{r['p50_ms']:>9.2f}{r['p95_ms']:>9.2f}{r['p99_ms']:>9.2f}"
-                  f"{r['errors'] + r['non2xx']:>8.0f}")
+            print(
+                f"{labels[name]:<34}{r['rps']:>9.0f}{r['p50_ms']:>9.2f}{r['p95_ms']:>9.2f}{r['p99_ms']:>9.2f}"
+                f"{r['errors'] + r['non2xx']:>8.0f}"
+            )
         print(f"ours / bare requests/s: {best['ours']['rps'] / best['bare']['rps']:.2f}")
 
         fixed = {
-            "bare": paced(bare_path, token=None, duration=args.duration, rate=args.rate, connections=args.connections),
-            "ours": paced(ours_path, token=token, duration=args.duration, rate=args.rate, connections=args.connections),
+            "bare": paced(
+                bare_path, token=None, duration=args.duration, rate=args.rate, connections=args.connections
+            ),
+            "ours": paced(
+                ours_path, token=token, duration=args.duration, rate=args.rate, connections=args.connections
+            ),
         }
         print(f"\nat a fixed offered load of {args.rate} req/s (hey, {args.connections} paced workers):")
         print(f"{'':<34}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'non-200':>8}")
         for name in ("ours", "bare"):
             r = fixed[name]
-            print(f"{labels[name]:<34}{r['rps']:>9.0f}{r['p50_ms']:>9.2f}{r['p95_ms']:>9.2f}{r['p99_ms']:>9.2f}"
-                  f"{r['non2xx']:>8}")
-        print("all rounds (req/s): " + ", ".join(
-            f"{name} {' / '.join(f'{r['rps']:.0f}' for r in results)}" for name, results in rounds.items()))
+            print(
+                f"{labels[name]:<34}{r['rps']:>9.0f}{r['p50_ms']:>9.2f}{r['p95_ms']:>9.2f}{r['p99_ms']:>9.2f}"
+                f"{r['non2xx']:>8}"
+            )
+        print(
+            "all rounds (req/s): "
+            + ", ".join(
+                f"{name} {' / '.join(f'{r["rps"]:.0f}' for r in results)}" for name, results in rounds.items()
+            )
+        )
     finally:
         if server is not None:
             stop(server)

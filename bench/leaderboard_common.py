@@ -58,7 +58,9 @@ def setup_django() -> None:
     call_command("migrate", verbosity=0)
 
 
-def seed(users: int, *, month_share: float = 0.4, week_share: float = 0.15, linked_share: float = 0.5) -> None:
+def seed(
+    users: int, *, month_share: float = 0.4, week_share: float = 0.15, linked_share: float = 0.5
+) -> None:
     """`users` members, all ranked all-time, a share of them this month and this week; totals only.
 
     The recalculation reads the per-period totals, which the ledger keeps in step on every write,
@@ -71,7 +73,9 @@ def seed(users: int, *, month_share: float = 0.4, week_share: float = 0.15, link
     now = datetime.now(UTC)
     with connection.cursor() as cursor:
         # A throwaway database: start every size from empty.
-        cursor.execute("TRUNCATE accounts_user, leaderboard_score_totals, socialaccount_socialaccount CASCADE")
+        cursor.execute(
+            "TRUNCATE accounts_user, leaderboard_score_totals, socialaccount_socialaccount CASCADE"
+        )
         cursor.execute(
             """
             INSERT INTO accounts_user (password, is_superuser, username, first_name, last_name, email,
@@ -83,7 +87,8 @@ def seed(users: int, *, month_share: float = 0.4, week_share: float = 0.15, link
         )
         cursor.execute(
             """
-            INSERT INTO socialaccount_socialaccount (user_id, provider, uid, last_login, date_joined, extra_data)
+            INSERT INTO socialaccount_socialaccount
+                (user_id, provider, uid, last_login, date_joined, extra_data)
             SELECT id, 'discord', (300000000000000000 + id)::text, now(), now(),
                    jsonb_build_object('id', (300000000000000000 + id)::text, 'avatar', md5(id::text),
                                       'global_name', 'Member ' || id)
@@ -91,8 +96,11 @@ def seed(users: int, *, month_share: float = 0.4, week_share: float = 0.15, link
             """,
             [linked_share],
         )
-        for period, share, spread in [(Period.ALL, 1.0, 100_000), (Period.MONTH, month_share, 5_000),
-                                      (Period.WEEK, week_share, 1_000)]:
+        for period, share, spread in [
+            (Period.ALL, 1.0, 100_000),
+            (Period.MONTH, month_share, 5_000),
+            (Period.WEEK, week_share, 1_000),
+        ]:
             cursor.execute(
                 """
                 INSERT INTO leaderboard_score_totals (user_id, period, period_start, score, reached_at)

@@ -84,7 +84,9 @@ def measure(users: int, runs: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--users", type=int, action="append", help="ranked users (repeatable)")
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()

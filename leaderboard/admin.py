@@ -10,7 +10,9 @@ class ServiceKeyAddForm(forms.ModelForm):
     class Meta:
         model = ServiceKey
         fields = ["name"]
-        help_texts = {"name": "Also the source of the events this key sends. The key and secret are shown once."}
+        help_texts = {
+            "name": "Also the source of the events this key sends. The key and secret are shown once."
+        }
 
 
 @admin.register(ServiceKey)
@@ -60,7 +62,9 @@ class ServiceKeyAdmin(admin.ModelAdmin):
 
 
 class ManualAdjustmentForm(forms.ModelForm):
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), help_text="Required; kept in the audit log.")
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), help_text="Required; kept in the audit log."
+    )
 
     class Meta:
         model = ScoreEvent
@@ -92,7 +96,17 @@ class ScoreEventAdmin(admin.ModelAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:
             return ["user", "points", "reason"]
-        return ["user", "points", "kind", "source", "external_id", "reason", "created_by", "occurred_at", "created_at"]
+        return [
+            "user",
+            "points",
+            "kind",
+            "source",
+            "external_id",
+            "reason",
+            "created_by",
+            "occurred_at",
+            "created_at",
+        ]
 
     def get_readonly_fields(self, request, obj=None):
         return [] if obj is None else self.get_fields(request, obj)

@@ -14,8 +14,12 @@ from leaderboard import page_cache, selectors, services
 from leaderboard.authentication import HasServiceKey, ServiceKeySignatureAuthentication
 from leaderboard.serializers import (
     HistoryQuerySerializer,
+    HistorySerializer,
+    LeaderboardPageSerializer,
     LeaderboardQuerySerializer,
+    MyEntrySerializer,
     PeriodQuerySerializer,
+    ScoreEventInputSerializer,
     parse_leaderboard_query,
     validate_event_batch,
 )
@@ -48,9 +52,10 @@ class ScoreEventsApi(APIView):
     throttle_classes = [ScoreEventKeyThrottle]
 
     @extend_schema(
-        request=inline_serializer("ScoreEventBatch", {"events": serializers.ListField(child=serializers.DictField())}),
+        request=inline_serializer("ScoreEventBatch", {"events": ScoreEventInputSerializer(many=True)}),
         responses=inline_serializer(
-            "ScoreEventResult", {"accepted": serializers.IntegerField(), "duplicates": serializers.IntegerField()}
+            "ScoreEventResult",
+            {"accepted": serializers.IntegerField(), "duplicates": serializers.IntegerField()},
         ),
     )
     def post(self, request):
@@ -59,14 +64,18 @@ class ScoreEventsApi(APIView):
             result = services.record_score_events(source=request.auth.name, events=events)
         except services.InvalidEvents as exc:
             raise exceptions.ValidationError({"events": exc.errors}) from None
-        return Response({"accepted": result.accepted, "duplicates": result.duplicates}, status=status.HTTP_200_OK)
+        return Response(
+            {"accepted": result.accepted, "duplicates": result.duplicates}, status=status.HTTP_200_OK
+        )
 
 
 class LeaderboardApi(APIView):
     throttle_classes = READ_THROTTLES
     renderer_classes = READ_RENDERERS
 
-    @extend_schema(description=ORDER_NOTE, parameters=[LeaderboardQuerySerializer])
+    @extend_schema(
+        description=ORDER_NOTE, parameters=[LeaderboardQuerySerializer], responses=LeaderboardPageSerializer
+    )
     def get(self, request):
         period, limit, offset = parse_leaderboard_query(request.query_params)
         body = page_cache.read_page(period=period, limit=limit, offset=offset)
@@ -78,7 +87,7 @@ class MyLeaderboardEntryApi(APIView):
     throttle_classes = READ_THROTTLES
     renderer_classes = READ_RENDERERS
 
-    @extend_schema(description=ORDER_NOTE, parameters=[PeriodQuerySerializer])
+    @extend_schema(description=ORDER_NOTE, parameters=[PeriodQuerySerializer], responses=MyEntrySerializer)
     def get(self, request):
         period = _query(PeriodQuerySerializer, request)["period"]
         entry = selectors.entry_for(request.user, period=period)
@@ -88,7 +97,11 @@ class MyLeaderboardEntryApi(APIView):
                 "after the next recalculation (every 30 seconds)."
             )
         return Response(
-            {"period": period, "generated_at": selectors.iso(entry.generated_at), **selectors.entry_document(entry)}
+            {
+                "period": period,
+                "generated_at": selectors.iso(entry.generated_at),
+                **selectors.entry_document(entry),
+            }
         )
 
 
@@ -96,7 +109,11 @@ class UserRankHistoryApi(APIView):
     throttle_classes = READ_THROTTLES
     renderer_classes = READ_RENDERERS
 
-    @extend_schema(parameters=[HistoryQuerySerializer, OpenApiParameter("user_id", int, OpenApiParameter.PATH)])
+    @extend_schema(
+        description="One point per UTC day (a quiet day carries the one before forward); today is live.",
+        parameters=[HistoryQuerySerializer, OpenApiParameter("user_id", int, OpenApiParameter.PATH)],
+        responses=HistorySerializer,
+    )
     def get(self, request, user_id: int):
         query = _query(HistoryQuerySerializer, request)
         user = get_object_or_404(User, pk=user_id, is_active=True)

@@ -2,4 +2,4 @@ from django.apps import AppConfig
 
 
 class LeaderboardConfig(AppConfig):
-    name = 'leaderboard'
+    name = "leaderboard"

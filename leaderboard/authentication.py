@@ -2,6 +2,8 @@
 
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from rest_framework import authentication, exceptions, permissions
 
 from leaderboard.models import ServiceKey
@@ -26,7 +28,9 @@ class ServiceKeySignatureAuthentication(authentication.BaseAuthentication):
             key = header[1].decode()
         except UnicodeError:
             raise exceptions.AuthenticationFailed("Invalid service key.") from None
-        service_key = ServiceKey.objects.filter(key_hash=ServiceKey.hash_key(key), revoked_at__isnull=True).first()
+        service_key = ServiceKey.objects.filter(
+            key_hash=ServiceKey.hash_key(key), revoked_at__isnull=True
+        ).first()
         if service_key is None:
             raise exceptions.AuthenticationFailed("Invalid or revoked service key.")
         try:
@@ -47,3 +51,19 @@ class ServiceKeySignatureAuthentication(authentication.BaseAuthentication):
 class HasServiceKey(permissions.BasePermission):
     def has_permission(self, request, view) -> bool:
         return isinstance(request.auth, ServiceKey)
+
+
+class ServiceKeySignatureScheme(OpenApiAuthenticationExtension):
+    """Documents the webhook's scheme in /api/schema/: a bearer service key plus the signature header."""
+
+    target_class = ServiceKeySignatureAuthentication
+    name = "serviceKeySignature"
+
+    def get_security_definition(self, auto_schema):
+        definition = build_bearer_security_scheme_object(header_name="Authorization", token_prefix="Bearer")
+        definition["description"] = (
+            f"A service key (manage.py create_service_key), plus {SIGNATURE_HEADER}: "
+            't=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>" with the signing secret>, '
+            "at most 5 minutes old."
+        )
+        return definition

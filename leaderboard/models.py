@@ -70,7 +70,9 @@ class ScoreEvent(models.Model):
     class Meta:
         ordering = ["-occurred_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["source", "external_id"], name="leaderboard_event_unique_per_source")
+            models.UniqueConstraint(
+                fields=["source", "external_id"], name="leaderboard_event_unique_per_source"
+            )
         ]
         indexes = [models.Index(fields=["user", "occurred_at"], name="leaderboard_event_user_time")]
 
@@ -98,7 +100,8 @@ class ScoreTotal(models.Model):
         # Exactly the display order of the ranking SQL, so PostgreSQL ranks from an index-only scan.
         indexes = [
             models.Index(
-                fields=["period", "period_start", "-score", "reached_at", "user"], name="leaderboard_total_order"
+                fields=["period", "period_start", "-score", "reached_at", "user"],
+                name="leaderboard_total_order",
             )
         ]
 
@@ -161,7 +164,10 @@ class LeaderboardSnapshot(models.Model):
         SnapshotGeneration, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False
     )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
         related_name="+",
     )
     period = models.CharField(max_length=5, choices=Period.choices)

@@ -114,7 +114,11 @@ def write_common_pages(period: str) -> None:
     pages = {
         _latest_key(period, limit, offset): (
             generation.pk,
-            _render(selectors.page_document(period=period, generation=generation, entries=entries[offset:][:limit])),
+            _render(
+                selectors.page_document(
+                    period=period, generation=generation, entries=entries[offset:][:limit]
+                )
+            ),
         )
         for limit, offset in COMMON_PAGES
     }

@@ -86,7 +86,9 @@ def entry_for(user: User, *, period: str = Period.ALL) -> LeaderboardEntry | Non
     generation = live_generation(period)
     if generation is None:
         return None
-    row = _with_discord(LeaderboardSnapshot.objects.filter(generation_id=generation.pk, user_id=user.pk)).first()
+    row = _with_discord(
+        LeaderboardSnapshot.objects.filter(generation_id=generation.pk, user_id=user.pk)
+    ).first()
     return _entry(row) if row is not None else None
 
 
@@ -110,11 +112,18 @@ def rank_changes(generation: SnapshotGeneration) -> QuerySet:
 def leaderboard_payload(*, period: str, limit: int, offset: int) -> tuple[int | None, dict]:
     """The API document of a leaderboard page and the generation it comes from."""
     generation = live_generation(period)
-    entries = top_entries(period=period, limit=limit, offset=offset, generation=generation) if generation else []
-    return (generation.pk if generation else None, page_document(period=period, generation=generation, entries=entries))
+    entries = (
+        top_entries(period=period, limit=limit, offset=offset, generation=generation) if generation else []
+    )
+    return (
+        generation.pk if generation else None,
+        page_document(period=period, generation=generation, entries=entries),
+    )
 
 
-def page_document(*, period: str, generation: SnapshotGeneration | None, entries: Sequence[LeaderboardEntry]) -> dict:
+def page_document(
+    *, period: str, generation: SnapshotGeneration | None, entries: Sequence[LeaderboardEntry]
+) -> dict:
     return {
         "period": period,
         "generated_at": iso(generation.generated_at) if generation else None,
@@ -174,7 +183,9 @@ class ChartPoint:
     score: int
 
 
-def history_chart_points(user: User, *, days: int = 30, period: str = Period.ALL, width: int = 600, height: int = 200):
+def history_chart_points(
+    user: User, *, days: int = 30, period: str = Period.ALL, width: int = 600, height: int = 200
+):
     """The rank history of `user` laid out for the inline SVG chart (rank 1 at the top)."""
     history = history_for(user, days=days, period=period)
     padding = 24
@@ -210,9 +221,9 @@ def resolve_event_users(events: Sequence[Mapping]) -> list[int | None]:
     discord_ids = {str(event["discord_id"]) for event in events if event.get("user_id") is None}
     known_ids = set(User.objects.filter(pk__in=user_ids, is_active=True).values_list("pk", flat=True))
     by_discord = dict(
-        SocialAccount.objects.filter(provider="discord", uid__in=discord_ids, user__is_active=True).values_list(
-            "uid", "user_id"
-        )
+        SocialAccount.objects.filter(
+            provider="discord", uid__in=discord_ids, user__is_active=True
+        ).values_list("uid", "user_id")
     )
     return [
         (event["user_id"] if event["user_id"] in known_ids else None)

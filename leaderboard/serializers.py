@@ -88,3 +88,47 @@ class PeriodQuerySerializer(serializers.Serializer):
 class HistoryQuerySerializer(serializers.Serializer):
     days = serializers.IntegerField(min_value=1, max_value=365, default=30)
     period = serializers.ChoiceField(choices=Period.values, default=Period.ALL)
+
+
+class LeaderboardUserSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    display_name = serializers.CharField()
+    discord_id = serializers.CharField(allow_null=True)
+    avatar_url = serializers.URLField(allow_null=True)
+
+
+class LeaderboardEntrySerializer(serializers.Serializer):
+    """One ranked member (documents the output; the documents are built in selectors)."""
+
+    rank = serializers.IntegerField(help_text="Competition rank: equal scores share it (1, 2, 2, 4).")
+    previous_rank = serializers.IntegerField(
+        allow_null=True, help_text="Rank in the generation before; null if new."
+    )
+    score = serializers.IntegerField()
+    user = LeaderboardUserSerializer()
+
+
+class LeaderboardPageSerializer(serializers.Serializer):
+    period = serializers.ChoiceField(choices=Period.values)
+    generated_at = serializers.DateTimeField(allow_null=True)
+    count = serializers.IntegerField(help_text="Members ranked in this period.")
+    results = LeaderboardEntrySerializer(many=True)
+
+
+class MyEntrySerializer(LeaderboardEntrySerializer):
+    period = serializers.ChoiceField(choices=Period.values)
+    generated_at = serializers.DateTimeField()
+
+
+class HistoryPointSerializer(serializers.Serializer):
+    date = serializers.DateField()
+    rank = serializers.IntegerField()
+    score = serializers.IntegerField()
+
+
+class HistorySerializer(serializers.Serializer):
+    user_id = serializers.IntegerField()
+    period = serializers.ChoiceField(choices=Period.values)
+    days = serializers.IntegerField()
+    results = HistoryPointSerializer(many=True)

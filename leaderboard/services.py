@@ -66,16 +66,23 @@ def create_service_key(*, name: str, actor: User | None = None, source: str = Au
     secret = "whsec_" + secrets.token_urlsafe(32)
     with transaction.atomic():
         service_key = ServiceKey.objects.create(
-            name=name, prefix=key[:12], key_hash=ServiceKey.hash_key(key), encrypted_secret=encrypt_secret(secret)
+            name=name,
+            prefix=key[:12],
+            key_hash=ServiceKey.hash_key(key),
+            encrypted_secret=encrypt_secret(secret),
         )
         record_audit_event(actor=actor, action="service_key.created", source=source, target=service_key)
     return service_key, key, secret
 
 
-def revoke_service_key(*, service_key_id: int, actor: User | None, source: str = AuditEvent.Source.ADMIN) -> ServiceKey:
+def revoke_service_key(
+    *, service_key_id: int, actor: User | None, source: str = AuditEvent.Source.ADMIN
+) -> ServiceKey:
     """Revoke a webhook key at once. Raises ServiceKeyNotFound."""
     with transaction.atomic():
-        service_key = ServiceKey.objects.select_for_update().filter(pk=service_key_id, revoked_at__isnull=True).first()
+        service_key = (
+            ServiceKey.objects.select_for_update().filter(pk=service_key_id, revoked_at__isnull=True).first()
+        )
         if service_key is None:
             raise ServiceKeyNotFound(f"No active service key with id {service_key_id}.")
         service_key.revoked_at = timezone.now()

@@ -23,7 +23,9 @@ class InvalidSignature(Exception):
 
 
 def _fernet() -> Fernet:
-    digest = hashlib.sha256(b"dealscale.leaderboard.service-key-secret:" + settings.SECRET_KEY.encode()).digest()
+    digest = hashlib.sha256(
+        b"dealscale.leaderboard.service-key-secret:" + settings.SECRET_KEY.encode()
+    ).digest()
     return Fernet(base64.urlsafe_b64encode(digest))
 
 

@@ -28,7 +28,9 @@ class LeaderboardReadThrottle(BaseThrottle):
         if redis is None:
             return True
         client_ip = self.get_ident(request)
-        caller = f"user-{request.user.pk}" if request.user and request.user.is_authenticated else f"ip-{client_ip}"
+        caller = (
+            f"user-{request.user.pk}" if request.user and request.user.is_authenticated else f"ip-{client_ip}"
+        )
         now = time.time()
         windows = []
         for scope, ident in (("user", caller), ("ip", client_ip)):

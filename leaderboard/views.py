@@ -16,7 +16,9 @@ def leaderboard(request):
     if period not in Period.values:
         period = Period.ALL
     generation = selectors.live_generation(period)
-    entries = selectors.top_entries(period=period, limit=PAGE_SIZE, generation=generation) if generation else []
+    entries = (
+        selectors.top_entries(period=period, limit=PAGE_SIZE, generation=generation) if generation else []
+    )
     own = selectors.entry_for(request.user, period=period)
     return render(
         request,

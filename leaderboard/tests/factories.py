@@ -26,7 +26,9 @@ class DiscordAccountFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     provider = "discord"
     uid = factory.Sequence(lambda n: str(400_000_000_000_000_000 + n))
-    extra_data = factory.LazyAttribute(lambda account: {"id": account.uid, "avatar": "a1b2c3", "global_name": None})
+    extra_data = factory.LazyAttribute(
+        lambda account: {"id": account.uid, "avatar": "a1b2c3", "global_name": None}
+    )
 
 
 _external_ids = iter(range(1, 10**9))

@@ -30,16 +30,27 @@ def test_a_manual_adjustment_writes_a_score_event_and_an_audit_event(staff_clien
     assert response.status_code == 302
     event = ScoreEvent.objects.get()
     assert (event.user, event.points, event.source, event.reason, event.created_by) == (
-        member, -15, "admin", "Duplicate deal", admin
+        member,
+        -15,
+        "admin",
+        "Duplicate deal",
+        admin,
     )
     assert ScoreTotal.objects.get(user=member, period="all").score == -15
     audit = AuditEvent.objects.get(action="leaderboard.manual_adjustment")
-    assert (audit.actor, audit.source, audit.target_id, audit.data["points"]) == (admin, "admin", str(member.pk), -15)
+    assert (audit.actor, audit.source, audit.target_id, audit.data["points"]) == (
+        admin,
+        "admin",
+        str(member.pk),
+        -15,
+    )
 
 
 def test_a_manual_adjustment_without_a_reason_is_refused(staff_client):
     client, _ = staff_client
-    response = client.post("/admin/leaderboard/scoreevent/add/", {"user": UserFactory().pk, "points": 5, "reason": "  "})
+    response = client.post(
+        "/admin/leaderboard/scoreevent/add/", {"user": UserFactory().pk, "points": 5, "reason": "  "}
+    )
     assert response.status_code == 200
     assert "This field is required." in response.content.decode()
     assert not ScoreEvent.objects.exists()

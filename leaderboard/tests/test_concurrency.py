@@ -25,7 +25,9 @@ def test_a_reader_during_recalculations_sees_either_the_old_or_the_new_generatio
             while not stop.is_set():
                 generation = selectors.live_generation("all")
                 rows = list(
-                    LeaderboardSnapshot.objects.filter(generation_id=generation.pk).values_list("score", "generated_at")
+                    LeaderboardSnapshot.objects.filter(generation_id=generation.pk).values_list(
+                        "score", "generated_at"
+                    )
                 )
                 observations.append(generation.pk)
                 if len(rows) != generation.row_count or {at for _, at in rows} != {generation.generated_at}:
@@ -56,7 +58,9 @@ def test_the_same_event_posted_twice_at_once_is_stored_once():
 
         try:
             barrier.wait()
-            results.append(services.record_score_events(source="p", events=[{**event, "occurred_at": timezone.now()}]))
+            results.append(
+                services.record_score_events(source="p", events=[{**event, "occurred_at": timezone.now()}])
+            )
         finally:
             connection.close()
 

@@ -3,8 +3,8 @@
 import pytest
 import redis
 from django.core.cache import cache
-from rest_framework.test import APIClient
 from django.test import override_settings
+from rest_framework.test import APIClient
 
 from accounts.services import create_api_token
 from leaderboard import page_cache, services, throttling
@@ -23,9 +23,10 @@ DEAD_REDIS = {
 
 @pytest.fixture
 def ranked(member):
-    linked = DiscordAccountFactory(user=UserFactory(username="linked", display_name=""), extra_data={
-        "id": "1", "avatar": "abc123", "global_name": "Linky"
-    })
+    linked = DiscordAccountFactory(
+        user=UserFactory(username="linked", display_name=""),
+        extra_data={"id": "1", "avatar": "abc123", "global_name": "Linky"},
+    )
     give(linked.user, 50)
     give(member, 20)
     services.recalculate_leaderboard()
@@ -93,7 +94,9 @@ def test_each_recalculation_refreshes_the_cached_page(api, ranked, member):
     assert after["results"][0]["previous_rank"] == 2
 
 
-def test_common_pages_are_served_from_the_cache_without_the_database(api, ranked, django_assert_max_num_queries):
+def test_common_pages_are_served_from_the_cache_without_the_database(
+    api, ranked, django_assert_max_num_queries
+):
     api.get("/api/leaderboard")  # authenticates once; the page itself comes from the cache
     with django_assert_max_num_queries(2):  # the token lookup and its user: nothing for the page
         response = api.get("/api/leaderboard?limit=25")

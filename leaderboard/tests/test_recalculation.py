@@ -32,7 +32,9 @@ def test_equal_scores_share_a_rank_and_the_next_rank_skips():
 
 
 def test_on_equal_scores_whoever_reached_the_score_first_is_listed_first_then_the_lower_user_id():
-    early, late, twin_low, twin_high = (UserFactory(username=name) for name in ["early", "late", "twin1", "twin2"])
+    early, late, twin_low, twin_high = (
+        UserFactory(username=name) for name in ["early", "late", "twin1", "twin2"]
+    )
     give(late, 50, at=WEDNESDAY - timedelta(hours=1))
     give(early, 50, at=WEDNESDAY - timedelta(hours=2))
     moment = WEDNESDAY - timedelta(hours=3)
@@ -104,7 +106,9 @@ def test_the_first_run_publishes_an_empty_leaderboard_so_readers_know_it_was_com
     assert all(o.skipped for o in services.recalculate_leaderboard())
 
 
-def test_rank_changes_are_published_after_commit_with_only_the_moved_members(django_capture_on_commit_callbacks):
+def test_rank_changes_are_published_after_commit_with_only_the_moved_members(
+    django_capture_on_commit_callbacks,
+):
     leader, climber, steady = UserFactory(username="leader"), UserFactory(username="climber"), UserFactory()
     give(leader, 30)
     give(steady, 100)
@@ -160,7 +164,9 @@ def test_only_the_live_and_the_previous_generation_are_kept():
         services.recalculate_leaderboard()
     kept = list(SnapshotGeneration.objects.filter(period="all").values_list("id", flat=True))
     assert len(kept) == 2
-    assert set(LeaderboardSnapshot.objects.filter(period="all").values_list("generation_id", flat=True)) == set(kept)
+    assert set(
+        LeaderboardSnapshot.objects.filter(period="all").values_list("generation_id", flat=True)
+    ) == set(kept)
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_inherits WHERE inhparent = 'leaderboard_snapshots'::regclass")
         assert cursor.fetchone()[0] == 6

@@ -28,7 +28,13 @@ def test_a_repeated_external_id_inside_one_batch_counts_once(post_events):
 def test_the_same_external_id_from_another_source_is_a_different_event():
     user = UserFactory()
     for source in ("platform", "shop"):
-        event = {"external_id": "x", "user_id": user.pk, "points": 1, "kind": "k", "occurred_at": timezone.now()}
+        event = {
+            "external_id": "x",
+            "user_id": user.pk,
+            "points": 1,
+            "kind": "k",
+            "occurred_at": timezone.now(),
+        }
         result = record_score_events(source=source, events=[event])
         assert result.accepted == 1
     assert ScoreEvent.objects.count() == 2

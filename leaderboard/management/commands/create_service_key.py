@@ -1,14 +1,16 @@
-"""Create a score-webhook service key; prints `key=` and `secret=` once (only hashes/ciphertext are stored)."""
+"""Create a score-webhook service key; prints `key=` and `secret=` once (stored hashed / encrypted)."""
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_slug
-from django.core.exceptions import ValidationError
 
 from leaderboard.services import ServiceKeyNameTaken, create_service_key
 
 
 class Command(BaseCommand):
-    help = "Create a service key for POST /api/score-events and print its key and signing secret (shown once)."
+    help = (
+        "Create a service key for POST /api/score-events and print its key and signing secret (shown once)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("name", help="The key's name, also the source of the events it sends (a slug).")
