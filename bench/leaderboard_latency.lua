@@ -1,8 +1,17 @@
 -- wrk script of bench/leaderboard_api.py: every request comes from a random member (bearer token
 -- from BENCH_TOKENS_FILE) at a random client address (X-Forwarded-For, read with API_NUM_PROXIES=1),
 -- as production traffic does, so per-user and per-IP throttle buckets hold realistic histories.
--- Prints p95 too (wrk's own --latency report stops at 50/75/90/99).
+-- With BENCH_MEAN_DELAY_MS set, each connection waits a random (exponential) think time before each
+-- request, so arrivals are spread like independent clients at a steady rate instead of saturating
+-- the server; wrk's latency excludes that wait. Prints p95 too (wrk's --latency stops at 50/75/90/99).
 local tokens = {}
+local mean_delay = tonumber(os.getenv("BENCH_MEAN_DELAY_MS") or "")
+
+if mean_delay then
+  delay = function()
+    return -math.log(1 - math.random()) * mean_delay
+  end
+end
 
 init = function(args)
   local path = os.getenv("BENCH_TOKENS_FILE")
