@@ -48,3 +48,20 @@ def _clean_cache_and_redis():
     if redis is not None:
         redis.flushdb()
     yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_stray_connections_before_teardown(django_db_setup, django_db_blocker):
+    """Let the test database be dropped at the end of the run.
+
+    Tests that hand ORM work to threads (the bot's sync_to_async worker, health checks) can leave
+    a connection open in a thread that is gone; PostgreSQL then refuses to drop the database.
+    """
+    yield
+    from django.db import connection
+
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
