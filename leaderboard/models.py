@@ -152,7 +152,8 @@ class LeaderboardSnapshot(models.Model):
 
     `rank` is the competition rank (equal scores share it: 1, 2, 2, 4). `position` is the display
     order: score descending, then who reached the score first (earliest latest-event time), then
-    user id. On PostgreSQL the table is partitioned by generation (see migration 0002), so a new
+    user id. The period and generation time live once on the generation: narrow rows build faster.
+    On PostgreSQL the table is partitioned by generation (see migration 0002), so a new
     generation is bulk-built and attached, and an old one dropped, without touching the others.
     """
 
@@ -170,19 +171,17 @@ class LeaderboardSnapshot(models.Model):
         db_index=False,
         related_name="+",
     )
-    period = models.CharField(max_length=5, choices=Period.choices)
     rank = models.IntegerField()
     position = models.IntegerField()
     score = models.BigIntegerField()
     previous_rank = models.IntegerField(null=True)
-    generated_at = models.DateTimeField()
 
     class Meta:
         db_table = "leaderboard_snapshots"
         indexes = [models.Index(fields=["generation", "position"], name="leaderboard_snapshot_position")]
 
     def __str__(self) -> str:
-        return f"#{self.rank} {self.user_id} ({self.score}) in {self.period} #{self.generation_id}"
+        return f"#{self.rank} {self.user_id} ({self.score}) in generation #{self.generation_id}"
 
 
 class RankHistory(models.Model):

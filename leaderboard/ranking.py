@@ -25,17 +25,17 @@ FROM leaderboard_score_totals
 WHERE period = %(period)s AND period_start = %(period_start)s
 """
 
-COLUMNS = "generation_id, user_id, period, rank, position, score, previous_rank, generated_at"
+COLUMNS = "generation_id, user_id, rank, position, score, previous_rank"
 
 
 def _select_rows(*, with_previous: bool) -> str:
     if not with_previous:
         return f"""
-        SELECT %(generation_id)s, r.user_id, %(period)s, r.rank, r.position, r.score, NULL, %(generated_at)s
+        SELECT %(generation_id)s, r.user_id, r.rank, r.position, r.score, NULL
         FROM ({RANKED_TOTALS}) r
         """
     return f"""
-    SELECT %(generation_id)s, r.user_id, %(period)s, r.rank, r.position, r.score, p.rank, %(generated_at)s
+    SELECT %(generation_id)s, r.user_id, r.rank, r.position, r.score, p.rank
     FROM ({RANKED_TOTALS}) r
     LEFT JOIN leaderboard_snapshots p ON p.generation_id = %(previous_id)s AND p.user_id = r.user_id
     """
@@ -92,7 +92,7 @@ def build_generation(
         return count
 
 
-def archive_generation(*, generation_id: int, day: date) -> int:
+def archive_generation(*, generation_id: int, period: str, day: date) -> int:
     """Copy a generation's standings into the rank history as the closing values of `day`.
 
     In user order: each user's new row lands next to their earlier days in the unique index, so
@@ -102,11 +102,11 @@ def archive_generation(*, generation_id: int, day: date) -> int:
         cursor.execute(
             """
             INSERT INTO leaderboard_history (user_id, period, day, rank, score)
-            SELECT user_id, period, %s, rank, score FROM leaderboard_snapshots WHERE generation_id = %s
+            SELECT user_id, %s, %s, rank, score FROM leaderboard_snapshots WHERE generation_id = %s
             ORDER BY user_id
             ON CONFLICT (user_id, period, day) DO UPDATE SET rank = excluded.rank, score = excluded.score
             """,
-            [connection.ops.adapt_datefield_value(day), generation_id],
+            [period, connection.ops.adapt_datefield_value(day), generation_id],
         )
         return cursor.rowcount
 

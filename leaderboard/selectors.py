@@ -53,16 +53,16 @@ def _with_discord(snapshots: QuerySet) -> QuerySet:
     )
 
 
-def _entry(row: LeaderboardSnapshot) -> LeaderboardEntry:
+def _entry(row: LeaderboardSnapshot, generation: SnapshotGeneration) -> LeaderboardEntry:
     extra = row.discord_extra if isinstance(row.discord_extra, Mapping) else {}
     avatar = extra.get("avatar")
     return LeaderboardEntry(
-        period=row.period,
+        period=generation.period,
         rank=row.rank,
         previous_rank=row.previous_rank,
         position=row.position,
         score=row.score,
-        generated_at=row.generated_at,
+        generated_at=generation.generated_at,
         user=row.user,
         discord_id=row.discord_uid,
         avatar_url=DISCORD_AVATAR_URL.format(discord_id=row.discord_uid, avatar=avatar) if avatar else None,
@@ -78,7 +78,7 @@ def top_entries(*, period: str, limit: int, offset: int = 0, generation: Snapsho
     rows = LeaderboardSnapshot.objects.filter(
         generation_id=generation.pk, position__gt=offset, position__lte=offset + limit
     ).order_by("position")
-    return [_entry(row) for row in _with_discord(rows)]
+    return [_entry(row, generation) for row in _with_discord(rows)]
 
 
 def entry_for(user: User, *, period: str = Period.ALL) -> LeaderboardEntry | None:
@@ -89,7 +89,7 @@ def entry_for(user: User, *, period: str = Period.ALL) -> LeaderboardEntry | Non
     row = _with_discord(
         LeaderboardSnapshot.objects.filter(generation_id=generation.pk, user_id=user.pk)
     ).first()
-    return _entry(row) if row is not None else None
+    return _entry(row, generation) if row is not None else None
 
 
 def latest_snapshot_rows(period: str) -> Iterable:

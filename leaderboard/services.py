@@ -292,7 +292,9 @@ def _archive_closed_day(period: str) -> bool:
     for generation, closing in _closing_generations(period):
         if closing and not generation.archived and _day(generation.generated_at) < today:
             with transaction.atomic():
-                ranking.archive_generation(generation_id=generation.pk, day=_day(generation.generated_at))
+                ranking.archive_generation(
+                    generation_id=generation.pk, period=generation.period, day=_day(generation.generated_at)
+                )
                 SnapshotGeneration.objects.filter(pk=generation.pk).update(archived=True)
             return True
     return False

@@ -24,14 +24,13 @@ def test_a_reader_during_recalculations_sees_either_the_old_or_the_new_generatio
         try:
             while not stop.is_set():
                 generation = selectors.live_generation("all")
-                rows = list(
-                    LeaderboardSnapshot.objects.filter(generation_id=generation.pk).values_list(
-                        "score", "generated_at"
-                    )
+                positions = sorted(
+                    LeaderboardSnapshot.objects.filter(generation_id=generation.pk).values_list("position", flat=True)
                 )
                 observations.append(generation.pk)
-                if len(rows) != generation.row_count or {at for _, at in rows} != {generation.generated_at}:
-                    problems.append((generation.pk, len(rows), generation.row_count))
+                # A half-written generation would miss rows: its positions must be exactly 1..row_count.
+                if positions != list(range(1, generation.row_count + 1)):
+                    problems.append((generation.pk, len(positions), generation.row_count))
         finally:
             connection.close()
 

@@ -165,7 +165,7 @@ def test_only_the_live_and_the_previous_generation_are_kept():
     kept = list(SnapshotGeneration.objects.filter(period="all").values_list("id", flat=True))
     assert len(kept) == 2
     assert set(
-        LeaderboardSnapshot.objects.filter(period="all").values_list("generation_id", flat=True)
+        LeaderboardSnapshot.objects.filter(generation__period="all").values_list("generation_id", flat=True)
     ) == set(kept)
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_inherits WHERE inhparent = 'leaderboard_snapshots'::regclass")
