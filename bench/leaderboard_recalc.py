@@ -79,7 +79,7 @@ def measure(users: int, runs: int) -> None:
 
     t0 = perf_counter()
     generation = live_generation(Period.ALL)
-    ranking.archive_generation(generation_id=generation.pk, day=now.date())
+    ranking.archive_generation(generation_id=generation.pk, period=Period.ALL, day=now.date())
     print(f"daily archive of the all-time generation into the history: {(perf_counter() - t0) * 1000:.0f} ms")
 
 
