@@ -6,13 +6,26 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]; they are read on every request rather 
 (DRF's default), so a changed setting applies without a restart of the class.
 """
 
+import structlog
+from django_redis.exceptions import ConnectionInterrupted
+from redis.exceptions import RedisError
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle, UserRateThrottle
+
+logger = structlog.get_logger(__name__)
 
 
 class _LiveRatesMixin:
     def get_rate(self) -> str | None:
         return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+
+    def allow_request(self, request, view) -> bool:
+        # The limits protect capacity, not data: with the cache down, serve rather than answer 500.
+        try:
+            return super().allow_request(request, view)
+        except (RedisError, ConnectionInterrupted, OSError) as exc:
+            logger.warning("throttle_cache_unavailable", scope=self.scope, error=repr(exc))
+            return True
 
 
 class UserThrottle(_LiveRatesMixin, UserRateThrottle):

@@ -137,3 +137,15 @@ def test_the_score_webhook_is_limited_per_service_key(client, low_rates, clock):
     assert third.status_code == 429
     assert 0 < int(third["Retry-After"]) <= 60
     assert post(shop_key, shop_secret).status_code not in (401, 403, 429)
+
+
+def test_a_dead_cache_lets_requests_through_instead_of_failing_them(client, low_rates, settings):
+    token = bearer(UserFactory())
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
+        }
+    }
+    assert [get_me(client, token).status_code for _ in range(5)] == [200] * 5
