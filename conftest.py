@@ -37,6 +37,12 @@ def pytest_sessionstart(session):
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # The default hasher spends ~0.3 s per user on purpose; the factories hash a password per user.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _clean_cache_and_redis():
     """Each test starts with an empty cache and Redis database (the test Redis DB only)."""
     from django.core.cache import cache

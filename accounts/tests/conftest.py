@@ -49,12 +49,6 @@ def discord_on(set_flag):
     return set_flag(everyone=True)
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    # The default hasher spends ~0.3 s per user on purpose; tests create many users.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def discord_oauth(fake_discord, settings, token_key, discord_on):
     """The OAuth app of the environment (as settings.py builds it), aimed at the fake Discord."""

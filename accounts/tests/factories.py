@@ -1,3 +1,5 @@
+"""The user factory every app's tests share (app-specific factories stay in their apps)."""
+
 import factory
 
 from accounts.models import User
@@ -8,13 +10,8 @@ PASSWORD = "a-long-test-password-42"
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = User
-        skip_postgeneration_save = True
+        django_get_or_create = ("username",)
 
     username = factory.Sequence(lambda n: f"member{n}")
     email = factory.LazyAttribute(lambda user: f"{user.username}@example.com")
-    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
-
-    @factory.post_generation
-    def saved(user, create, extracted, **kwargs):
-        if create:
-            user.save()
+    password = factory.django.Password(PASSWORD)

@@ -3,19 +3,8 @@
 import factory
 from django.contrib.auth.models import Permission
 
-from accounts.models import User
+from accounts.tests.factories import UserFactory
 from credits.models import CreditRequest
-
-
-class UserFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = User
-        django_get_or_create = ("username",)
-
-    username = factory.Sequence(lambda n: f"member{n}")
-    email = factory.LazyAttribute(lambda user: f"{user.username}@example.com")
-    display_name = factory.Faker("name")
-    password = factory.django.Password("pw-123456789")
 
 
 class ModeratorFactory(UserFactory):

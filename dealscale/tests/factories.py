@@ -3,19 +3,10 @@
 import factory
 from django.utils import timezone
 
-from accounts.models import OAuthAttempt, User
+from accounts.models import OAuthAttempt
+from accounts.tests.factories import UserFactory
 from credits.models import CreditRequest
 from discordbot.models import BotHeartbeat, CommandInvocation
-
-
-class UserFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = User
-        django_get_or_create = ("username",)
-
-    username = factory.Sequence(lambda n: f"ops-member{n}")
-    email = factory.LazyAttribute(lambda user: f"{user.username}@example.com")
-    password = factory.django.Password("pw-123456789")
 
 
 class StaffFactory(UserFactory):

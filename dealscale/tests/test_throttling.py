@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 
 from accounts.services import create_api_token
+from accounts.tests.factories import PASSWORD
 from dealscale.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -98,7 +99,7 @@ def test_allauth_stops_password_guessing_after_the_failed_login_limit(client, se
     UserFactory(username="dave", email="dave@example.com")
     for _ in range(2):
         client.post("/accounts/login/", {"login": "dave", "password": "wrong"})
-    blocked = client.post("/accounts/login/", {"login": "dave", "password": "pw-123456789"})
+    blocked = client.post("/accounts/login/", {"login": "dave", "password": PASSWORD})
     assert blocked.status_code == 200
     assert "Too many failed login attempts" in blocked.content.decode()
     assert "_auth_user_id" not in client.session

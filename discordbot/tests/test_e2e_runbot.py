@@ -109,7 +109,8 @@ def integration_on():
 
 def linked_member(fake_discord, *, username: str, factory=UserFactory):
     discord_user = fake_discord.add_user(username=username)
-    user = factory(username=username)
+    # A site name unlike the Discord one, so the answers show which of the two they print.
+    user = factory(username=username, display_name=f"{username} on the site")
     SocialAccount.objects.create(
         user=user, provider="discord", uid=discord_user["id"], extra_data=discord_user
     )

@@ -7,16 +7,8 @@ from allauth.socialaccount.models import SocialAccount
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.tests.factories import UserFactory
 from leaderboard import services
-
-
-class UserFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = User
-        skip_postgeneration_save = True
-
-    username = factory.Sequence(lambda n: f"lb-member{n}")
-    email = factory.LazyAttribute(lambda user: f"{user.username}@example.com")
 
 
 class DiscordAccountFactory(factory.django.DjangoModelFactory):

@@ -4,17 +4,8 @@ import factory
 from allauth.socialaccount.models import SocialAccount
 from django.contrib.auth.models import Permission
 
-from accounts.models import User
+from accounts.tests.factories import UserFactory
 from discordbot.rolesync.models import Milestone, MilestoneTrack, SyncExclusion
-
-
-class UserFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = User
-        django_get_or_create = ("username",)
-
-    username = factory.Sequence(lambda n: f"rs-member{n}")
-    email = factory.LazyAttribute(lambda user: f"{user.username}@example.com")
 
 
 class StaffFactory(UserFactory):
