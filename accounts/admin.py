@@ -3,6 +3,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from accounts.models import APIToken, AuditEvent, DiscordToken, OAuthAttempt, User
 from accounts.services import record_audit_event
+from dealscale.admin_mixins import ReadOnlyAdminMixin
 
 
 @admin.register(User)
@@ -42,19 +43,8 @@ class APITokenAdmin(admin.ModelAdmin):
         self.message_user(request, f"Revoked {revoked} token(s).", messages.SUCCESS)
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdmin):
+class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("created_at", "actor_repr", "action", "target_repr", "source", "ip_address")
     list_filter = ("source", "action", "created_at")
     search_fields = ("actor_repr", "action", "target_repr", "target_id", "ip_address")
@@ -62,13 +52,13 @@ class AuditEventAdmin(ReadOnlyAdmin):
 
 
 @admin.register(OAuthAttempt)
-class OAuthAttemptAdmin(ReadOnlyAdmin):
+class OAuthAttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("created_at", "provider", "succeeded", "error")
     list_filter = ("provider", "succeeded")
 
 
 @admin.register(DiscordToken)
-class DiscordTokenAdmin(ReadOnlyAdmin):
+class DiscordTokenAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Which links hold tokens and whether they need a relink; the tokens themselves are never shown."""
 
     list_display = ("social_account", "expires_at", "scope", "needs_relink", "updated_at")

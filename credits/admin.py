@@ -24,25 +24,17 @@ from credits.errors import (
 )
 from credits.forms import BalanceAdjustmentForm, DecisionForm, DenialForm
 from credits.models import PENDING_FIRST, CreditAccount, CreditRequest, LedgerEntry
+from dealscale.admin_mixins import ReadOnlyAdminMixin
 
 APPROVE, DENY = "approve", "deny"
 DECISION_FORMS = {APPROVE: DecisionForm, DENY: DenialForm}
 
 
-class ModeratorsCanView:
+class ModeratorsCanView(ReadOnlyAdminMixin):
     """Moderators see the credits admin with the moderation permission alone (no view_* needed)."""
 
     def has_view_permission(self, request, obj=None):
         return super().has_view_permission(request, obj) or selectors.can_moderate(request.user)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 def client_ip(request) -> str | None:

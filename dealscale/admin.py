@@ -1,24 +1,12 @@
 from django.contrib import admin
 
+from dealscale.admin_mixins import ReadOnlyAdminMixin
 from dealscale.models import AlertDelivery, AlertIncident, AlertNotification
 
 admin.site.site_header = "DealScale Discord administration"
 admin.site.site_title = "DealScale Discord"
 admin.site.index_title = "Moderation and operations"
 admin.site.index_template = "admin/dealscale_index.html"
-
-
-class _ReadOnlyAdmin(admin.ModelAdmin):
-    """Alert history is written by the evaluator only; staff read it."""
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class AlertNotificationInline(admin.TabularInline):
@@ -40,7 +28,7 @@ class AlertNotificationInline(admin.TabularInline):
 
 
 @admin.register(AlertIncident)
-class AlertIncidentAdmin(_ReadOnlyAdmin):
+class AlertIncidentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["rule", "severity", "started_at", "resolved_at", "peak_value", "summary"]
     list_filter = ["rule", "severity", ("resolved_at", admin.EmptyFieldListFilter)]
     date_hierarchy = "started_at"
@@ -62,7 +50,7 @@ class AlertDeliveryInline(admin.TabularInline):
 
 
 @admin.register(AlertNotification)
-class AlertNotificationAdmin(_ReadOnlyAdmin):
+class AlertNotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["created_at", "incident", "kind", "message"]
     list_filter = ["kind", "incident__rule"]
     list_select_related = ["incident"]

@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin, messages
 
 from accounts.models import AuditEvent
+from dealscale.admin_mixins import ReadOnlyAdminMixin
 from leaderboard import services
 from leaderboard.models import ScoreEvent, ServiceKey, SnapshotGeneration
 
@@ -129,15 +130,6 @@ class ScoreEventAdmin(admin.ModelAdmin):
 
 
 @admin.register(SnapshotGeneration)
-class SnapshotGenerationAdmin(admin.ModelAdmin):
+class SnapshotGenerationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("id", "period", "period_start", "generated_at", "row_count", "duration_ms", "archived")
     list_filter = ("period",)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
