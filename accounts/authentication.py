@@ -40,19 +40,30 @@ def _token_for_key(key: str) -> APIToken | None:
     return token
 
 
+def bearer_credential(request, *, name: str) -> str | None:
+    """The credential of an `Authorization: Bearer <name>` header.
+
+    None when the request has no Authorization header or one of another scheme (so another
+    authentication class may try); AuthenticationFailed when the Bearer header is malformed.
+    """
+    header = authentication.get_authorization_header(request).split()
+    if not header or header[0].lower() != b"bearer":
+        return None
+    if len(header) != 2:
+        raise exceptions.AuthenticationFailed(f"Invalid Authorization header: expected 'Bearer <{name}>'.")
+    try:
+        return header[1].decode()
+    except UnicodeError:
+        raise exceptions.AuthenticationFailed(f"Invalid {name}.") from None
+
+
 class BearerTokenAuthentication(authentication.BaseAuthentication):
     keyword = "Bearer"
 
     def authenticate(self, request):
-        header = authentication.get_authorization_header(request).split()
-        if not header or header[0].lower() != self.keyword.lower().encode():
+        key = bearer_credential(request, name="token")
+        if key is None:
             return None
-        if len(header) != 2:
-            raise exceptions.AuthenticationFailed("Invalid Authorization header: expected 'Bearer <token>'.")
-        try:
-            key = header[1].decode()
-        except UnicodeError:
-            raise exceptions.AuthenticationFailed("Invalid token.") from None
         token = _token_for_key(key)
         if token is None:
             raise exceptions.AuthenticationFailed("Invalid or revoked token.")

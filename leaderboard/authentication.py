@@ -6,6 +6,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from rest_framework import authentication, exceptions, permissions
 
+from accounts.authentication import bearer_credential
 from leaderboard.models import ServiceKey
 from leaderboard.signing import SIGNATURE_HEADER, InvalidSignature, decrypt_secret, verify
 
@@ -19,15 +20,9 @@ class ServiceKeySignatureAuthentication(authentication.BaseAuthentication):
     keyword = "Bearer"
 
     def authenticate(self, request):
-        header = authentication.get_authorization_header(request).split()
-        if not header or header[0].lower() != self.keyword.lower().encode():
+        key = bearer_credential(request, name="service key")
+        if key is None:
             return None
-        if len(header) != 2:
-            raise exceptions.AuthenticationFailed("Invalid Authorization header: expected 'Bearer <key>'.")
-        try:
-            key = header[1].decode()
-        except UnicodeError:
-            raise exceptions.AuthenticationFailed("Invalid service key.") from None
         service_key = ServiceKey.objects.filter(
             key_hash=ServiceKey.hash_key(key), revoked_at__isnull=True
         ).first()
