@@ -16,20 +16,13 @@ import asyncio
 import os
 import random
 import statistics
-import sys
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from unittest.mock import AsyncMock, MagicMock
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dealscale.settings")
-os.environ.setdefault("DEBUG", "true")
+from common import setup_django
 
-import django  # noqa: E402
-
-django.setup()
+setup_django()
 
 from allauth.socialaccount.models import SocialAccount  # noqa: E402
 from django.core.management import call_command  # noqa: E402

@@ -16,40 +16,20 @@ next to the one given, migrates it, and drops it at the end. It prints:
 import argparse
 import os
 import random
-import statistics
-import sys
 import threading
 import time
 from collections import defaultdict
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dealscale.settings")
-os.environ.setdefault("DEBUG", "true")
-os.environ.setdefault("LOG_LEVEL", "WARNING")
-os.environ.setdefault("CELERY_BROKER_URL", "memory://")
+from common import ScratchDatabase, latency_line, setup_django
 
-import psycopg  # noqa: E402
-
-BASE_URL = os.environ.get("DATABASE_URL", "")
-if not BASE_URL.startswith("postgres"):
-    sys.exit("Set DATABASE_URL to a PostgreSQL database: the bench creates a scratch database beside it.")
-SCRATCH = f"bench_credits_{os.getpid()}"
-_parts = urlsplit(BASE_URL)
-_admin_dsn = urlunsplit(_parts._replace(path="/postgres"))
-os.environ["DATABASE_URL"] = urlunsplit(_parts._replace(path=f"/{SCRATCH}"))
-
-import django  # noqa: E402
-
-django.setup()
+SCRATCH = ScratchDatabase("bench_credits")
+setup_django(LOG_LEVEL="WARNING", CELERY_BROKER_URL="memory://")
 
 from unittest import mock  # noqa: E402
 
 from django.contrib.auth.models import Permission  # noqa: E402
 from django.core.management import call_command  # noqa: E402
-from django.db import connection, connections  # noqa: E402
+from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
 
@@ -57,19 +37,6 @@ from accounts.models import User  # noqa: E402
 from credits import selectors, services  # noqa: E402
 from credits.errors import AlreadyDecided, CreditsError  # noqa: E402
 from credits.models import CreditAccount, CreditRequest, LedgerEntry  # noqa: E402
-
-
-def percentile(samples: list[float], share: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
-
-
-def line(name: str, seconds: list[float]) -> str:
-    ms = [s * 1000 for s in seconds]
-    return (
-        f"{name:<26} n={len(ms):<5} p50={statistics.median(ms):7.1f} ms  p95={percentile(ms, 0.95):7.1f} ms  "
-        f"max={max(ms):7.1f} ms"
-    )
 
 
 def in_threads(count: int, work) -> list:
@@ -119,7 +86,7 @@ def contention(moderator: User, rounds: int) -> None:
         walls.append(time.perf_counter() - began)
         assert outcomes.count("granted") == 1 and outcomes.count("already decided") == 49, outcomes
         assert LedgerEntry.objects.filter(request=credit_request).count() == 1
-    print(line("round wall time", walls))
+    print(latency_line("round wall time", walls))
     print(f"{'':<26} every round: 1 grant, 49 'already decided', 1 ledger entry")
 
 
@@ -179,7 +146,7 @@ def throughput(moderator: User, threads: int, per_thread: int) -> None:
     total = sum(len(v) for v in latencies.values())
     print(f"{total} operations in {wall:.2f} s: {total / wall:.0f} operations/s")
     for name in sorted(latencies):
-        print(line(name, latencies[name]))
+        print(latency_line(name, latencies[name]))
     drift = selectors.ledger_drift()
     print(f"{'':<26} ledger drift after the workload: {len(drift)} accounts")
     assert not drift
@@ -213,7 +180,7 @@ def verify_at_scale(accounts: int) -> None:
         drift = selectors.ledger_drift()
         samples.append(time.perf_counter() - began)
         assert not drift
-    print(line("ledger_drift()", samples))
+    print(latency_line("ledger_drift()", samples))
 
 
 def admin_list() -> None:
@@ -229,7 +196,7 @@ def admin_list() -> None:
             samples.append(time.perf_counter() - began)
         assert response.status_code == 200, response.status_code
     total = CreditRequest.objects.count()
-    print(line("list page", samples) + f"  ({len(queries)} queries, {total:,} requests)")
+    print(latency_line("list page", samples) + f"  ({len(queries)} queries, {total:,} requests)")
 
 
 def main() -> None:
@@ -240,12 +207,12 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=20_000)
     args = parser.parse_args()
 
-    with psycopg.connect(_admin_dsn, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{SCRATCH}"')
-    try:
+    with SCRATCH.created():
         setup_test_environment()
         call_command("migrate", verbosity=0)
-        print(f"Credits ledger benchmark on PostgreSQL (scratch database {SCRATCH}), {os.cpu_count()} CPUs")
+        print(
+            f"Credits ledger benchmark on PostgreSQL (scratch database {SCRATCH.name}), {os.cpu_count()} CPUs"
+        )
         # The DM task is not part of the measure: deciding only enqueues it after commit.
         with mock.patch("credits.tasks.notify_decision.delay"):
             moderator = make_moderator()
@@ -253,10 +220,6 @@ def main() -> None:
             throughput(moderator, args.threads, args.per_thread)
         verify_at_scale(args.accounts)
         admin_list()
-    finally:
-        connections.close_all()
-        with psycopg.connect(_admin_dsn, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{SCRATCH}" WITH (FORCE)')
 
 
 if __name__ == "__main__":

@@ -13,20 +13,13 @@ Figures:
 """
 
 import argparse
-import os
 import sys
 import threading
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dealscale.settings")
-os.environ.setdefault("DEBUG", "true")
+from common import setup_django
 
-import django  # noqa: E402
-
-django.setup()
+setup_django()
 
 from django.conf import settings  # noqa: E402
 

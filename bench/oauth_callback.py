@@ -12,23 +12,13 @@ Target: p95 <= 100 ms.
 """
 
 import argparse
-import os
-import statistics
-import sys
 import time
-from pathlib import Path
 from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dealscale.settings")
-os.environ.setdefault("DEBUG", "true")
+from common import latency_line, percentile, setup_django
+
 # Request logs to the console would be part of the measure; the bench prints its own figures.
-os.environ.setdefault("LOG_LEVEL", "WARNING")
-
-import django  # noqa: E402
-
-django.setup()
+setup_django(LOG_LEVEL="WARNING")
 
 import requests  # noqa: E402
 from cryptography.fernet import Fernet  # noqa: E402
@@ -82,19 +72,6 @@ def one_round(server: FakeDiscordServer, discord_id: str) -> float:
     return elapsed
 
 
-def percentile(samples: list[float], share: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
-
-
-def report(name: str, samples: list[float]) -> None:
-    ms = [s * 1000 for s in samples]
-    print(
-        f"{name:<22} n={len(ms):<4} p50={statistics.median(ms):6.1f} ms  p95={percentile(ms, 0.95):6.1f} ms  "
-        f"max={max(ms):6.1f} ms"
-    )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=200)
@@ -121,9 +98,9 @@ def main() -> None:
         server.stop()
 
     print(f"OAuth callback against the fake Discord at {server.origin} ({settings.DATABASES['default']['ENGINE']})")
-    report("first sign-in", first)
-    report("returning member", returning)
-    report("all callbacks", first + returning)
+    print(latency_line("first sign-in", first, name_width=22))
+    print(latency_line("returning member", returning, name_width=22))
+    print(latency_line("all callbacks", first + returning, name_width=22))
     p95 = percentile([s * 1000 for s in first + returning], 0.95)
     print(f"target p95 <= 100 ms: {'met' if p95 <= 100 else 'NOT met'} ({p95:.1f} ms)")
 

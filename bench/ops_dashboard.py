@@ -16,36 +16,17 @@ audit-logged links and OAuth callbacks, then prints, for each read, the median a
 import argparse
 import os
 import statistics
-import sys
 import time
 from datetime import timedelta
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dealscale.settings")
-os.environ.setdefault("DEBUG", "true")
-os.environ.setdefault("LOG_LEVEL", "WARNING")
-os.environ.setdefault("CELERY_BROKER_URL", "memory://")
+from common import ScratchDatabase, setup_django
 
-import psycopg  # noqa: E402
-
-BASE_URL = os.environ.get("DATABASE_URL", "")
-if not BASE_URL.startswith("postgres"):
-    sys.exit("Set DATABASE_URL to a PostgreSQL database: the bench creates a scratch database beside it.")
-SCRATCH = f"bench_ops_{os.getpid()}"
-_parts = urlsplit(BASE_URL)
-_admin_dsn = urlunsplit(_parts._replace(path="/postgres"))
-os.environ["DATABASE_URL"] = urlunsplit(_parts._replace(path=f"/{SCRATCH}"))
-
-import django  # noqa: E402
-
-django.setup()
+SCRATCH = ScratchDatabase("bench_ops")
+setup_django(LOG_LEVEL="WARNING", CELERY_BROKER_URL="memory://")
 
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
-from django.db import connection, connections  # noqa: E402
+from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
 from django.utils import timezone  # noqa: E402
@@ -130,9 +111,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     args = parser.parse_args()
 
-    with psycopg.connect(_admin_dsn, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{SCRATCH}"')
-    try:
+    with SCRATCH.created():
         setup_test_environment()
         call_command("migrate", verbosity=0)
         started = time.perf_counter()
@@ -147,7 +126,7 @@ def main() -> None:
                 (OAuthAttempt, "OAuth callbacks"),
             ]
         )
-        print(f"Operations reads on PostgreSQL (scratch database {SCRATCH}), {os.cpu_count()} CPUs")
+        print(f"Operations reads on PostgreSQL (scratch database {SCRATCH.name}), {os.cpu_count()} CPUs")
         print(f"  {counts} over 7 days (filled in {filled:.1f} s)")
         max_age = timedelta(seconds=settings.BOT_HEARTBEAT_MAX_AGE_SECONDS)
         staff = User.objects.create(username="bench-staff", is_staff=True, is_superuser=True)
@@ -170,10 +149,6 @@ def main() -> None:
             "/metrics scrape", args.rounds, lambda: client.get("/metrics", HTTP_AUTHORIZATION="Bearer bench")
         )
         measure("alert evaluation (3 rules)", args.rounds, evaluate_alerts)
-    finally:
-        connections.close_all()
-        with psycopg.connect(_admin_dsn, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{SCRATCH}" WITH (FORCE)')
 
 
 if __name__ == "__main__":

@@ -17,20 +17,13 @@ Figures:
 """
 
 import argparse
-import os
 import secrets
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dealscale.settings")
-os.environ.setdefault("DEBUG", "true")
+from common import setup_django
 
-import django  # noqa: E402
-
-django.setup()
+setup_django()
 
 from allauth.socialaccount.models import SocialAccount  # noqa: E402
 from django.conf import settings  # noqa: E402
