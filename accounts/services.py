@@ -131,7 +131,8 @@ def record_discord_link(
         data={"discord_id": discord_id, "username": social_account.extra_data.get("username")},
         ip_address=ip_address,
     )
-    transaction.on_commit(lambda: discord_linked.send(sender=User, user=user, discord_id=discord_id))
+    # robust: a listener's failure (e.g. the broker is down) must not undo or fail a committed link.
+    transaction.on_commit(lambda: discord_linked.send(sender=User, user=user, discord_id=discord_id), robust=True)
 
 
 def unlink_discord(*, user: User, actor: User, source: str, ip_address: str | None = None) -> str:
@@ -160,7 +161,9 @@ def unlink_discord(*, user: User, actor: User, source: str, ip_address: str | No
             data={"discord_id": discord_id, "token_revoked": revoked},
             ip_address=ip_address,
         )
-        transaction.on_commit(lambda: discord_unlinked.send(sender=User, user=user, discord_id=discord_id))
+        transaction.on_commit(
+            lambda: discord_unlinked.send(sender=User, user=user, discord_id=discord_id), robust=True
+        )
     return discord_id
 
 

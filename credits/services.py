@@ -25,6 +25,7 @@ from credits.errors import (
 )
 from credits.models import CreditAccount, CreditRequest, LedgerEntry
 from credits.selectors import can_moderate, requested_today_total
+from dealscale.queueing import enqueue_on_commit
 
 REASON_MIN_LENGTH = 10
 REASON_MAX_LENGTH = 500
@@ -337,6 +338,4 @@ def _decide(credit_request: CreditRequest, *, status: str, actor, note: str) -> 
 
 def _notify_after_commit(credit_request: CreditRequest) -> None:
     # After commit: a rolled-back decision is never announced, and a slow Discord never holds the locks.
-    # robust: a broker outage is logged; it must not turn a committed decision into an error.
-    request_id = credit_request.pk
-    transaction.on_commit(lambda: tasks.notify_decision.delay(request_id), robust=True)
+    enqueue_on_commit(tasks.notify_decision, credit_request.pk)

@@ -1,8 +1,7 @@
-from functools import partial
-
 from django.apps import AppConfig
-from django.db import transaction
 from django.db.models.signals import post_save
+
+from dealscale.queueing import enqueue_on_commit
 
 
 def mirror_credit_request(sender, instance, created: bool, raw: bool = False, **kwargs) -> None:
@@ -17,8 +16,7 @@ def mirror_credit_request(sender, instance, created: bool, raw: bool = False, **
         task = update_moderation_message
     else:
         return
-    # robust: a broker outage must not turn the member's committed request or decision into an error.
-    transaction.on_commit(partial(task.delay, instance.pk), robust=True)
+    enqueue_on_commit(task, instance.pk)
 
 
 class DiscordbotConfig(AppConfig):

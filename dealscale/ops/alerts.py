@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from dealscale.models import AlertDelivery, AlertIncident, AlertNotification
+from dealscale.queueing import enqueue_on_commit
 from dealscale.ops.rules import RULES, AlertRule, Observation
 
 logger = structlog.get_logger(__name__)
@@ -111,9 +112,8 @@ def _notify(
         from dealscale.tasks import deliver_alert
 
         for delivery in deliveries:
-            # robust: a broker that is down is logged by Django, the evaluation still completes and
-            # the delivery row stays "pending" in the admin for someone to see.
-            transaction.on_commit(lambda pk=delivery.pk: deliver_alert.delay(pk), robust=True)
+            # The delivery row stays "pending" in the admin if the broker cannot take it.
+            enqueue_on_commit(deliver_alert, delivery.pk)
     return notification
 
 

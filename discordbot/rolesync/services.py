@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent
 from accounts.services import record_audit_event
+from dealscale.queueing import enqueue_on_commit
 from discordbot.client import (
     DiscordClient,
     DiscordError,
@@ -86,8 +87,17 @@ def queue_run(
         target=run,
         data={"trigger": trigger, "user_ids": run.target_user_ids, "discord_ids": run.target_discord_ids},
     )
-    transaction.on_commit(lambda: sync_roles.delay(run_id=run.pk))
+    enqueue_on_commit(sync_roles, run_id=run.pk, on_failure=lambda exc: _mark_unqueued(run.pk, exc))
     return run
+
+
+def _mark_unqueued(run_id: int, exc: Exception) -> None:
+    # Without this the run would read "queued" forever in the admin and the API.
+    RoleSyncRun.objects.filter(pk=run_id, status=RoleSyncRun.Status.QUEUED).update(
+        status=RoleSyncRun.Status.FAILED,
+        finished_at=timezone.now(),
+        errors=[{"error": "could not be queued: the task broker is unreachable", "detail": type(exc).__name__}],
+    )
 
 
 def create_targeted_run(
@@ -533,7 +543,7 @@ def import_milestones(*, data, actor, source: str) -> list[MilestoneTrack]:
 
 def queue_full_sync(*, trigger: str) -> None:
     """Ask a worker for a whole-guild run once the transaction commits (skipped if one is running)."""
-    transaction.on_commit(lambda: sync_roles.delay(trigger=trigger))
+    enqueue_on_commit(sync_roles, trigger=trigger)
 
 
 def milestones_changed(*, actor, source: str, target: MilestoneTrack | None) -> None:

@@ -1,18 +1,18 @@
 """Hooks that sync the members concerned right away instead of waiting for the 5-minute run."""
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from accounts.signals import discord_linked, discord_unlinked
+from dealscale.queueing import enqueue_on_commit
 from discordbot.rolesync import selectors
 from discordbot.rolesync.models import RoleSyncRun
 from discordbot.tasks import sync_roles_for_users
 
 
 def _queue_targeted_sync(*, user_ids: list[int], discord_ids: list[str], trigger: str) -> None:
-    transaction.on_commit(lambda: sync_roles_for_users.delay(user_ids, trigger, discord_ids))
+    enqueue_on_commit(sync_roles_for_users, user_ids, trigger, discord_ids)
 
 
 @receiver(discord_linked, dispatch_uid="rolesync_on_discord_linked")

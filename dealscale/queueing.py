@@ -1,0 +1,33 @@
+"""Handing work to Celery after a transaction commits, without letting a broker outage leak out.
+
+A member's committed request, a moderator's decision or an admin's save must never turn into a 500
+because the broker is unreachable: the work that could not be queued is logged (and, where the
+caller can, recorded) while the answer stays the committed truth.
+"""
+
+from collections.abc import Callable
+
+import structlog
+from django.db import transaction
+from kombu.exceptions import KombuError
+
+logger = structlog.get_logger(__name__)
+
+BROKER_ERRORS = (KombuError, OSError)
+
+
+def enqueue_on_commit(task, *args, on_failure: Callable[[Exception], None] | None = None, **kwargs) -> None:
+    """Send `task.delay(*args, **kwargs)` once the current transaction commits.
+
+    If the broker refuses it, log the failure and call `on_failure(exc)`; nothing is raised.
+    """
+
+    def send() -> None:
+        try:
+            task.delay(*args, **kwargs)
+        except BROKER_ERRORS as exc:
+            logger.error("task_enqueue_failed", task=task.name, error=repr(exc))
+            if on_failure is not None:
+                on_failure(exc)
+
+    transaction.on_commit(send, robust=True)

@@ -1,0 +1,67 @@
+"""A broker outage after commit is logged, never turned into an error for what already committed."""
+
+import pytest
+from celery.app.task import Task
+from kombu.exceptions import OperationalError
+from rest_framework.test import APIClient
+
+from accounts.services import create_api_token
+from credits.models import CreditRequest
+from credits.tests.factories import ModeratorFactory, UserFactory
+from dealscale.queueing import enqueue_on_commit
+from discordbot.rolesync.models import RoleSyncRun
+from discordbot.rolesync.tests.factories import StaffFactory
+from discordbot.tasks import sync_roles
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def broker_down(monkeypatch):
+    def refuse(self, *args, **kwargs):
+        raise OperationalError("[Errno 111] Connection refused")
+
+    monkeypatch.setattr(Task, "apply_async", refuse)
+
+
+def api_client_for(user) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {create_api_token(user=user)[1]}")
+    return client
+
+
+def test_a_refused_task_is_reported_to_the_caller_and_not_raised(broker_down, django_capture_on_commit_callbacks):
+    failures = []
+    with django_capture_on_commit_callbacks(execute=True):
+        enqueue_on_commit(sync_roles, on_failure=failures.append)
+    assert len(failures) == 1 and isinstance(failures[0], OperationalError)
+
+
+def test_a_credit_request_filed_while_the_broker_is_down_is_a_201(broker_down, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api_client_for(UserFactory()).post(
+            "/api/credit-requests", {"amount": 50, "reason": "Prizes for the weekly quiz"}, format="json"
+        )
+    assert response.status_code == 201
+    assert CreditRequest.objects.filter(pk=response.json()["id"], status="pending").exists()
+
+
+def test_an_approval_while_the_broker_is_down_is_a_200(broker_down, django_capture_on_commit_callbacks):
+    request = CreditRequest.objects.create(
+        user=UserFactory(), amount=50, reason="Prizes for the weekly quiz", source="api"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api_client_for(ModeratorFactory()).post(
+            f"/api/admin/credit-requests/{request.pk}/approve", {"note": ""}, format="json"
+        )
+    assert response.status_code == 200
+    assert response.json()["status"] == "approved"
+
+
+def test_a_role_sync_that_cannot_be_queued_is_recorded_as_failed(broker_down, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api_client_for(StaffFactory()).post("/admin/discord/sync-roles", {}, format="json")
+    assert response.status_code == 202
+    run = RoleSyncRun.objects.get(pk=response.json()["run_id"])
+    assert run.status == RoleSyncRun.Status.FAILED
+    assert "could not be queued" in run.errors[0]["error"]
