@@ -5,7 +5,31 @@ django-structlog binds `request_id` (and the user) to every line logged during a
 structlog formatter so every line has one shape.
 """
 
+import re
+
 import structlog
+
+# Fields that carry a URL: django-structlog's `request` ("GET /path?query"), and our own `path`/`url`.
+# `event` is there for foreign lines (django.request's "Not Found: /path"), whose message is the event.
+URL_FIELDS = ("request", "path", "url", "event")
+SENSITIVE_QUERY_VALUE = re.compile(
+    r"(?P<name>[?&;](?:code|state|token|access_token|refresh_token|key|secret|password)=)[^&;#\s]*",
+    re.IGNORECASE,
+)
+# allauth's password-reset link is `/accounts/password/reset/key/<uidb36>-<key>/`: the key is the secret.
+RESET_KEY_SEGMENT = re.compile(r"(/password/reset/key/)[^/?#\s]+")
+REDACTED = "[redacted]"
+
+
+def redact_url_secrets(_logger, _method_name: str, event_dict: dict) -> dict:
+    """Blank OAuth codes/states, tokens and password-reset keys in the URL-carrying fields of a log line."""
+    for field in URL_FIELDS:
+        value = event_dict.get(field)
+        if isinstance(value, str):
+            value = SENSITIVE_QUERY_VALUE.sub(rf"\g<name>{REDACTED}", value)
+            event_dict[field] = RESET_KEY_SEGMENT.sub(rf"\g<1>{REDACTED}", value)
+    return event_dict
+
 
 SHARED_PROCESSORS = [
     structlog.contextvars.merge_contextvars,
@@ -13,6 +37,7 @@ SHARED_PROCESSORS = [
     structlog.stdlib.add_log_level,
     structlog.processors.TimeStamper(fmt="iso", utc=True),
     structlog.processors.StackInfoRenderer(),
+    redact_url_secrets,
 ]
 
 
