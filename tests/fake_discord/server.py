@@ -323,38 +323,34 @@ def _role_change_problem(state: FakeDiscordState, guild_id: str, role_id: str) -
     return None
 
 
-@route("PUT", "/guilds/{guild_id}/members/{user_id}/roles/{role_id}")
-async def add_member_role(ctx: Ctx) -> web.Response:
+def _set_member_role(ctx: Ctx, *, held: bool) -> web.Response:
+    """Give (`held`) or take the path's role; like Discord, doing what is already so still succeeds."""
     guild_id, problem = _guild_or_error(ctx)
     if problem:
         return problem
+    role_id = ctx.params["role_id"]
     with ctx.state.lock:
         member = ctx.state.members[guild_id].get(ctx.params["user_id"])
         if member is None:
             return err(UNKNOWN_MEMBER)
-        if problem := _role_change_problem(ctx.state, guild_id, ctx.params["role_id"]):
+        if problem := _role_change_problem(ctx.state, guild_id, role_id):
             return problem
-        if ctx.params["role_id"] not in member["roles"]:
-            member["roles"].append(ctx.params["role_id"])
+        if held and role_id not in member["roles"]:
+            member["roles"].append(role_id)
+        elif not held and role_id in member["roles"]:
+            member["roles"].remove(role_id)
     ctx.server.emit_member_update(guild_id, member)
     return no_content()
+
+
+@route("PUT", "/guilds/{guild_id}/members/{user_id}/roles/{role_id}")
+async def add_member_role(ctx: Ctx) -> web.Response:
+    return _set_member_role(ctx, held=True)
 
 
 @route("DELETE", "/guilds/{guild_id}/members/{user_id}/roles/{role_id}")
 async def remove_member_role(ctx: Ctx) -> web.Response:
-    guild_id, problem = _guild_or_error(ctx)
-    if problem:
-        return problem
-    with ctx.state.lock:
-        member = ctx.state.members[guild_id].get(ctx.params["user_id"])
-        if member is None:
-            return err(UNKNOWN_MEMBER)
-        if problem := _role_change_problem(ctx.state, guild_id, ctx.params["role_id"]):
-            return problem
-        if ctx.params["role_id"] in member["roles"]:
-            member["roles"].remove(ctx.params["role_id"])
-    ctx.server.emit_member_update(guild_id, member)
-    return no_content()
+    return _set_member_role(ctx, held=False)
 
 
 @route("PATCH", "/guilds/{guild_id}/members/{user_id}")
