@@ -282,3 +282,23 @@ def test_a_broker_outage_leaves_the_delivery_pending_and_the_evaluation_complete
 def test_the_beat_task_runs_the_evaluation(clock):
     assert tasks.evaluate_alerts.apply().get() == 1
     assert kinds("bot_offline") == ["firing"]
+
+
+@pytest.mark.parametrize("failure", ["http_500", "connection_refused"])
+def test_a_failing_webhook_keeps_its_token_out_of_the_stored_error_and_the_log(
+    failure, clock, alert_settings, webhook_server, refused_url, eager_celery,
+    django_capture_on_commit_callbacks, caplog,
+):
+    token_path = "/api/webhooks/1/SECRET-WEBHOOK-TOKEN"
+    webhook_server.statuses[token_path] = 500
+    base = webhook_server.url("") if failure == "http_500" else refused_url.removesuffix("/webhook")
+    alert_settings.ALERT_DISCORD_WEBHOOK_URL = base + token_path
+
+    with caplog.at_level(logging.ERROR), django_capture_on_commit_callbacks(execute=True):
+        evaluate_alerts()
+
+    discord = AlertDelivery.objects.get(channel="discord")
+    expected = "HTTP 500 from 127.0.0.1" if failure == "http_500" else "ConnectionError from 127.0.0.1"
+    assert discord.last_error == expected
+    assert "alert_delivery_failed" in caplog.text
+    assert "SECRET-WEBHOOK-TOKEN" not in caplog.text
