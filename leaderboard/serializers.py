@@ -1,13 +1,46 @@
 """Input validation of the leaderboard API (output documents are built in selectors)."""
 
+import re
 from datetime import timedelta
 
 from django.utils import timezone
 from rest_framework import serializers
+from rest_framework.utils import html
 
 from leaderboard.periods import Period
 
 MAX_EVENTS_PER_BATCH = 500
+
+# ASCII only, and short enough for int(): str.isdigit() and int() also take "²", "١٠", " 7" or "1_0"
+# (and int() refuses more than 4300 digits), none of which is an integer the API documents.
+_ASCII_INTEGER = re.compile(r"-?[0-9]{1,18}")
+
+
+def ascii_integer(raw: str) -> int | None:
+    """The integer `raw` spells in ASCII digits (optionally negative), None for anything else."""
+    return int(raw) if _ASCII_INTEGER.fullmatch(raw) else None
+
+
+class _EmptyIsInvalidMixin:
+    """DRF reads `?name=` as an absent parameter, so as its default; the API refuses it instead."""
+
+    def get_value(self, dictionary):
+        if html.is_html_input(dictionary) and dictionary.get(self.field_name) == "":
+            return ""
+        return super().get_value(dictionary)
+
+
+class AsciiIntegerField(_EmptyIsInvalidMixin, serializers.IntegerField):
+    """An integer given as a number or as a string of ASCII digits; an empty query parameter is invalid."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and ascii_integer(data) is None:
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class QueryChoiceField(_EmptyIsInvalidMixin, serializers.ChoiceField):
+    """A choice whose empty query parameter is invalid rather than the default."""
 
 
 class ScoreEventInputSerializer(serializers.Serializer):
@@ -58,16 +91,16 @@ def parse_leaderboard_query(params) -> tuple[str, int, int]:
     cached page, and this is the hottest path of the API.
     """
     errors = {}
-    period = params.get("period") or Period.ALL
+    period = params.get("period", Period.ALL)
     if period not in Period.values:
         errors["period"] = [f'"{period}" is not a valid choice: use {", ".join(Period.values)}.']
     numbers = {}
     for name, default, low, high in (("limit", 10, 1, 100), ("offset", 0, 0, 10_000_000)):
-        raw = params.get(name) or str(default)
-        if not raw.isdigit() or not low <= int(raw) <= high:
+        value = ascii_integer(params[name]) if name in params else default
+        if value is None or not low <= value <= high:
             errors[name] = [f"Must be an integer from {low} to {high}."]
         else:
-            numbers[name] = int(raw)
+            numbers[name] = value
     if errors:
         raise serializers.ValidationError(errors)
     return period, numbers["limit"], numbers["offset"]
@@ -76,18 +109,18 @@ def parse_leaderboard_query(params) -> tuple[str, int, int]:
 class LeaderboardQuerySerializer(serializers.Serializer):
     """The documented query of GET /api/leaderboard (parsed by parse_leaderboard_query)."""
 
-    limit = serializers.IntegerField(min_value=1, max_value=100, default=10)
-    offset = serializers.IntegerField(min_value=0, max_value=10_000_000, default=0)
-    period = serializers.ChoiceField(choices=Period.values, default=Period.ALL)
+    limit = AsciiIntegerField(min_value=1, max_value=100, default=10)
+    offset = AsciiIntegerField(min_value=0, max_value=10_000_000, default=0)
+    period = QueryChoiceField(choices=Period.values, default=Period.ALL)
 
 
 class PeriodQuerySerializer(serializers.Serializer):
-    period = serializers.ChoiceField(choices=Period.values, default=Period.ALL)
+    period = QueryChoiceField(choices=Period.values, default=Period.ALL)
 
 
 class HistoryQuerySerializer(serializers.Serializer):
-    days = serializers.IntegerField(min_value=1, max_value=365, default=30)
-    period = serializers.ChoiceField(choices=Period.values, default=Period.ALL)
+    days = AsciiIntegerField(min_value=1, max_value=365, default=30)
+    period = QueryChoiceField(choices=Period.values, default=Period.ALL)
 
 
 class LeaderboardUserSerializer(serializers.Serializer):

@@ -34,7 +34,26 @@ def ranked(member):
 
 
 @pytest.mark.parametrize(
-    "query", ["limit=0", "limit=101", "limit=abc", "offset=-1", "offset=x", "period=year"]
+    "query",
+    [
+        "limit=0",
+        "limit=101",
+        "limit=abc",
+        "offset=-1",
+        "offset=x",
+        "period=year",
+        # Unicode digits: str.isdigit() accepts them but they are not ASCII integers.
+        "limit=²",
+        "offset=²",
+        "limit=١٠",
+        "offset=١٠",
+        "limit=",
+        "offset=",
+        "period=",
+        "limit=+10",
+        "limit= 10",
+        f"offset={'1' * 5000}",
+    ],
 )
 def test_invalid_query_parameters_are_a_400_naming_the_parameter(api, query):
     response = api.get(f"/api/leaderboard?{query}")
@@ -146,9 +165,25 @@ def test_history_lists_one_point_per_day(api, ranked, member):
     assert [(p["rank"], p["score"]) for p in document["results"]] == [(2, 20)]
 
 
-@pytest.mark.parametrize("query", ["days=0", "days=366", "days=x", "period=year"])
+@pytest.mark.parametrize(
+    "query",
+    ["days=0", "days=366", "days=x", "period=year", "days=²", "days=١٠", "days=", "days=10.0", "period="],
+)
 def test_history_validates_its_parameters(api, member, query):
-    assert api.get(f"/api/leaderboard/users/{member.pk}/history?{query}").status_code == 400
+    response = api.get(f"/api/leaderboard/users/{member.pk}/history?{query}")
+    assert response.status_code == 400
+    assert query.split("=")[0] in response.json()
+
+
+@pytest.mark.parametrize("query", ["period=", "period=year"])
+def test_me_validates_its_period(api, query):
+    response = api.get(f"/api/leaderboard/me?{query}")
+    assert response.status_code == 400
+    assert "period" in response.json()
+
+
+def test_history_of_a_user_id_beyond_the_database_range_is_a_404(api):
+    assert api.get(f"/api/leaderboard/users/{10**30}/history").status_code == 404
 
 
 def test_history_of_an_unknown_user_is_a_404(api):
