@@ -170,8 +170,25 @@ class DecisionInputSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class ApproveRequestApi(CreditsApiView):
+class DecisionApi(CreditsApiView):
+    """A moderator's decision on one request: approve and deny take the same body and answer alike."""
+
     permission_classes = [IsAuthenticated, CanModerateCredits]
+
+    def decide(self, request, request_id: int, service) -> Response:
+        serializer = DecisionInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        credit_request = service(
+            request_id,
+            moderator=request.user,
+            note=serializer.validated_data["note"],
+            source=AuditEvent.Source.API,
+            ip_address=get_client_ip(request)[0],
+        )
+        return Response(ModeratedCreditRequestSerializer(credit_request).data)
+
+
+class ApproveRequestApi(DecisionApi):
 
     @extend_schema(
         tags=ADMIN_TAGS,
@@ -180,20 +197,10 @@ class ApproveRequestApi(CreditsApiView):
         responses={200: ModeratedCreditRequestSerializer, 403: ERROR, 404: ERROR, 409: ERROR},
     )
     def post(self, request, request_id: int):
-        serializer = DecisionInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        credit_request = services.approve_request(
-            request_id,
-            moderator=request.user,
-            note=serializer.validated_data["note"],
-            source=AuditEvent.Source.API,
-            ip_address=get_client_ip(request)[0],
-        )
-        return Response(ModeratedCreditRequestSerializer(credit_request).data)
+        return self.decide(request, request_id, services.approve_request)
 
 
-class DenyRequestApi(CreditsApiView):
-    permission_classes = [IsAuthenticated, CanModerateCredits]
+class DenyRequestApi(DecisionApi):
 
     @extend_schema(
         tags=ADMIN_TAGS,
@@ -202,13 +209,4 @@ class DenyRequestApi(CreditsApiView):
         responses={200: ModeratedCreditRequestSerializer, 400: ERROR, 403: ERROR, 404: ERROR, 409: ERROR},
     )
     def post(self, request, request_id: int):
-        serializer = DecisionInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        credit_request = services.deny_request(
-            request_id,
-            moderator=request.user,
-            note=serializer.validated_data["note"],
-            source=AuditEvent.Source.API,
-            ip_address=get_client_ip(request)[0],
-        )
-        return Response(ModeratedCreditRequestSerializer(credit_request).data)
+        return self.decide(request, request_id, services.deny_request)

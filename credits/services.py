@@ -94,19 +94,15 @@ def approve_request(
             reason=note or f"Credit request #{credit_request.pk} approved",
         )
         _decide(credit_request, status=CreditRequest.Status.APPROVED, actor=moderator, note=note)
-        record_audit_event(
-            actor=moderator,
+        _audit_decision(
+            credit_request,
             action="credit_request.approved",
+            actor=moderator,
             source=source,
-            target=credit_request,
-            data={
-                "amount": credit_request.amount,
-                "user_id": credit_request.user_id,
-                "note": note,
-                "ledger_entry_id": entry.pk,
-                "balance_after": entry.balance_after,
-            },
+            note=note,
             ip_address=ip_address,
+            ledger_entry_id=entry.pk,
+            balance_after=entry.balance_after,
         )
         _notify_after_commit(credit_request)
     return credit_request
@@ -127,12 +123,12 @@ def deny_request(
         credit_request = _lock_request(request_id)
         credit_request.check_transition(CreditRequest.Status.DENIED)
         _decide(credit_request, status=CreditRequest.Status.DENIED, actor=moderator, note=note)
-        record_audit_event(
-            actor=moderator,
+        _audit_decision(
+            credit_request,
             action="credit_request.denied",
+            actor=moderator,
             source=source,
-            target=credit_request,
-            data={"amount": credit_request.amount, "user_id": credit_request.user_id, "note": note},
+            note=note,
             ip_address=ip_address,
         )
         _notify_after_commit(credit_request)
@@ -154,18 +150,14 @@ def cancel_request(
             raise NotAllowed("Only the member who filed a request or a moderator can cancel it.")
         credit_request.check_transition(CreditRequest.Status.CANCELLED)
         _decide(credit_request, status=CreditRequest.Status.CANCELLED, actor=actor, note=note)
-        record_audit_event(
-            actor=actor,
+        _audit_decision(
+            credit_request,
             action="credit_request.cancelled",
+            actor=actor,
             source=source,
-            target=credit_request,
-            data={
-                "amount": credit_request.amount,
-                "user_id": credit_request.user_id,
-                "note": note,
-                "by_owner": by_owner,
-            },
+            note=note,
             ip_address=ip_address,
+            by_owner=by_owner,
         )
         if not by_owner:
             _notify_after_commit(credit_request)
@@ -334,6 +326,27 @@ def _decide(credit_request: CreditRequest, *, status: str, actor, note: str) -> 
     credit_request.decided_by = actor
     credit_request.decision_note = note
     credit_request.save(update_fields=["status", "decided_at", "decided_by", "decision_note"])
+
+
+def _audit_decision(
+    credit_request: CreditRequest,
+    *,
+    action: str,
+    actor,
+    source: str,
+    note: str,
+    ip_address: str | None,
+    **data,
+) -> None:
+    """Audit a decision: the request's amount, member and note, then what this decision adds."""
+    record_audit_event(
+        actor=actor,
+        action=action,
+        source=source,
+        target=credit_request,
+        data={"amount": credit_request.amount, "user_id": credit_request.user_id, "note": note, **data},
+        ip_address=ip_address,
+    )
 
 
 def _notify_after_commit(credit_request: CreditRequest) -> None:
