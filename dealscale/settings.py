@@ -3,6 +3,8 @@
 One file for every environment: development, tests and production differ only by variables.
 """
 
+import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import environ
@@ -10,8 +12,27 @@ from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-env = environ.Env()
+
+
+class NonEmptyEnviron(Mapping):
+    """os.environ without its empty values: `VAR=` (as in a copied .env.example) means "use the default"."""
+
+    def __getitem__(self, name: str) -> str:
+        value = os.environ[name]
+        if value == "":
+            raise KeyError(name)
+        return value
+
+    def __iter__(self):
+        return (name for name, value in os.environ.items() if value != "")
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+env = environ.Env()
+env.ENVIRON = NonEmptyEnviron()
 
 DEBUG = env.bool("DEBUG", default=False)
 
@@ -346,6 +367,9 @@ ALERT_WEBHOOK_RETRY_BACKOFF_SECONDS = env.int("ALERT_WEBHOOK_RETRY_BACKOFF_SECON
 METRICS_TOKEN = env("METRICS_TOKEN", default="")
 # Several gunicorn workers: a folder (emptied before start) where prometheus_client merges their counters.
 PROMETHEUS_MULTIPROC_DIR = env("PROMETHEUS_MULTIPROC_DIR", default="")
+if not PROMETHEUS_MULTIPROC_DIR:
+    # prometheus_client switches to multiprocess mode when the variable merely exists, even empty.
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
 # Prometheus scrapes over the internal network, often in plain http.
 SECURE_REDIRECT_EXEMPT += [r"^metrics$"]
 

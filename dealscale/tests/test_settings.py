@@ -31,3 +31,16 @@ def test_deploy_check_is_clean_with_a_production_environment():
     result = run_manage("check", "--deploy", "--fail-level", "WARNING", env_overrides=PRODUCTION_ENV)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_every_variable_of_env_example_left_empty_still_starts():
+    """Copying .env.example and leaving values blank must behave like leaving them unset."""
+    names = [
+        line.lstrip("# ").split("=", 1)[0]
+        for line in (ROOT / ".env.example").read_text().splitlines()
+        if "=" in line and line.lstrip("# ")[:1].isupper()
+    ]
+    assert "DATABASE_URL" in names and "EMAIL_URL" in names
+    blank = {name: "" for name in names}
+    result = run_manage("check", env_overrides={**blank, "DEBUG": "true"})
+    assert result.returncode == 0, result.stdout + result.stderr
