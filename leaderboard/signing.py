@@ -8,6 +8,7 @@ from SECRET_KEY) rather than hashed.
 import base64
 import hashlib
 import hmac
+import re
 import time
 
 from cryptography.fernet import Fernet
@@ -16,6 +17,10 @@ from django.conf import settings
 SIGNATURE_HEADER = "X-DealScale-Signature"
 # Signatures older or newer than this are refused, which bounds how long a captured request replays.
 SIGNATURE_TOLERANCE_SECONDS = 300
+# ASCII only: str.isdigit() also takes "¹" or "١" (which int() refuses or reads), and
+# hmac.compare_digest raises TypeError on a non-ASCII str. Twelve digits reach the year 33658.
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+_HEX_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 
 
 class InvalidSignature(Exception):
@@ -50,11 +55,13 @@ def verify(*, header: str | None, secret: str, body: bytes, now: float | None = 
         raise InvalidSignature(f"Missing {SIGNATURE_HEADER} header.")
     parts = dict(item.strip().partition("=")[::2] for item in header.split(","))
     timestamp, given = parts.get("t", ""), parts.get("v1", "")
-    if not timestamp.isdigit() or not given:
-        raise InvalidSignature(f"Malformed {SIGNATURE_HEADER} header: expected t=<unix>,v1=<hex>.")
+    if not _TIMESTAMP.fullmatch(timestamp) or not _HEX_SHA256.fullmatch(given):
+        raise InvalidSignature(
+            f"Malformed {SIGNATURE_HEADER} header: expected t=<unix seconds>,v1=<64 hex digits>."
+        )
     now = time.time() if now is None else now
     if abs(now - int(timestamp)) > SIGNATURE_TOLERANCE_SECONDS:
         raise InvalidSignature("Signature timestamp is outside the 5-minute tolerance.")
-    expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, given):
+    expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).digest()
+    if not hmac.compare_digest(expected, bytes.fromhex(given)):
         raise InvalidSignature("Signature does not match the request body.")

@@ -66,6 +66,44 @@ def test_a_missing_or_malformed_signature_is_refused(post_events, payload, heade
     assert not ScoreEvent.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "timestamp, mac",
+    [
+        # str.isdigit() accepts superscripts and other scripts' digits; int() does not take them all.
+        ("¹", None),
+        ("{now}¹", None),
+        ("١٧٠٠٠٠٠٠٠٠", None),
+        (" {now}", None),
+        ("+{now}", None),
+        ("{now}_0", None),
+        ("1" * 5000, None),
+        # hmac.compare_digest raises TypeError on a non-ASCII str.
+        ("{now}", "é" * 64),
+        ("{now}", "{mac}é"),
+        ("{now}", "g" * 64),
+        ("{now}", "{mac}00"),
+        ("{now}", ""),
+    ],
+)
+def test_a_signature_header_with_anything_but_ascii_digits_and_hex_is_refused(
+    post_events, service_key, payload, timestamp, mac
+):
+    _, _, secret = service_key
+    now = int(time.time())
+    good_mac = sign(secret=secret, body=json.dumps(payload).encode(), timestamp=now).partition("v1=")[2]
+    mac = good_mac if mac is None else mac.format(mac=good_mac)
+    response = post_events(payload, signature=f"t={timestamp.format(now=now)},v1={mac}")
+    assert response.status_code == 401
+    assert "X-DealScale-Signature" in response.json()["detail"]
+    assert not ScoreEvent.objects.exists()
+
+
+def test_a_signature_in_upper_case_hex_is_accepted(post_events, service_key, payload):
+    _, _, secret = service_key
+    timestamp, _, mac = sign(secret=secret, body=json.dumps(payload).encode()).partition(",v1=")
+    assert post_events(payload, signature=f"{timestamp},v1={mac.upper()}").status_code == 200
+
+
 def test_an_unknown_or_missing_key_is_refused_even_with_a_good_signature(post_events, payload, client):
     assert post_events(payload, key="dss_unknown").status_code == 401
     anonymous = client.post("/api/score-events", data=json.dumps(payload), content_type="application/json")
