@@ -117,10 +117,11 @@ class DiscordClient:
             except (requests.ConnectionError, requests.Timeout) as exc:
                 self.governor.record_response(route, identity=identity, status=0)
                 retriable = not isinstance(exc, requests.ReadTimeout) or method in IDEMPOTENT_METHODS
-                log.warning("discord_network_error", attempt=attempt, error=repr(exc), will_retry=retriable
-                            and not last_attempt)
+                # requests' messages quote the URL, and a webhook or interaction URL holds its token.
+                log.warning("discord_network_error", attempt=attempt, error=type(exc).__name__,
+                            will_retry=retriable and not last_attempt)
                 if not retriable or last_attempt:
-                    raise DiscordServerError(f"network error: {exc}", status=0) from exc
+                    raise DiscordServerError(f"network error: {type(exc).__name__}", status=0) from None
                 self.sleep(self._backoff(attempt))
                 continue
 

@@ -79,7 +79,9 @@ def route_key(method: str, path: str) -> RouteKey:
         is_top_id = index == 1 and previous in MAJOR_RESOURCES
         is_token = index == 2 and segments[0] in ("webhooks", "interactions")
         if is_top_id or is_token:
-            major.append(segment)
+            # The major is logged and named in Redis keys; an interaction or webhook token is a credential, so
+            # only a hash of it goes there (still one bucket per token, as on Discord).
+            major.append(_token_digest(segment) if is_token else segment)
             template.append("{major}")
         elif segment.isdigit():
             template.append("{id}")
@@ -87,6 +89,10 @@ def route_key(method: str, path: str) -> RouteKey:
             template.append(segment)
     prefix = f"{segments[0]}/" if major else ""
     return RouteKey(method.upper(), "/" + "/".join(template), prefix + "/".join(major))
+
+
+def _token_digest(token: str) -> str:
+    return "sha256:" + hashlib.sha256(token.encode()).hexdigest()[:16]
 
 
 def identity_for(authorization: str | None) -> str:

@@ -6,6 +6,7 @@ import time
 
 import pytest
 import requests
+import structlog
 from requests.adapters import HTTPAdapter
 
 from discordbot.client import (
@@ -173,6 +174,20 @@ def test_an_unreachable_discord_raises_a_server_error_after_the_retries(fake_dis
 
     assert caught.value.status == 0
     assert len(sleeps) == 2
+
+
+def test_a_network_error_on_a_webhook_route_keeps_the_token_out_of_the_log_and_the_error(fake_discord, sleeps):
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    client = DiscordClient(base_url=f"http://127.0.0.1:{port}/api/v10", sleep=sleeps, max_retries=1)
+
+    with structlog.testing.capture_logs() as logs, pytest.raises(DiscordServerError) as caught:
+        client.request("GET", "/webhooks/7/SECRET-WEBHOOK-TOKEN", auth="none")
+
+    assert [line["event"] for line in logs].count("discord_network_error") == 2
+    assert "SECRET-WEBHOOK-TOKEN" not in repr(logs)
+    assert "SECRET-WEBHOOK-TOKEN" not in str(caught.value)
 
 
 def test_members_are_iterated_across_pages(client, fake_discord):

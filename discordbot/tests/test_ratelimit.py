@@ -4,6 +4,7 @@ import threading
 import time
 
 import pytest
+import structlog
 
 from dealscale.redis_client import get_redis
 from discordbot.client import DiscordClient, DiscordForbidden, DiscordInvalidRequestLimit, DiscordRateLimited
@@ -45,15 +46,28 @@ def run_in_threads(count, work):
 @pytest.mark.parametrize(("method", "path", "name", "major"), [
     ("PUT", "/guilds/1/members/2/roles/3", "PUT /guilds/{major}/members/{id}/roles/{id}", "guilds/1"),
     ("post", "/channels/9/messages", "POST /channels/{major}/messages", "channels/9"),
-    ("POST", "/interactions/5/tok/callback", "POST /interactions/{major}/{major}/callback", "interactions/5/tok"),
+    ("POST", "/interactions/5/tok/callback", "POST /interactions/{major}/{major}/callback",
+     "interactions/5/sha256:1a7674eb4ee78df7"),
     ("PATCH", "/webhooks/7/tok/messages/@original", "PATCH /webhooks/{major}/{major}/messages/@original",
-     "webhooks/7/tok"),
+     "webhooks/7/sha256:1a7674eb4ee78df7"),
     ("GET", "/users/@me", "GET /users/@me", ""),
 ])
 def test_routes_keep_only_the_major_parameter(method, path, name, major):
     key = route_key(method, path)
 
     assert (key.name, key.major) == (name, major)
+
+
+def test_a_rate_limited_webhook_is_logged_without_its_token(governor):
+    route = route_key("POST", "/webhooks/7/SECRET-WEBHOOK-TOKEN")
+
+    with structlog.testing.capture_logs() as logs:
+        governor.record_response(route, identity="anonymous", status=429,
+                                 headers={"Retry-After": "0.1", "Via": "1.1 google"}, body={"retry_after": 0.1})
+        governor._pause_for(governor.reserve(route, identity="anonymous"), route, max_wait=5)
+
+    assert [line["event"] for line in logs] == ["discord_rate_limited", "discord_rate_limit_wait"]
+    assert "SECRET-WEBHOOK-TOKEN" not in repr(logs)
 
 
 def test_interaction_callbacks_and_webhooks_are_exempt_from_the_global_limit():
