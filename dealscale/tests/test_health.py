@@ -141,3 +141,19 @@ def test_a_hung_redis_is_cut_off_by_the_check_timeout(client, settings, discord_
     assert response.status_code == 503
     assert response.json()["checks"]["redis_connection"] is False
     assert elapsed < 2, f"the endpoint waited {elapsed:.2f}s on a silent Redis"
+
+
+def test_all_checks_share_one_deadline_and_late_answers_count_as_failed(settings, monkeypatch):
+    from dealscale import health
+
+    def slow_ok():
+        time.sleep(2.0)
+        return True
+
+    monkeypatch.setattr(health, "CHECKS", {f"slow_{i}": slow_ok for i in range(4)})
+    started = time.monotonic()
+    results = health.run_checks(timeout=0.3)
+    elapsed = time.monotonic() - started
+
+    assert results == {f"slow_{i}": False for i in range(4)}
+    assert elapsed < 1.5, f"four slow checks took {elapsed:.2f}s against a 0.3 s deadline"
