@@ -17,6 +17,7 @@ from urllib.parse import quote
 import requests
 import structlog
 from django.conf import settings
+from urllib3.exceptions import ConnectTimeoutError
 
 from discordbot.errors import (
     DiscordError,
@@ -44,6 +45,20 @@ IDEMPOTENT_METHODS = frozenset({"GET", "PUT", "DELETE", "HEAD", "OPTIONS"})
 ERRORS_BY_STATUS: dict[int, type[DiscordError]] = {
     401: DiscordUnauthorized, 403: DiscordForbidden, 404: DiscordNotFound,
 }
+
+
+def _never_sent(exc: requests.RequestException) -> bool:
+    """True when the connection was never established, so Discord cannot have seen the request.
+
+    Any later failure (a reset, a read timeout) may come after Discord processed a POST or PATCH: retrying
+    those would send a second DM or announcement.
+    """
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = exc.args[0] if exc.args else None
+    # requests wraps urllib3's MaxRetryError, whose `reason` is the connect-phase error.
+    reason = getattr(reason, "reason", reason)
+    return isinstance(reason, ConnectTimeoutError)  # NewConnectionError (refused, DNS) is a subclass
 
 
 def _parse_body(response: requests.Response) -> Any:
@@ -116,7 +131,7 @@ class DiscordClient:
                 )
             except (requests.ConnectionError, requests.Timeout) as exc:
                 self.governor.record_response(route, identity=identity, status=0)
-                retriable = not isinstance(exc, requests.ReadTimeout) or method in IDEMPOTENT_METHODS
+                retriable = method in IDEMPOTENT_METHODS or _never_sent(exc)
                 # requests' messages quote the URL, and a webhook or interaction URL holds its token.
                 log.warning("discord_network_error", attempt=attempt, error=type(exc).__name__,
                             will_retry=retriable and not last_attempt)

@@ -8,6 +8,7 @@ import pytest
 import requests
 import structlog
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from discordbot.client import (
     DiscordClient,
@@ -161,6 +162,54 @@ def test_a_network_error_is_retried(fake_discord, sleeps):
 
     assert client.get_current_user()["id"] == APPLICATION_ID
     assert len(sleeps) == 2
+
+
+class LostResponseAdapter(HTTPAdapter):
+    """Delivers the request, then loses the connection before the response arrives."""
+
+    def send(self, request, **kwargs):
+        super().send(request, **kwargs)
+        raise requests.ConnectionError("connection reset by peer")
+
+
+class RefusedOnceAdapter(HTTPAdapter):
+    """Fails the first connect the way urllib3 reports a refused connection, before anything is sent."""
+
+    def __init__(self):
+        super().__init__()
+        self.refused = False
+
+    def send(self, request, **kwargs):
+        if not self.refused:
+            self.refused = True
+            refused = NewConnectionError(None, "Connection refused")
+            raise requests.ConnectionError(MaxRetryError(None, request.url, refused), request=request)
+        return super().send(request, **kwargs)
+
+
+def client_with(adapter, sleeps):
+    session = requests.Session()
+    session.mount("http://", adapter)
+    return DiscordClient(sleep=sleeps, session=session)
+
+
+def test_a_post_whose_response_was_lost_is_not_retried_so_the_message_is_sent_once(fake_discord, sleeps):
+    client = client_with(LostResponseAdapter(), sleeps)
+
+    with pytest.raises(DiscordServerError):
+        client.send_message(DEFAULT_CHANNEL_ID, content="Season 3 starts now")
+
+    assert len(fake_discord.requests_to("POST", "/channels/{channel_id}/messages")) == 1
+    assert sleeps == []
+
+
+def test_a_post_whose_connection_was_refused_is_retried(fake_discord, sleeps):
+    client = client_with(RefusedOnceAdapter(), sleeps)
+
+    client.send_message(DEFAULT_CHANNEL_ID, content="Season 3 starts now")
+
+    assert len(fake_discord.requests_to("POST", "/channels/{channel_id}/messages")) == 1
+    assert len(sleeps) == 1
 
 
 def test_an_unreachable_discord_raises_a_server_error_after_the_retries(fake_discord, sleeps):
