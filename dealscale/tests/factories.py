@@ -5,7 +5,6 @@ from django.utils import timezone
 
 from accounts.models import OAuthAttempt
 from accounts.tests.factories import UserFactory
-from credits.models import CreditRequest
 from discordbot.models import BotHeartbeat, CommandInvocation
 
 
@@ -43,14 +42,3 @@ class HeartbeatFactory(factory.django.DjangoModelFactory):
     last_seen_at = factory.LazyFunction(timezone.now)
     started_at = factory.LazyFunction(timezone.now)
     latency_ms = 40.0
-
-
-class CreditRequestFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = CreditRequest
-
-    user = factory.SubFactory(UserFactory)
-    amount = 100
-    reason = "Helped in the support channel"
-    source = CreditRequest.Source.WEB
-    created_at = factory.LazyFunction(timezone.now)

@@ -3,16 +3,11 @@ from datetime import timedelta
 import pytest
 
 from accounts.services import record_audit_event
+from credits.tests.factories import CreditRequestFactory
 from dealscale.models import AlertIncident
 from dealscale.ops import dashboard
 from dealscale.tests.conftest import T0
-from dealscale.tests.factories import (
-    CommandInvocationFactory,
-    CreditRequestFactory,
-    HeartbeatFactory,
-    StaffFactory,
-    UserFactory,
-)
+from dealscale.tests.factories import CommandInvocationFactory, HeartbeatFactory, StaffFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
