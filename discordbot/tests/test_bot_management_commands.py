@@ -124,6 +124,22 @@ def test_announce_dry_run_sends_nothing(fake_discord):
     assert fake_discord.sent_messages(DEFAULT_CHANNEL_ID) == []
 
 
+def test_announce_without_a_bot_token_fails_at_once_without_calling_discord(fake_discord, settings):
+    settings.DISCORD_BOT_TOKEN = ""
+
+    with pytest.raises(CommandError, match="DISCORD_BOT_TOKEN is not set"):
+        run("announce", "--channel", DEFAULT_CHANNEL_ID, "Maintenance tonight")
+    assert fake_discord.requests_to("POST", "/channels/{channel_id}/messages") == []
+
+
+def test_announce_dry_run_works_without_a_bot_token(fake_discord, settings):
+    settings.DISCORD_BOT_TOKEN = ""
+
+    output = run("announce", "--channel", "#general", "--dry-run", "Maintenance tonight")
+
+    assert "Dry run: would post to channel #general" in output
+
+
 def test_announce_refuses_an_unknown_channel_name(fake_discord):
     with pytest.raises(CommandError, match="No text channel named #nowhere"):
         run("announce", "--channel", "nowhere", "Hello")

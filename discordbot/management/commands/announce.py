@@ -53,6 +53,9 @@ class Command(BaseCommand):
         else:
             body = {"content": text}
 
+        if not dry_run and not settings.DISCORD_BOT_TOKEN:
+            # Without a token every call is a 401 the client would only learn after its retries.
+            raise CommandError("DISCORD_BOT_TOKEN is not set: the bot cannot post.")
         client = DiscordClient()
         if channel.isdigit():
             channel_id = channel
