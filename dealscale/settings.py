@@ -44,6 +44,9 @@ if not SECRET_KEY:
             "(generate one with: python -c 'import secrets; print(secrets.token_urlsafe(50))')."
         )
     SECRET_KEY = "insecure-development-key-only-for-debug"
+# Previous SECRET_KEYs (comma-separated) that still verify sessions, signed values and decrypt the
+# leaderboard service keys' signing secrets while SECRET_KEY is rotated.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -142,10 +145,14 @@ if REDIS_URL:
                 # A dead Redis must cost milliseconds, not a hung request.
                 "SOCKET_CONNECT_TIMEOUT": 0.5,
                 "SOCKET_TIMEOUT": 0.5,
+                # The cache only saves work (flags, pages, cooldowns, throttles): with Redis down,
+                # reads miss and fall back to the database instead of failing the request.
+                "IGNORE_EXCEPTIONS": True,
             },
             "KEY_PREFIX": "dealscale",
         }
     }
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 else:
     # No Redis: a file cache is shared by the web, worker and beat processes of `make run`.
     CACHES = {
