@@ -1,5 +1,6 @@
 """DRF authentication of the score-events webhook: a service key AND a body signature."""
 
+import structlog
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -8,7 +9,15 @@ from rest_framework import authentication, exceptions, permissions
 
 from accounts.authentication import bearer_credential
 from leaderboard.models import ServiceKey
-from leaderboard.signing import SIGNATURE_HEADER, InvalidSignature, decrypt_secret, verify
+from leaderboard.signing import (
+    SIGNATURE_HEADER,
+    InvalidSignature,
+    UndecryptableSecret,
+    decrypt_secret,
+    verify,
+)
+
+logger = structlog.get_logger(__name__)
 
 
 class ServiceKeySignatureAuthentication(authentication.BaseAuthentication):
@@ -29,11 +38,18 @@ class ServiceKeySignatureAuthentication(authentication.BaseAuthentication):
         if service_key is None:
             raise exceptions.AuthenticationFailed("Invalid or revoked service key.")
         try:
-            verify(
-                header=request.headers.get(SIGNATURE_HEADER),
-                secret=decrypt_secret(service_key.encrypted_secret),
-                body=request.body,
+            secret = decrypt_secret(service_key.encrypted_secret)
+        except UndecryptableSecret:
+            # SECRET_KEY was rotated without the old one in SECRET_KEY_FALLBACKS: only an operator can
+            # repair that (restore the fallback or issue a new key), so it is an error, not a warning.
+            logger.error(
+                "service_key_secret_undecryptable", service_key_id=service_key.pk, service_key=service_key.name
             )
+            raise exceptions.AuthenticationFailed(
+                "This service key's signing secret cannot be verified: ask an administrator for a new key."
+            ) from None
+        try:
+            verify(header=request.headers.get(SIGNATURE_HEADER), secret=secret, body=request.body)
         except InvalidSignature as exc:
             raise exceptions.AuthenticationFailed(str(exc)) from None
         ServiceKey.objects.filter(pk=service_key.pk).update(last_used_at=timezone.now())

@@ -2,7 +2,8 @@
 
 v1 is the hex HMAC-SHA256 of "<t>.<raw body>" keyed with the service key's signing secret. The
 secret has to be recoverable to verify signatures, so it is encrypted (Fernet, with a key derived
-from SECRET_KEY) rather than hashed.
+from SECRET_KEY) rather than hashed. Keys derived from SECRET_KEY_FALLBACKS still decrypt, so
+rotating SECRET_KEY the Django way (the old key moved to the fallbacks) keeps service keys working.
 """
 
 import base64
@@ -11,7 +12,7 @@ import hmac
 import re
 import time
 
-from cryptography.fernet import Fernet
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 
 SIGNATURE_HEADER = "X-DealScale-Signature"
@@ -27,19 +28,32 @@ class InvalidSignature(Exception):
     """The signature header is missing, malformed, stale or does not match the body."""
 
 
-def _fernet() -> Fernet:
-    digest = hashlib.sha256(
-        b"dealscale.leaderboard.service-key-secret:" + settings.SECRET_KEY.encode()
-    ).digest()
+class UndecryptableSecret(Exception):
+    """No key derived from SECRET_KEY or SECRET_KEY_FALLBACKS decrypts a stored signing secret."""
+
+
+def _derived_fernet(secret_key: str) -> Fernet:
+    digest = hashlib.sha256(b"dealscale.leaderboard.service-key-secret:" + secret_key.encode()).digest()
     return Fernet(base64.urlsafe_b64encode(digest))
 
 
+def _fernet() -> MultiFernet:
+    # MultiFernet encrypts with the first key (SECRET_KEY) and decrypts with any of them.
+    keys = [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
+    return MultiFernet([_derived_fernet(key) for key in keys])
+
+
 def encrypt_secret(secret: str) -> str:
+    """The signing secret encrypted with the key derived from SECRET_KEY."""
     return _fernet().encrypt(secret.encode()).decode()
 
 
 def decrypt_secret(token: str) -> str:
-    return _fernet().decrypt(token.encode()).decode()
+    """The signing secret of an encrypted token. Raises UndecryptableSecret."""
+    try:
+        return _fernet().decrypt(token.encode()).decode()
+    except InvalidToken:
+        raise UndecryptableSecret from None
 
 
 def sign(*, secret: str, body: bytes, timestamp: int | None = None) -> str:

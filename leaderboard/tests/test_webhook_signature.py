@@ -1,13 +1,14 @@
 """The score-events webhook accepts a request only with a live service key AND a fresh, matching signature."""
 
 import json
+import logging
 import time
 
 import pytest
 
 from leaderboard.models import ScoreEvent
-from leaderboard.services import revoke_service_key
-from leaderboard.signing import sign
+from leaderboard.services import create_service_key, revoke_service_key
+from leaderboard.signing import decrypt_secret, sign
 from leaderboard.tests.factories import UserFactory, event_document
 
 pytestmark = pytest.mark.django_db
@@ -132,3 +133,36 @@ def test_a_replayed_signed_request_stores_its_events_only_once(post_events, serv
 def test_the_secret_is_stored_encrypted_and_the_key_hashed(service_key):
     row, key, secret = service_key
     assert key not in (row.key_hash, row.prefix) and secret not in row.encrypted_secret
+
+
+def test_a_key_created_before_a_secret_key_rotation_keeps_working_through_the_fallbacks(
+    post_events, payload, settings
+):
+    settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
+    settings.SECRET_KEY = "the-rotated-secret-key"
+    assert post_events(payload).status_code == 200
+    assert ScoreEvent.objects.count() == 1
+
+
+def test_a_key_created_after_a_rotation_is_encrypted_with_the_new_secret_key(settings):
+    settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
+    settings.SECRET_KEY = "the-rotated-secret-key"
+    row, _, secret = create_service_key(name="after-rotation")
+    settings.SECRET_KEY_FALLBACKS = []
+    assert decrypt_secret(row.encrypted_secret) == secret
+
+
+def test_a_secret_no_key_can_decrypt_is_refused_and_logged_by_key_id_only(
+    post_events, service_key, payload, settings, caplog
+):
+    row, _, secret = service_key
+    settings.SECRET_KEY = "the-rotated-secret-key"
+    settings.SECRET_KEY_FALLBACKS = ["another-unrelated-key"]
+    with caplog.at_level(logging.ERROR):
+        response = post_events(payload)
+    assert response.status_code == 401
+    assert "cannot be verified" in response.json()["detail"]
+    assert not ScoreEvent.objects.exists()
+    [record] = [r for r in caplog.records if "service_key_secret_undecryptable" in r.getMessage()]
+    assert record.levelno == logging.ERROR and record.msg["service_key_id"] == row.pk
+    assert secret not in caplog.text and row.encrypted_secret not in caplog.text
