@@ -18,6 +18,9 @@ SNOWFLAKE = re.compile(r"^[0-9]{15,21}$")
 TRACK_KEYS = {"name", "exclusive", "milestones"}
 MILESTONE_KEYS = {"name", "discord_role_id", "period", "max_rank", "min_score"}
 NAME_MAX_LENGTH = 100
+# The ranges of the model's PositiveIntegerField / PositiveBigIntegerField on PostgreSQL: a bigger number
+# would only fail as a DataError mid-import.
+MAX_RANK_MAX = 2**31 - 1
 MIN_SCORE_MAX = 2**63 - 1
 
 
@@ -110,8 +113,8 @@ def _milestone(raw: Any, path: str, errors: list[str], role_ids: dict[str, str])
         errors.append(f"{path}: expected exactly one of max_rank and min_score")
     elif has_rank:
         max_rank = raw["max_rank"]
-        if isinstance(max_rank, bool) or not isinstance(max_rank, int) or max_rank < 1:
-            errors.append(f"{path}.max_rank: expected an integer of at least 1")
+        if isinstance(max_rank, bool) or not isinstance(max_rank, int) or not 1 <= max_rank <= MAX_RANK_MAX:
+            errors.append(f"{path}.max_rank: expected an integer from 1 to {MAX_RANK_MAX}")
     else:
         min_score = _score(raw["min_score"], f"{path}.min_score", errors)
     if len(errors) > before:
@@ -123,7 +126,7 @@ def _milestone(raw: Any, path: str, errors: list[str], role_ids: dict[str, str])
 
 def _score(value: Any, path: str, errors: list[str]) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MIN_SCORE_MAX:
-        errors.append(f"{path}: expected a whole number of points, at least 0")
+        errors.append(f"{path}: expected a whole number of points from 0 to {MIN_SCORE_MAX}")
         return None
     return value
 

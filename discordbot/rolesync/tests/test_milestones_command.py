@@ -151,8 +151,21 @@ def bad(**changes):
         ),
         (
             bad(**{"0__1__max_rank": 0}),
-            "$.tracks[0].milestones[1].max_rank: expected an integer of at least 1",
+            "$.tracks[0].milestones[1].max_rank: expected an integer from 1 to 2147483647",
         ),
+        (
+            bad(**{"0__1__max_rank": 2**31}),
+            "$.tracks[0].milestones[1].max_rank: expected an integer from 1 to 2147483647",
+        ),
+        (
+            bad(**{"0__1__max_rank": 10**30}),
+            "$.tracks[0].milestones[1].max_rank: expected an integer from 1 to 2147483647",
+        ),
+        (
+            bad(**{"1__0__min_score": 2**63}),
+            "$.tracks[1].milestones[0].min_score: expected a whole number of points from 0 to 9223372036854775807",
+        ),
+        (bad(**{"1__0__min_score": -1}), "$.tracks[1].milestones[0].min_score: expected a whole number"),
         (bad(**{"1__0__min_score": "1000"}), "$.tracks[1].milestones[0].min_score: expected a whole number"),
         (bad(**{"1__0__min_score": 10.5}), "$.tracks[1].milestones[0].min_score: expected a whole number"),
         (bad(**{"1____exclusive": "yes"}), "$.tracks[1].exclusive: expected true or false"),
