@@ -1,6 +1,7 @@
 """The user factory every app's tests share (app-specific factories stay in their apps)."""
 
 import factory
+from django.contrib.auth.models import Permission
 
 from accounts.models import User
 
@@ -15,3 +16,16 @@ class UserFactory(factory.django.DjangoModelFactory):
     username = factory.Sequence(lambda n: f"member{n}")
     email = factory.LazyAttribute(lambda user: f"{user.username}@example.com")
     password = factory.django.Password(PASSWORD)
+
+
+class StaffFactory(UserFactory):
+    """A staff member; apps add their permissions with `grant_permissions` in a post-generation hook."""
+
+    username = factory.Sequence(lambda n: f"staff{n}")
+    is_staff = True
+
+
+def grant_permissions(user: User, *, app_label: str, codenames: list[str]) -> None:
+    user.user_permissions.add(
+        *Permission.objects.filter(content_type__app_label=app_label, codename__in=codenames)
+    )

@@ -1,34 +1,31 @@
 """factory_boy factories of the credits tests."""
 
 import factory
-from django.contrib.auth.models import Permission
 
-from accounts.tests.factories import UserFactory
+from accounts.tests.factories import StaffFactory, UserFactory, grant_permissions
 from credits.models import CreditRequest
 
 
-class ModeratorFactory(UserFactory):
+class ModeratorFactory(StaffFactory):
     """Staff with `credits.moderate_creditrequest` (and view rights on the credits admin)."""
 
     class Meta:
         skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"moderator{n}")
-    is_staff = True
 
     @factory.post_generation
     def permissions(user, create, extracted, **kwargs):
         if create:
-            user.user_permissions.add(
-                *Permission.objects.filter(
-                    content_type__app_label="credits",
-                    codename__in=[
-                        "moderate_creditrequest",
-                        "view_creditrequest",
-                        "view_ledgerentry",
-                        "view_creditaccount",
-                    ],
-                )
+            grant_permissions(
+                user,
+                app_label="credits",
+                codenames=[
+                    "moderate_creditrequest",
+                    "view_creditrequest",
+                    "view_ledgerentry",
+                    "view_creditaccount",
+                ],
             )
 
 

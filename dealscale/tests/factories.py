@@ -4,13 +4,7 @@ import factory
 from django.utils import timezone
 
 from accounts.models import OAuthAttempt
-from accounts.tests.factories import UserFactory
 from discordbot.models import BotHeartbeat, CommandInvocation
-
-
-class StaffFactory(UserFactory):
-    username = factory.Sequence(lambda n: f"ops-staff{n}")
-    is_staff = True
 
 
 class CommandInvocationFactory(factory.django.DjangoModelFactory):

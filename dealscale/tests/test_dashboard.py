@@ -3,11 +3,12 @@ from datetime import timedelta
 import pytest
 
 from accounts.services import record_audit_event
+from accounts.tests.factories import StaffFactory, UserFactory
 from credits.tests.factories import CreditRequestFactory
 from dealscale.models import AlertIncident
 from dealscale.ops import dashboard
 from dealscale.tests.conftest import T0
-from dealscale.tests.factories import CommandInvocationFactory, HeartbeatFactory, StaffFactory, UserFactory
+from dealscale.tests.factories import CommandInvocationFactory, HeartbeatFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -7,9 +7,9 @@ runs in other threads and processes that only see committed rows.
 import pytest
 from waffle.models import Flag
 
+from accounts.tests.factories import StaffFactory, UserFactory
 from credits.tests.factories import CreditRequestFactory, ModeratorFactory
 from dealscale.ops.flags import set_discord_integration
-from dealscale.tests.factories import StaffFactory, UserFactory
 from discordbot import components
 from discordbot.models import BotHeartbeat, CommandInvocation
 from discordbot.rolesync.models import RoleSyncRun

@@ -4,11 +4,12 @@ from datetime import timedelta
 import pytest
 
 from accounts.services import record_oauth_attempt
+from accounts.tests.factories import StaffFactory, UserFactory
 from credits.tests.factories import CreditRequestFactory
 from dealscale import tasks
 from dealscale.ops.alerts import evaluate_alerts
 from dealscale.tests.conftest import T0
-from dealscale.tests.factories import CommandInvocationFactory, HeartbeatFactory, StaffFactory, UserFactory
+from dealscale.tests.factories import CommandInvocationFactory, HeartbeatFactory
 from discordbot.rolesync.models import RoleSyncRun
 
 pytestmark = pytest.mark.django_db

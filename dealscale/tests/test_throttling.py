@@ -5,8 +5,7 @@ from datetime import timedelta
 import pytest
 
 from accounts.services import create_api_token
-from accounts.tests.factories import PASSWORD
-from dealscale.tests.factories import UserFactory
+from accounts.tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
 

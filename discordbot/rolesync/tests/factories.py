@@ -2,27 +2,24 @@
 
 import factory
 from allauth.socialaccount.models import SocialAccount
-from django.contrib.auth.models import Permission
 
-from accounts.tests.factories import UserFactory
+from accounts.tests.factories import StaffFactory as BaseStaffFactory
+from accounts.tests.factories import UserFactory, grant_permissions
 from discordbot.rolesync.models import Milestone, MilestoneTrack, SyncExclusion
 
 
-class StaffFactory(UserFactory):
-    """Staff allowed to start role syncs (`rolesync.run_role_sync`)."""
+class StaffFactory(BaseStaffFactory):
+    """Staff allowed to start role syncs (`rolesync.run_role_sync`); `permissions=[...]` names others."""
 
     class Meta:
         skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"rs-staff{n}")
-    is_staff = True
 
     @factory.post_generation
     def permissions(self, create, extracted, **kwargs):
-        for codename in extracted if extracted is not None else ["run_role_sync"]:
-            self.user_permissions.add(
-                Permission.objects.get(codename=codename, content_type__app_label="rolesync")
-            )
+        codenames = extracted if extracted is not None else ["run_role_sync"]
+        grant_permissions(self, app_label="rolesync", codenames=codenames)
 
 
 class DiscordAccountFactory(factory.django.DjangoModelFactory):
