@@ -7,7 +7,7 @@ from rest_framework.views import APIView
 
 from accounts.authentication import BearerTokenAuthentication
 from accounts.models import AuditEvent
-from discordbot.rolesync import services
+from discordbot.rolesync import selectors, services
 from discordbot.rolesync.models import RoleSyncRun
 
 
@@ -29,12 +29,17 @@ class SyncRolesApi(APIView):
     @extend_schema_serializer(component_name="RoleSyncRequest")
     class InputSerializer(serializers.Serializer):
         user_ids = serializers.ListField(
-            child=serializers.IntegerField(min_value=1),
+            child=serializers.IntegerField(min_value=1, max_value=selectors.USER_ID_MAX),
             required=False,
             allow_empty=False,
             max_length=1000,
             help_text="Sync only these users (default: every member of the guild).",
         )
+
+        def validate_user_ids(self, user_ids: list[int]) -> list[int]:
+            if unknown := selectors.unknown_user_ids(user_ids):
+                raise serializers.ValidationError(f"No user with id {', '.join(map(str, unknown))}.")
+            return user_ids
 
     @extend_schema_serializer(component_name="RoleSyncQueued")
     class OutputSerializer(serializers.Serializer):

@@ -5,12 +5,16 @@ from dataclasses import dataclass
 
 from allauth.socialaccount.models import SocialAccount
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db.models import Q
 
 from dealscale.ops.flags import discord_integration_switched_off
 from discordbot.rolesync.models import Milestone, MilestoneTrack, SyncExclusion
 from discordbot.rolesync.planner import LinkedUser, MilestoneRule, Standing, TrackRule
 from leaderboard import selectors as leaderboard_selectors
+
+# The user primary key is a BigAutoField.
+USER_ID_MAX = 2**63 - 1
 
 
 def role_sync_enabled() -> bool:
@@ -120,6 +124,15 @@ def membership(
 
 def _targets(user_ids, discord_ids) -> Q:
     return Q(user_id__in=list(user_ids)) | Q(uid__in=[str(d) for d in discord_ids])
+
+
+def unknown_user_ids(user_ids: Iterable[int]) -> list[int]:
+    """The ids among `user_ids` that name no user, out-of-range ones included, in ascending order."""
+    wanted = set(user_ids)
+    # An id past the primary key's range would make PostgreSQL raise instead of match nothing.
+    in_range = [user_id for user_id in wanted if 1 <= user_id <= USER_ID_MAX]
+    known = set(get_user_model().objects.filter(pk__in=in_range).values_list("pk", flat=True))
+    return sorted(wanted - known)
 
 
 def discord_ids_of(user_ids: Iterable[int]) -> list[str]:

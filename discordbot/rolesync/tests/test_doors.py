@@ -108,11 +108,40 @@ def test_the_api_queues_a_run_for_permitted_staff(queued, django_capture_on_comm
 def test_the_api_can_target_users_and_rejects_bad_input(queued):
     _, key = create_api_token(user=StaffFactory(is_superuser=True, permissions=[]))
 
-    assert post(key, {"user_ids": [3, 4]}).status_code == 202
-    assert RoleSyncRun.objects.get().target_user_ids == [3, 4]
+    targets = [UserFactory().pk, UserFactory().pk]
+    assert post(key, {"user_ids": targets}).status_code == 202
+    assert RoleSyncRun.objects.get().target_user_ids == targets
     response = post(key, {"user_ids": ["x"]})
     assert response.status_code == 400
     assert "user_ids" in response.json()
+
+
+@pytest.mark.parametrize("user_id", [999999, 10**30])
+def test_the_api_answers_400_for_an_unknown_or_out_of_range_user_id(queued, user_id):
+    _, key = create_api_token(user=StaffFactory(is_superuser=True, permissions=[]))
+
+    response = post(key, {"user_ids": [UserFactory().pk, user_id]})
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["user_ids"]
+    assert queued == [] and not RoleSyncRun.objects.exists()
+
+
+def test_the_api_names_the_unknown_user_ids(queued):
+    _, key = create_api_token(user=StaffFactory(is_superuser=True, permissions=[]))
+
+    response = post(key, {"user_ids": [999999, 999998]})
+
+    assert response.json() == {"user_ids": ["No user with id 999998, 999999."]}
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_sync_roles_refuses_an_unknown_user(guild, dry_run):
+    args = ["--dry-run"] if dry_run else []
+
+    with pytest.raises(CommandError, match="No user with id 999999"):
+        call_command("sync_roles", *args, "--user", "999999")
+    assert not RoleSyncRun.objects.exists()
 
 
 # --- tasks ------------------------------------------------------------------------------------

@@ -30,6 +30,8 @@ class Command(BaseCommand):
             raise CommandError(
                 "Role sync is paused (ROLE_SYNC_ENABLED is off, or discord_integration is switched off)."
             )
+        if user_ids and (unknown := selectors.unknown_user_ids(user_ids)):
+            raise CommandError(f"No user with id {', '.join(map(str, unknown))}.")
         if dry_run:
             self._dry_run(user_ids)
             return
