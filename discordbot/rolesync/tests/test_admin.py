@@ -2,6 +2,7 @@ import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
+from accounts.models import AuditEvent
 from discordbot.rolesync.models import Milestone, RoleSyncRun, SyncExclusion
 from discordbot.rolesync.tests.factories import StaffFactory, TrackFactory, UserFactory
 from tests.fake_discord import GUILD_ID
@@ -134,3 +135,34 @@ def test_staff_add_an_exclusion_in_the_admin_and_are_recorded_as_its_author(admi
     assert response.status_code == 302
     exclusion = SyncExclusion.objects.get(user=member)
     assert exclusion.created_by == response.wsgi_request.user
+
+
+def test_adding_and_removing_an_exclusion_in_the_admin_is_audited(admin_client):
+    member = UserFactory()
+    admin_client.post(
+        reverse("admin:rolesync_syncexclusion_add"), {"user": member.pk, "reason": "Moderator, roles by hand"}
+    )
+    exclusion = SyncExclusion.objects.get(user=member)
+    admin_client.post(reverse("admin:rolesync_syncexclusion_delete", args=[exclusion.pk]), {"post": "yes"})
+
+    events = AuditEvent.objects.filter(target_type="rolesync.SyncExclusion").order_by("pk")
+    staff = exclusion.created_by
+    assert [(e.action, e.actor, e.source, e.target_id, e.data) for e in events] == [
+        ("role_sync.exclusion_added", staff, "admin", str(exclusion.pk),
+         {"user_id": member.pk, "reason": "Moderator, roles by hand"}),
+        ("role_sync.exclusion_removed", staff, "admin", str(exclusion.pk),
+         {"user_id": member.pk, "reason": "Moderator, roles by hand"}),
+    ]
+
+
+def test_removing_exclusions_with_the_bulk_delete_action_is_audited(admin_client):
+    exclusions = [SyncExclusion.objects.create(user=UserFactory()) for _ in range(2)]
+
+    admin_client.post(
+        reverse("admin:rolesync_syncexclusion_changelist"),
+        {"action": "delete_selected", "_selected_action": [e.pk for e in exclusions], "post": "yes"},
+    )
+
+    assert not SyncExclusion.objects.exists()
+    removed = AuditEvent.objects.filter(action="role_sync.exclusion_removed")
+    assert sorted(removed.values_list("target_id", flat=True)) == sorted(str(e.pk) for e in exclusions)
