@@ -45,9 +45,10 @@ class QueryChoiceField(_EmptyIsInvalidMixin, serializers.ChoiceField):
 
 class ScoreEventInputSerializer(serializers.Serializer):
     external_id = serializers.CharField(max_length=200)
-    user_id = serializers.IntegerField(required=False, min_value=1)
-    discord_id = serializers.RegexField(r"^\d{1,20}$", required=False)
-    points = serializers.IntegerField(min_value=-1_000_000_000, max_value=1_000_000_000)
+    user_id = AsciiIntegerField(required=False, min_value=1)
+    # [0-9], not \d: \d matches any script's digits.
+    discord_id = serializers.RegexField(r"^[0-9]{1,20}$", required=False)
+    points = AsciiIntegerField(min_value=-1_000_000_000, max_value=1_000_000_000)
     kind = serializers.CharField(max_length=50)
     occurred_at = serializers.DateTimeField()
 

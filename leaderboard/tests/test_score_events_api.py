@@ -106,3 +106,24 @@ def test_a_batch_of_only_duplicates_does_not_count_as_a_change(post_events):
     post_events({"events": [event_document("a", user.pk)]})
     post_events({"events": [event_document("a", user.pk)]})
     assert LedgerState.objects.get().change_counter == 1
+
+
+ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+
+
+@pytest.mark.parametrize(
+    "bad, field",
+    [
+        # int() and the regex \d read other scripts' digits; the contract's integers are ASCII.
+        (lambda user: {"user_id": str(user.pk).translate(ARABIC_INDIC)}, "user_id"),
+        (lambda user: {"points": "١٠"}, "points"),
+        (lambda user: {"user_id": None, "discord_id": "١٢٣"}, "discord_id"),
+    ],
+)
+def test_an_id_or_number_in_anything_but_ascii_digits_is_a_400_naming_it(post_events, bad, field):
+    user = UserFactory()
+    response = post_events({"events": [event_document("bad", **{"user_id": user.pk, **bad(user)})]})
+    assert response.status_code == 400
+    [message] = response.json()["events"]["0"][field]
+    assert not message.startswith("Unknown user")
+    assert not ScoreEvent.objects.exists()
