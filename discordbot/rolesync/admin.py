@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.contrib.admin.utils import flatten_fieldsets
 from django.utils.html import format_html, format_html_join
 
 from accounts.models import AuditEvent
@@ -125,26 +126,8 @@ class RoleSyncRunAdmin(admin.ModelAdmin):
             },
         ),
     )
-    readonly_fields = (
-        "trigger",
-        "status",
-        "members_checked",
-        "planned",
-        "applied",
-        "failed",
-        "skipped",
-        "rate_limited_count",
-        "error_list",
-        "plan_lines",
-        "requested_by",
-        "confirmation_of",
-        "target_user_ids",
-        "target_discord_ids",
-        "created_at",
-        "started_at",
-        "finished_at",
-        "duration_ms",
-    )
+    # A run's record is written by the sync only: every field shown is read-only.
+    readonly_fields = flatten_fieldsets(fieldsets)
 
     def has_add_permission(self, request) -> bool:
         return False
