@@ -1,5 +1,6 @@
 """Discord tokens at rest: encrypted in the table and in dumps, rotated by `rotate_token_key`."""
 
+import getpass
 import io
 
 import pytest
@@ -12,7 +13,7 @@ from django.db import connection
 
 from accounts import crypto
 from accounts.checks import check_token_encryption_key
-from accounts.models import DiscordToken
+from accounts.models import AuditEvent, DiscordToken
 from accounts.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -73,6 +74,9 @@ def test_rotate_token_key_reencrypts_every_row_under_the_first_key(stored_token,
     call_command("rotate_token_key", stdout=out)
 
     assert "Re-encrypted 1 Discord token row(s)" in out.getvalue()
+    event = AuditEvent.objects.get(action="token_key.rotated")
+    assert (event.source, event.actor, event.data["rows"]) == ("cli", None, 1)
+    assert event.data["operator"] == getpass.getuser()
     after = raw_rows()
     assert after != before
     only_new = Fernet(new_key.encode())
@@ -87,6 +91,7 @@ def test_rotate_token_key_changes_nothing_when_a_row_opens_under_no_key(stored_t
     with pytest.raises(CommandError, match="Nothing was changed"):
         call_command("rotate_token_key", stdout=io.StringIO())
     assert raw_rows() == before
+    assert not AuditEvent.objects.filter(action="token_key.rotated").exists()
 
 
 def test_production_without_a_key_fails_the_system_check_and_refuses_to_store_tokens(settings):
