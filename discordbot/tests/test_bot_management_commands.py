@@ -1,11 +1,13 @@
 """deploy_commands and announce against the fake Discord."""
 
+import getpass
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from accounts.models import AuditEvent
 from discordbot.commands_registry import command_payloads, payload_hash
 from discordbot.models import CommandRegistration
 from tests.fake_discord import APPLICATION_ID, DEFAULT_CHANNEL_ID, GUILD_ID
@@ -109,6 +111,20 @@ def test_announce_posts_the_text_to_a_channel_by_id(fake_discord):
     assert f"message {message['id']}" in output
 
 
+def test_a_posted_announcement_is_audited(fake_discord):
+    run("announce", "--channel", DEFAULT_CHANNEL_ID, "Maintenance tonight at 22:00 UTC")
+
+    [message] = fake_discord.sent_messages(DEFAULT_CHANNEL_ID)
+    event = AuditEvent.objects.get(action="discord.announcement_posted")
+    assert (event.source, event.actor) == ("cli", None)
+    assert event.data == {
+        "channel_id": DEFAULT_CHANNEL_ID,
+        "message_id": message["id"],
+        "content": "Maintenance tonight at 22:00 UTC",
+        "operator": getpass.getuser(),
+    }
+
+
 def test_announce_finds_a_channel_by_name_and_posts_an_embed(fake_discord):
     run("announce", "--channel", "#general", "--embed", "--title", "Maintenance", "Back in 10 minutes")
 
@@ -122,6 +138,7 @@ def test_announce_dry_run_sends_nothing(fake_discord):
 
     assert "Dry run" in output and '"content": "Maintenance tonight"' in output
     assert fake_discord.sent_messages(DEFAULT_CHANNEL_ID) == []
+    assert not AuditEvent.objects.exists()
 
 
 def test_announce_without_a_bot_token_fails_at_once_without_calling_discord(fake_discord, settings):

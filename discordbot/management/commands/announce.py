@@ -1,10 +1,13 @@
 """`manage.py announce --channel <id or name> "text" [--embed [--title T]] [--dry-run]`: post a notice."""
 
+import getpass
 import json
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from accounts.models import AuditEvent
+from accounts.services import record_audit_event
 from discordbot import embeds
 from discordbot.client import DiscordClient, DiscordError
 
@@ -77,4 +80,16 @@ class Command(BaseCommand):
             message = client.send_message(channel_id, **body)
         except DiscordError as error:
             raise CommandError(f"Discord refused the message: {error}") from error
+        record_audit_event(
+            actor=None,
+            action="discord.announcement_posted",
+            source=AuditEvent.Source.CLI,
+            # The shell user who ran the command: the CLI has no signed-in actor.
+            data={
+                "channel_id": channel_id,
+                "message_id": message["id"],
+                **body,
+                "operator": getpass.getuser(),
+            },
+        )
         self.stdout.write(self.style.SUCCESS(f"Posted to channel {channel_id} (message {message['id']})."))
