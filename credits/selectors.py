@@ -12,8 +12,14 @@ MODERATE_PERMISSION = "credits.moderate_creditrequest"
 
 
 def can_moderate(user) -> bool:
-    """True when `user` may decide credit requests and adjust balances (superusers implicitly)."""
-    return bool(user and user.is_authenticated and user.is_active and user.has_perm(MODERATE_PERMISSION))
+    """True when `user` is active staff with the moderation permission (superusers implicitly)."""
+    return bool(
+        user
+        and user.is_authenticated
+        and user.is_active
+        and user.is_staff
+        and user.has_perm(MODERATE_PERMISSION)
+    )
 
 
 def balance_for(user) -> int:

@@ -293,3 +293,16 @@ def test_the_openapi_schema_documents_the_credit_endpoints(member_api):
 )
 def test_an_id_beyond_the_database_range_is_404_not_500(moderator_api, path):
     assert moderator_api.post(path, {"note": "Out of range"}, format="json").status_code == 404
+
+
+def test_the_moderation_permission_without_staff_status_is_refused_403():
+    from django.contrib.auth.models import Permission
+
+    not_staff = UserFactory()
+    not_staff.user_permissions.add(Permission.objects.get(codename="moderate_creditrequest"))
+    request = CreditRequestFactory()
+    api = client_for(not_staff)
+    assert api.get("/api/admin/credit-requests").status_code == 403
+    assert api.post(f"/api/admin/credit-requests/{request.pk}/approve", {"note": ""}, format="json").status_code == 403
+    request.refresh_from_db()
+    assert request.status == "pending"
