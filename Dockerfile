@@ -26,8 +26,10 @@ RUN DEBUG=false SECRET_KEY=collectstatic-only DATABASE_URL=sqlite:////tmp/build.
 USER app
 EXPOSE 8000
 
+# The web process's liveness; sent with an allowed Host (Django refuses unknown ones with 400).
+# Worker, beat and bot serve no HTTP: compose disables this check for them.
 HEALTHCHECK --interval=30s --timeout=3s --start-period=20s \
-  CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=2).status == 200 else 1)"
+  CMD python -c "import os, sys, urllib.request; host = os.environ.get('ALLOWED_HOSTS', 'localhost').split(',')[0].strip().lstrip('.'); host = 'localhost' if host in ('', '*') else host; req = urllib.request.Request('http://127.0.0.1:8000/health', headers={'Host': host, 'X-Forwarded-Proto': 'https'}); sys.exit(0 if urllib.request.urlopen(req, timeout=2).status == 200 else 1)"
 
 CMD ["gunicorn", "dealscale.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", \
      "--access-logfile", "-", "--forwarded-allow-ips", "*"]
