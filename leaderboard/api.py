@@ -4,6 +4,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
+from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -37,6 +38,17 @@ READ_THROTTLES = [LeaderboardReadThrottle]
 READ_RENDERERS = [JSONRenderer]
 
 
+class EventBatchParser(JSONParser):
+    """DRF's JSON parser, with a body nested past the decoder's recursion limit a 400 as well."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            # json.loads raises RecursionError there, not the ValueError DRF turns into a ParseError.
+            raise exceptions.ParseError("JSON parse error - the body is nested too deeply.") from None
+
+
 def _query(serializer_class, request):
     serializer = serializer_class(data=request.query_params)
     serializer.is_valid(raise_exception=True)
@@ -50,6 +62,7 @@ class ScoreEventsApi(APIView):
     authentication_classes = [ServiceKeySignatureAuthentication]
     permission_classes = [HasServiceKey]
     throttle_classes = [ScoreEventKeyThrottle]
+    parser_classes = [EventBatchParser]
 
     @extend_schema(
         request=inline_serializer("ScoreEventBatch", {"events": ScoreEventInputSerializer(many=True)}),

@@ -93,6 +93,14 @@ def test_a_body_that_is_not_json_is_a_400(post_events):
     assert post_events(None, body=b"{not json").status_code == 400
 
 
+def test_a_body_nested_deeper_than_the_json_decoder_goes_is_a_400(post_events):
+    # json.loads raises RecursionError, not the ValueError DRF's parser turns into a 400.
+    response = post_events(None, body=b'{"events": ' + b"[" * 100_000)
+    assert response.status_code == 400
+    assert "nested too deeply" in response.json()["detail"]
+    assert not ScoreEvent.objects.exists()
+
+
 def test_a_batch_of_500_is_stored_and_bumps_the_change_counter_once(post_events):
     users = UserFactory.create_batch(5)
     events = [event_document(f"e{i}", users[i % 5].pk, 1) for i in range(500)]
