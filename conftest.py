@@ -28,8 +28,15 @@ def pytest_sessionstart(session):
     else:
         import redis
 
+        client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2)
+        if client.connection_pool.connection_kwargs.get("db", 0) == 0:
+            # Every test empties its Redis database: never the default one an app may be using.
+            problems.append(
+                f"REDIS_URL={settings.REDIS_URL} is Redis database 0; the tests flush their database, "
+                "so give them a dedicated one, e.g. redis://127.0.0.1:6379/15 (as `make test` does)."
+            )
         try:
-            redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2).ping()
+            client.ping()
         except redis.RedisError as exc:
             problems.append(f"Redis is not reachable at {settings.REDIS_URL}: {exc}")
     if problems:
