@@ -4,7 +4,6 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
-from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -12,6 +11,7 @@ from rest_framework.views import APIView
 from accounts.models import User
 from dealscale.ops.throttling import ScoreEventKeyThrottle
 from leaderboard import page_cache, selectors, services
+from dealscale.api import JSONParser
 from leaderboard.authentication import HasServiceKey, ServiceKeySignatureAuthentication
 from leaderboard.serializers import (
     HistoryQuerySerializer,
@@ -38,17 +38,6 @@ READ_THROTTLES = [LeaderboardReadThrottle]
 READ_RENDERERS = [JSONRenderer]
 
 
-class EventBatchParser(JSONParser):
-    """DRF's JSON parser, with a body nested past the decoder's recursion limit a 400 as well."""
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        try:
-            return super().parse(stream, media_type, parser_context)
-        except RecursionError:
-            # json.loads raises RecursionError there, not the ValueError DRF turns into a ParseError.
-            raise exceptions.ParseError("JSON parse error - the body is nested too deeply.") from None
-
-
 def _query(serializer_class, request):
     serializer = serializer_class(data=request.query_params)
     serializer.is_valid(raise_exception=True)
@@ -62,7 +51,7 @@ class ScoreEventsApi(APIView):
     authentication_classes = [ServiceKeySignatureAuthentication]
     permission_classes = [HasServiceKey]
     throttle_classes = [ScoreEventKeyThrottle]
-    parser_classes = [EventBatchParser]
+    parser_classes = [JSONParser]
 
     @extend_schema(
         request=inline_serializer("ScoreEventBatch", {"events": ScoreEventInputSerializer(many=True)}),

@@ -306,3 +306,11 @@ def test_the_moderation_permission_without_staff_status_is_refused_403():
     assert api.post(f"/api/admin/credit-requests/{request.pk}/approve", {"note": ""}, format="json").status_code == 403
     request.refresh_from_db()
     assert request.status == "pending"
+
+
+def test_a_body_nested_past_the_json_decoders_limit_is_a_400(member_api):
+    response = member_api.post(
+        "/api/credit-requests", b'{"amount": ' + b"[" * 100_000, content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert "nested too deeply" in response.json()["detail"]
