@@ -1,7 +1,9 @@
 from django.contrib import admin
+from waffle.models import Flag
 
 from dealscale.admin_mixins import ReadOnlyAdminMixin
 from dealscale.models import AlertDelivery, AlertIncident, AlertNotification
+from dealscale.ops.flag_admin import AuditedFlagAdmin
 
 admin.site.site_header = "DealScale Discord administration"
 admin.site.site_title = "DealScale Discord"
@@ -55,3 +57,9 @@ class AlertNotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ["kind", "incident__rule"]
     list_select_related = ["incident"]
     inlines = [AlertDeliveryInline]
+
+
+# Replaces waffle's own registration (waffle is installed before this app, so its admin is loaded first).
+if admin.site.is_registered(Flag):
+    admin.site.unregister(Flag)
+admin.site.register(Flag, AuditedFlagAdmin)
