@@ -524,39 +524,41 @@ def _webhook_message(ctx: Ctx, interaction) -> dict | None:
     return next((m for m in interaction.followups if m["id"] == message_id), None)
 
 
+def _webhook_target(ctx: Ctx) -> tuple[object, dict | None, web.Response | None]:
+    """The interaction and message a webhook message path names, or the error Discord answers instead."""
+    interaction = _interaction_for_webhook(ctx)
+    if interaction is None:
+        return None, None, err(UNKNOWN_WEBHOOK)
+    message = _webhook_message(ctx, interaction)
+    if message is None:
+        return interaction, None, err(UNKNOWN_MESSAGE)
+    return interaction, message, None
+
+
 @route("GET", "/webhooks/{webhook_id}/{webhook_token}/messages/@original", auth="none", global_exempt=True)
 @route("GET", "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}", auth="none", global_exempt=True)
 async def get_webhook_message(ctx: Ctx) -> web.Response:
-    interaction = _interaction_for_webhook(ctx)
-    if interaction is None:
-        return err(UNKNOWN_WEBHOOK)
-    message = _webhook_message(ctx, interaction)
-    return json_response(message) if message else err(UNKNOWN_MESSAGE)
+    _, message, problem = _webhook_target(ctx)
+    return problem if problem is not None else json_response(message)
 
 
 @route("PATCH", "/webhooks/{webhook_id}/{webhook_token}/messages/@original", auth="none", global_exempt=True)
 @route("PATCH", "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}", auth="none", global_exempt=True)
 async def edit_webhook_message(ctx: Ctx) -> web.Response:
-    interaction = _interaction_for_webhook(ctx)
-    if interaction is None:
-        return err(UNKNOWN_WEBHOOK)
     with ctx.state.lock:
-        message = _webhook_message(ctx, interaction)
-        if message is None:
-            return err(UNKNOWN_MESSAGE)
+        _, message, problem = _webhook_target(ctx)
+        if problem is not None:
+            return problem
         return json_response(_apply_edit(message, ctx.json or {}))
 
 
 @route("DELETE", "/webhooks/{webhook_id}/{webhook_token}/messages/@original", auth="none", global_exempt=True)
 @route("DELETE", "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}", auth="none", global_exempt=True)
 async def delete_webhook_message(ctx: Ctx) -> web.Response:
-    interaction = _interaction_for_webhook(ctx)
-    if interaction is None:
-        return err(UNKNOWN_WEBHOOK)
     with ctx.state.lock:
-        message = _webhook_message(ctx, interaction)
-        if message is None:
-            return err(UNKNOWN_MESSAGE)
+        interaction, message, problem = _webhook_target(ctx)
+        if problem is not None:
+            return problem
         ctx.state.messages.get(message["channel_id"], {}).pop(message["id"], None)
         if message is interaction.original_message:
             interaction.original_message = None
