@@ -1,28 +1,13 @@
 """Role sync and the next milestone read the real leaderboard snapshots."""
 
 import pytest
-from django.utils import timezone
 
 from discordbot.rolesync import services
 from discordbot.rolesync.selectors import next_milestone_for
 from leaderboard import services as leaderboard_services
+from leaderboard.tests.factories import give
 
 pytestmark = pytest.mark.django_db
-
-
-def give(user, points: int) -> None:
-    leaderboard_services.record_score_events(
-        source="rolesync-test",
-        events=[
-            {
-                "external_id": f"{user.pk}-{points}",
-                "user_id": user.pk,
-                "points": points,
-                "kind": "deal_closed",
-                "occurred_at": timezone.now(),
-            }
-        ],
-    )
 
 
 def test_a_sync_reads_the_latest_snapshot(leaderboard_guild):
