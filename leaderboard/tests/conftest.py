@@ -6,10 +6,10 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts.services import create_api_token
+from accounts.tests.factories import UserFactory
 from leaderboard import page_cache
 from leaderboard.services import create_service_key
 from leaderboard.signing import sign
-from leaderboard.tests.factories import UserFactory
 
 
 @pytest.fixture(autouse=True)

@@ -1,27 +1,14 @@
-"""factory_boy factories and small builders of the leaderboard tests."""
+"""Small builders of the leaderboard tests: points through the ledger, webhook event documents.
+
+The user and Discord account factories are the shared ones in accounts/tests/factories.py.
+"""
 
 from datetime import datetime
 
-import factory
-from allauth.socialaccount.models import SocialAccount
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.tests.factories import UserFactory
 from leaderboard import services
-
-
-class DiscordAccountFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = SocialAccount
-
-    user = factory.SubFactory(UserFactory)
-    provider = "discord"
-    uid = factory.Sequence(lambda n: str(400_000_000_000_000_000 + n))
-    extra_data = factory.LazyAttribute(
-        lambda account: {"id": account.uid, "avatar": "a1b2c3", "global_name": None}
-    )
-
 
 _external_ids = iter(range(1, 10**9))
 

@@ -6,10 +6,10 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from accounts.models import AuditEvent
+from accounts.tests.factories import UserFactory
 from leaderboard.models import ScoreEvent, ScoreTotal, ServiceKey, SnapshotGeneration
 from leaderboard.signing import decrypt_secret
 from leaderboard.tasks import recalculate_leaderboard
-from leaderboard.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -5,9 +5,10 @@ import threading
 import pytest
 from django.db import connection
 
+from accounts.tests.factories import UserFactory
 from leaderboard import selectors, services
 from leaderboard.models import LeaderboardSnapshot, ScoreEvent
-from leaderboard.tests.factories import UserFactory, give
+from leaderboard.tests.factories import give
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -3,8 +3,9 @@
 import pytest
 from django.template.loader import render_to_string
 
+from accounts.tests.factories import UserFactory
 from leaderboard import services, views
-from leaderboard.tests.factories import UserFactory, give
+from leaderboard.tests.factories import give
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,9 @@ from django.test import override_settings
 from rest_framework.test import APIClient
 
 from accounts.services import create_api_token
+from accounts.tests.factories import DiscordAccountFactory, UserFactory
 from leaderboard import page_cache, services, throttling
-from leaderboard.tests.factories import DiscordAccountFactory, UserFactory, give
+from leaderboard.tests.factories import give
 
 pytestmark = pytest.mark.django_db
 

@@ -7,10 +7,11 @@ import pytest
 import time_machine
 from django.db import connection
 
+from accounts.tests.factories import UserFactory
 from leaderboard import selectors, services
 from leaderboard.models import LeaderboardSnapshot, RankHistory, SnapshotGeneration
 from leaderboard.signals import ranks_changed
-from leaderboard.tests.factories import UserFactory, give
+from leaderboard.tests.factories import give
 
 pytestmark = pytest.mark.django_db
 

@@ -3,9 +3,10 @@
 import pytest
 from django.utils import timezone
 
+from accounts.tests.factories import DiscordAccountFactory, UserFactory
 from leaderboard.models import LedgerState, ScoreEvent, ScoreTotal
 from leaderboard.services import record_score_events
-from leaderboard.tests.factories import DiscordAccountFactory, UserFactory, event_document
+from leaderboard.tests.factories import event_document
 
 pytestmark = pytest.mark.django_db
 

@@ -6,10 +6,11 @@ import time
 
 import pytest
 
+from accounts.tests.factories import UserFactory
 from leaderboard.models import ScoreEvent
 from leaderboard.services import create_service_key, revoke_service_key
 from leaderboard.signing import decrypt_secret, sign
-from leaderboard.tests.factories import UserFactory, event_document
+from leaderboard.tests.factories import event_document
 
 pytestmark = pytest.mark.django_db
 

@@ -4,14 +4,10 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from accounts.tests.factories import DiscordAccountFactory
 from discordbot.rolesync import selectors
 from discordbot.rolesync.planner import Standing
-from discordbot.rolesync.tests.factories import (
-    DiscordAccountFactory,
-    MilestoneFactory,
-    TrackFactory,
-    UserFactory,
-)
+from discordbot.rolesync.tests.factories import MilestoneFactory, TrackFactory, UserFactory
 from tests.fake_discord import GUILD_ID
 
 MEMBER_ROLES = "/guilds/{guild_id}/members/{user_id}/roles/{role_id}"

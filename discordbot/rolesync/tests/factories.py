@@ -1,7 +1,6 @@
 """factory_boy factories of the role sync tests."""
 
 import factory
-from allauth.socialaccount.models import SocialAccount
 
 from accounts.tests.factories import StaffFactory as BaseStaffFactory
 from accounts.tests.factories import UserFactory, grant_permissions
@@ -20,18 +19,6 @@ class StaffFactory(BaseStaffFactory):
     def permissions(self, create, extracted, **kwargs):
         codenames = extracted if extracted is not None else ["run_role_sync"]
         grant_permissions(self, app_label="rolesync", codenames=codenames)
-
-
-class DiscordAccountFactory(factory.django.DjangoModelFactory):
-    """A user's linked Discord account (allauth's SocialAccount, provider "discord")."""
-
-    class Meta:
-        model = SocialAccount
-
-    user = factory.SubFactory(UserFactory)
-    provider = "discord"
-    uid = factory.Sequence(lambda n: str(1600000000000000000 + n))
-    extra_data = factory.LazyAttribute(lambda account: {"id": account.uid, "username": account.user.username})
 
 
 class TrackFactory(factory.django.DjangoModelFactory):

@@ -8,11 +8,12 @@ from rest_framework.test import APIClient
 from accounts.models import AuditEvent
 from accounts.services import create_api_token, unlink_discord
 from accounts.signals import discord_linked, discord_unlinked
+from accounts.tests.factories import DiscordAccountFactory
 from dealscale.locks import single_flight
 from discordbot import tasks
 from discordbot.rolesync.models import RoleSyncRun
 from discordbot.rolesync.tests.conftest import MEMBER_ROLES
-from discordbot.rolesync.tests.factories import DiscordAccountFactory, StaffFactory, UserFactory
+from discordbot.rolesync.tests.factories import StaffFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
