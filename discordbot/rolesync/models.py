@@ -142,7 +142,6 @@ class RoleSyncRun(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         permissions = [
-            ("run_role_sync", "Can start a Discord role sync"),
             ("confirm_role_sync", "Can confirm a role sync held by the safety brake"),
         ]
 

@@ -8,7 +8,7 @@ from discordbot.rolesync.models import Milestone, MilestoneTrack, SyncExclusion
 
 
 class StaffFactory(BaseStaffFactory):
-    """Staff allowed to start role syncs (`rolesync.run_role_sync`); `permissions=[...]` names others."""
+    """Staff (who may start role syncs); `permissions=[...]` grants rolesync permissions."""
 
     class Meta:
         skip_postgeneration_save = True
@@ -17,7 +17,7 @@ class StaffFactory(BaseStaffFactory):
 
     @factory.post_generation
     def permissions(self, create, extracted, **kwargs):
-        codenames = extracted if extracted is not None else ["run_role_sync"]
+        codenames = extracted or []
         grant_permissions(self, app_label="rolesync", codenames=codenames)
 
 
