@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from accounts.models import APIToken, AuditEvent, DiscordToken, OAuthAttempt, User
-from accounts.services import record_audit_event
+from accounts.services import TokenNotFound, record_audit_event, revoke_api_token
 from dealscale.admin_mixins import ReadOnlyAdminMixin
 
 # A brand-new user's privileges, the "before" of an account created in the admin.
@@ -64,19 +64,17 @@ class APITokenAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke selected tokens", permissions=["change"])
     def revoke_tokens(self, request, queryset):
-        from django.utils import timezone
-
         revoked = 0
-        for token in queryset.filter(revoked_at__isnull=True):
-            token.revoked_at = timezone.now()
-            token.save(update_fields=["revoked_at"])
-            record_audit_event(
-                actor=request.user,
-                action="api_token.revoked",
-                target=token,
-                source=AuditEvent.Source.ADMIN,
-                ip_address=request.META.get("REMOTE_ADDR"),
-            )
+        for token_id in queryset.filter(revoked_at__isnull=True).values_list("pk", flat=True):
+            try:
+                revoke_api_token(
+                    token_id=token_id,
+                    actor=request.user,
+                    source=AuditEvent.Source.ADMIN,
+                    ip_address=request.META.get("REMOTE_ADDR"),
+                )
+            except TokenNotFound:
+                continue  # revoked meanwhile by its owner
             revoked += 1
         self.message_user(request, f"Revoked {revoked} token(s).", messages.SUCCESS)
 

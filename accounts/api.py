@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 
 from accounts.models import APIToken, AuditEvent
 from accounts.selectors import api_tokens_for, discord_profile_for
-from accounts.services import TokenNotFound, create_api_token, record_audit_event, revoke_api_token
+from accounts.services import TokenNotFound, create_api_token, revoke_api_token
 from credits.selectors import balance_for
 from leaderboard.selectors import entry_for
 
@@ -93,9 +93,11 @@ class APITokenListCreateApi(APIView):
             raise exceptions.PermissionDenied("Create tokens from a signed-in session, not with a token.")
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        token, key = create_api_token(user=request.user, name=serializer.validated_data["name"])
-        record_audit_event(
-            actor=request.user, action="api_token.created", target=token, source=AuditEvent.Source.API,
+        token, key = create_api_token(
+            user=request.user,
+            name=serializer.validated_data["name"],
+            actor=request.user,
+            source=AuditEvent.Source.API,
             ip_address=get_client_ip(request)[0],
         )
         token.token = key
@@ -106,7 +108,12 @@ class APITokenRevokeApi(APIView):
     @extend_schema(tags=["tokens"], responses={204: None, 404: None})
     def delete(self, request, token_id: int):
         try:
-            revoke_api_token(token_id=token_id, actor=request.user, source=AuditEvent.Source.API)
+            revoke_api_token(
+                token_id=token_id,
+                actor=request.user,
+                source=AuditEvent.Source.API,
+                ip_address=get_client_ip(request)[0],
+            )
         except TokenNotFound as error:
             raise exceptions.NotFound(str(error)) from error
         return Response(status=status.HTTP_204_NO_CONTENT)

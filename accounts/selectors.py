@@ -88,11 +88,12 @@ def discord_profile_for(user) -> dict | None:
     }
 
 
-def discord_avatar_url(*, discord_id: str, avatar_hash: str | None) -> str:
+def discord_avatar_url(*, discord_id: str, avatar_hash: str | None, size: int | None = 128) -> str:
     """The CDN URL of a Discord avatar, or of Discord's default avatar when the user has none."""
     if avatar_hash:
         extension = "gif" if avatar_hash.startswith("a_") else "png"
-        return f"{DISCORD_CDN_URL}/avatars/{discord_id}/{avatar_hash}.{extension}?size=128"
+        url = f"{DISCORD_CDN_URL}/avatars/{discord_id}/{avatar_hash}.{extension}"
+        return f"{url}?size={size}" if size else url
     # Discord's rule for accounts on the new username system: (id >> 22) % 6.
     return f"{DISCORD_CDN_URL}/embed/avatars/{(int(discord_id) >> 22) % 6}.png"
 

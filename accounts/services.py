@@ -22,16 +22,28 @@ class TokenNotFound(Exception):
     """No active token with that id belongs to the caller."""
 
 
-def create_api_token(*, user: User, name: str = "default") -> tuple[APIToken, str]:
-    """Create a token for `user`; returns the row and the clear key, which is never stored."""
+def create_api_token(
+    *,
+    user: User,
+    name: str = "default",
+    actor: User | None = None,
+    source: str = AuditEvent.Source.SYSTEM,
+    ip_address: str | None = None,
+) -> tuple[APIToken, str]:
+    """Create and audit a token for `user`; returns the row and the clear key, which is never stored."""
     key = APIToken.generate_key()
     token = APIToken.objects.create(
         user=user, name=name or "default", prefix=key[:12], key_hash=APIToken.hash_key(key)
     )
+    record_audit_event(
+        actor=actor, action="api_token.created", target=token, source=source, ip_address=ip_address
+    )
     return token, key
 
 
-def revoke_api_token(*, token_id: int, actor: User, source: str = AuditEvent.Source.WEB) -> APIToken:
+def revoke_api_token(
+    *, token_id: int, actor: User, source: str = AuditEvent.Source.WEB, ip_address: str | None = None
+) -> APIToken:
     """Revoke a token owned by `actor` (or any token, for staff). Raises TokenNotFound."""
     tokens = APIToken.objects.filter(pk=token_id, revoked_at__isnull=True)
     if not actor.is_staff:
@@ -41,7 +53,9 @@ def revoke_api_token(*, token_id: int, actor: User, source: str = AuditEvent.Sou
         raise TokenNotFound(f"No active API token with id {token_id}.")
     token.revoked_at = timezone.now()
     token.save(update_fields=["revoked_at"])
-    record_audit_event(actor=actor, action="api_token.revoked", target=token, source=source)
+    record_audit_event(
+        actor=actor, action="api_token.revoked", target=token, source=source, ip_address=ip_address
+    )
     return token
 
 

@@ -14,7 +14,6 @@ from accounts.services import (
     TokenNotFound,
     UnlinkWouldLockOut,
     create_api_token,
-    record_audit_event,
     revoke_api_token,
     unlink_discord,
 )
@@ -68,11 +67,10 @@ def create_api_token_view(request):
     form = APITokenForm(request.POST)
     if not form.is_valid():
         return render(request, "accounts/profile.html", _profile_context(request, token_form=form), status=400)
-    token, key = create_api_token(user=request.user, name=form.cleaned_data["name"])
-    record_audit_event(
+    token, key = create_api_token(
+        user=request.user,
+        name=form.cleaned_data["name"],
         actor=request.user,
-        action="api_token.created",
-        target=token,
         source=AuditEvent.Source.WEB,
         ip_address=get_client_ip(request)[0],
     )
@@ -84,7 +82,12 @@ def create_api_token_view(request):
 @require_POST
 def revoke_api_token_view(request, token_id: int):
     try:
-        token = revoke_api_token(token_id=token_id, actor=request.user, source=AuditEvent.Source.WEB)
+        token = revoke_api_token(
+            token_id=token_id,
+            actor=request.user,
+            source=AuditEvent.Source.WEB,
+            ip_address=get_client_ip(request)[0],
+        )
     except TokenNotFound:
         messages.error(request, "That token does not exist or is already revoked.")
     else:

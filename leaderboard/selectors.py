@@ -13,11 +13,9 @@ from django.db.models import F, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.selectors import discord_avatar_url
 from leaderboard.models import LeaderboardSnapshot, RankHistory, SnapshotGeneration
 from leaderboard.periods import Period
-
-DISCORD_AVATAR_URL = "https://cdn.discordapp.com/avatars/{discord_id}/{avatar}.png"
-
 
 @dataclass(frozen=True)
 class LeaderboardEntry:
@@ -65,7 +63,10 @@ def _entry(row: LeaderboardSnapshot, generation: SnapshotGeneration) -> Leaderbo
         generated_at=generation.generated_at,
         user=row.user,
         discord_id=row.discord_uid,
-        avatar_url=DISCORD_AVATAR_URL.format(discord_id=row.discord_uid, avatar=avatar) if avatar else None,
+        # null without a custom avatar (the API contract), not Discord's default picture.
+        avatar_url=(
+            discord_avatar_url(discord_id=row.discord_uid, avatar_hash=avatar, size=None) if avatar else None
+        ),
         display_name=row.user.display_name or extra.get("global_name") or row.user.username,
     )
 

@@ -77,3 +77,21 @@ def test_audit_events_cannot_be_changed_or_deleted(member):
     with pytest.raises(ValueError):
         event.delete()
     assert AuditEvent.objects.get(pk=event.pk).action == "test.action"
+
+
+def test_staff_revoke_tokens_from_the_admin_list_through_the_service(client, member):
+    admin_user = User.objects.create_superuser("root", "root@example.com", "pw-123456789")
+    token, _ = create_api_token(user=member, name="laptop")
+    client.force_login(admin_user)
+
+    response = client.post(
+        "/admin/accounts/apitoken/",
+        {"action": "revoke_tokens", "_selected_action": [token.pk]},
+        follow=True,
+    )
+
+    assert "Revoked 1 token(s)." in response.content.decode()
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+    event = AuditEvent.objects.get(action="api_token.revoked", target_id=str(token.pk))
+    assert (event.actor, event.source) == (admin_user, "admin")

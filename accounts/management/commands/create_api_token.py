@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import AuditEvent, User
-from accounts.services import create_api_token, record_audit_event
+from accounts.services import create_api_token
 
 
 class Command(BaseCommand):
@@ -15,7 +15,6 @@ class Command(BaseCommand):
         user = User.objects.filter(username=username).first()
         if user is None:
             raise CommandError(f"No user named {username!r}.")
-        token, key = create_api_token(user=user, name=name)
-        record_audit_event(actor=None, action="api_token.created", target=token, source=AuditEvent.Source.CLI)
+        token, key = create_api_token(user=user, name=name, source=AuditEvent.Source.CLI)
         self.stdout.write(f"Created API token {token.name!r} for {user.username} (shown once):")
         self.stdout.write(key)
