@@ -2,25 +2,9 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from accounts.models import APIToken, AuditEvent, DiscordToken, OAuthAttempt, User
-from accounts.services import TokenNotFound, record_audit_event, revoke_api_token
+from accounts.selectors import NO_PRIVILEGES, privileges_of
+from accounts.services import TokenNotFound, record_privilege_change, revoke_api_token
 from dealscale.admin_mixins import ReadOnlyAdminMixin
-
-# A brand-new user's privileges, the "before" of an account created in the admin.
-NO_PRIVILEGES = {"is_staff": False, "is_superuser": False, "is_active": True, "groups": [], "user_permissions": []}
-
-
-def _privileges(user: User) -> dict:
-    return {
-        "is_staff": user.is_staff,
-        "is_superuser": user.is_superuser,
-        "is_active": user.is_active,
-        "groups": sorted(user.groups.values_list("name", flat=True)),
-        "user_permissions": sorted(
-            f"{app_label}.{codename}"
-            for app_label, codename in user.user_permissions.values_list("content_type__app_label", "codename")
-        ),
-    }
-
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
@@ -30,24 +14,18 @@ class UserAdmin(DjangoUserAdmin):
     def save_model(self, request, obj, form, change):
         # Read from the database: `obj` already carries the submitted flags. Groups and permissions are
         # saved later, in save_related, so the comparison waits until then.
-        form.privileges_before = _privileges(User.objects.get(pk=obj.pk)) if change else NO_PRIVILEGES
+        form.privileges_before = privileges_of(User.objects.get(pk=obj.pk)) if change else NO_PRIVILEGES
         super().save_model(request, obj, form, change)
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        before, after = form.privileges_before, _privileges(form.instance)
-        changed = {
-            name: {"before": before[name], "after": after[name]} for name in after if before[name] != after[name]
-        }
-        if changed:
-            record_audit_event(
-                actor=request.user,
-                action="user.privileges_changed",
-                source=AuditEvent.Source.ADMIN,
-                target=form.instance,
-                data=changed,
-                ip_address=request.META.get("REMOTE_ADDR"),
-            )
+        record_privilege_change(
+            actor=request.user,
+            user=form.instance,
+            before=form.privileges_before,
+            source=AuditEvent.Source.ADMIN,
+            ip_address=request.META.get("REMOTE_ADDR"),
+        )
 
 
 @admin.register(APIToken)

@@ -155,3 +155,29 @@ def discord_integration_enabled_for(request) -> bool:
 def api_tokens_for(user):
     """The active API tokens of `user`, newest first."""
     return APIToken.objects.filter(user=user, revoked_at__isnull=True).order_by("-created_at")
+
+
+# A brand-new user's privileges: the "before" of an account created by staff.
+NO_PRIVILEGES = {
+    "is_staff": False,
+    "is_superuser": False,
+    "is_active": True,
+    "groups": [],
+    "user_permissions": [],
+}
+
+
+def privileges_of(user) -> dict:
+    """The staff/superuser/active flags, group names and permissions of `user`, comparable as a dict."""
+    return {
+        "is_staff": user.is_staff,
+        "is_superuser": user.is_superuser,
+        "is_active": user.is_active,
+        "groups": sorted(user.groups.values_list("name", flat=True)),
+        "user_permissions": sorted(
+            f"{app_label}.{codename}"
+            for app_label, codename in user.user_permissions.values_list(
+                "content_type__app_label", "codename"
+            )
+        ),
+    }

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from accounts import crypto
 from accounts.models import APIToken, AuditEvent, DiscordToken, OAuthAttempt, User
+from accounts.selectors import privileges_of
 from accounts.signals import discord_linked, discord_unlinked
 from discordbot.client import DiscordClient, DiscordError, DiscordUnauthorized
 
@@ -89,6 +90,28 @@ def record_audit_event(
     )
 
 
+def record_privilege_change(
+    *, actor: User, user: User, before: dict, source: str, ip_address: str | None = None
+) -> AuditEvent | None:
+    """Audit what changed in `user`'s privileges since `before` (see selectors.privileges_of), if anything."""
+    after = privileges_of(user)
+    changed = {
+        name: {"before": before[name], "after": after[name]}
+        for name in after
+        if before[name] != after[name]
+    }
+    if not changed:
+        return None
+    return record_audit_event(
+        actor=actor,
+        action="user.privileges_changed",
+        source=source,
+        target=user,
+        data=changed,
+        ip_address=ip_address,
+    )
+
+
 def record_oauth_attempt(*, succeeded: bool, error: str = "", provider: str = "discord") -> OAuthAttempt:
     """Record one OAuth callback outcome."""
     return OAuthAttempt.objects.create(provider=provider, succeeded=succeeded, error=error[:200])
@@ -146,7 +169,9 @@ def record_discord_link(
         ip_address=ip_address,
     )
     # robust: a listener's failure (e.g. the broker is down) must not undo or fail a committed link.
-    transaction.on_commit(lambda: discord_linked.send(sender=User, user=user, discord_id=discord_id), robust=True)
+    transaction.on_commit(
+        lambda: discord_linked.send(sender=User, user=user, discord_id=discord_id), robust=True
+    )
 
 
 def unlink_discord(*, user: User, actor: User, source: str, ip_address: str | None = None) -> str:
