@@ -31,6 +31,7 @@ class UserAdmin(DjangoUserAdmin):
 @admin.register(APIToken)
 class APITokenAdmin(admin.ModelAdmin):
     list_display = ("name", "user", "prefix", "created_at", "last_used_at", "revoked_at")
+    list_select_related = ("user",)
     list_filter = ("revoked_at",)
     search_fields = ("name", "prefix", "user__username", "user__email")
     readonly_fields = ("user", "name", "prefix", "key_hash", "created_at", "last_used_at", "revoked_at")
@@ -76,6 +77,7 @@ class DiscordTokenAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Which links hold tokens and whether they need a relink; the tokens themselves are never shown."""
 
     list_display = ("social_account", "expires_at", "scope", "needs_relink", "updated_at")
+    list_select_related = ("social_account__user",)
     list_filter = ("needs_relink",)
     search_fields = ("social_account__uid", "social_account__user__username")
     fields = ("social_account", "expires_at", "scope", "needs_relink", "updated_at")

@@ -8,7 +8,6 @@ import nextcord
 
 from accounts.selectors import user_for_discord_id
 from credits.errors import AlreadyDecided, CreditsValidationError, NotAllowed, RequestNotFound
-from credits.models import CreditRequest
 from credits.selectors import can_moderate
 from credits.services import NOTE_MAX_LENGTH, approve_request, deny_request
 from discordbot import components, embeds
@@ -46,10 +45,9 @@ def decide(*, discord_id: int, request_id: int, approve: bool, note: str = "") -
         raise Refusal(error.message, title="Not allowed") from error
     except CreditsValidationError as error:
         raise Refusal(error.message, title="Check the note") from error
-    user = CreditRequest.objects.select_related("user").get(pk=credit_request.pk).user
     return embeds.moderation_decided(
         request_id=credit_request.pk,
-        member=str(user),
+        member=str(credit_request.user),
         amount=credit_request.amount,
         reason=credit_request.reason,
         status=credit_request.status,

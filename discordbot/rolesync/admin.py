@@ -49,6 +49,7 @@ class MilestoneTrackAdmin(admin.ModelAdmin):
 @admin.register(SyncExclusion)
 class SyncExclusionAdmin(admin.ModelAdmin):
     list_display = ("user", "reason", "created_by", "created_at")
+    list_select_related = ("user", "created_by")
     search_fields = ("user__username", "user__email", "reason")
     autocomplete_fields = ("user",)
     readonly_fields = ("created_by", "created_at")
