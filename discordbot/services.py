@@ -5,7 +5,16 @@ import time
 from django.core.cache import cache
 from django.utils import timezone
 
+from accounts.models import AuditEvent
+from accounts.services import record_audit_event
+from discordbot.client import DiscordClient
 from discordbot.models import BotHeartbeat, CommandInvocation, CommandRegistration, ModerationMessage
+
+TEXT_CHANNEL_TYPES = {0, 5}  # GUILD_TEXT, GUILD_ANNOUNCEMENT
+
+
+class AmbiguousChannel(Exception):
+    """No text channel, or several, carry the name asked for."""
 
 
 def record_heartbeat(
@@ -88,5 +97,38 @@ def remember_moderation_message(
     """Store which moderators' channel message carries the buttons of a credit request."""
     message, _ = ModerationMessage.objects.update_or_create(
         credit_request_id=credit_request_id, defaults={"channel_id": channel_id, "message_id": message_id}
+    )
+    return message
+
+
+def find_text_channel_id(client: DiscordClient, *, guild_id: str, name: str) -> str:
+    """The id of the guild's text channel called `name` (with or without '#').
+
+    Raises AmbiguousChannel (none or several match), DiscordError.
+    """
+    wanted = name.lstrip("#").lower()
+    channels = client.request("GET", f"/guilds/{guild_id}/channels")
+    matches = [
+        c for c in channels if c.get("type") in TEXT_CHANNEL_TYPES and c.get("name", "").lower() == wanted
+    ]
+    if not matches:
+        raise AmbiguousChannel(f"No text channel named #{wanted} in guild {guild_id}.")
+    if len(matches) > 1:
+        ids = ", ".join(c["id"] for c in matches)
+        raise AmbiguousChannel(f"Several channels are named #{wanted} ({ids}): pass the channel id instead.")
+    return matches[0]["id"]
+
+
+def post_announcement(client: DiscordClient, *, channel_id: str, body: dict, operator: str) -> dict:
+    """Post `body` (content or embeds) to the channel and audit it; returns Discord's message.
+
+    Raises DiscordError.
+    """
+    message = client.send_message(channel_id, **body)
+    record_audit_event(
+        actor=None,
+        action="discord.announcement_posted",
+        source=AuditEvent.Source.CLI,
+        data={"channel_id": channel_id, "message_id": message["id"], **body, "operator": operator},
     )
     return message

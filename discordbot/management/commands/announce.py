@@ -6,29 +6,12 @@ import json
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.models import AuditEvent
-from accounts.services import record_audit_event
 from discordbot import embeds
 from discordbot.client import DiscordClient, DiscordError
+from discordbot.services import AmbiguousChannel, find_text_channel_id, post_announcement
 
-TEXT_CHANNEL_TYPES = {0, 5}  # GUILD_TEXT, GUILD_ANNOUNCEMENT
 MAX_CONTENT = 2000
 MAX_DESCRIPTION = 4096
-
-
-def find_channel_id(client: DiscordClient, *, guild_id: str, name: str) -> str:
-    """The id of the guild's text channel called `name` (with or without '#'). Raises CommandError."""
-    wanted = name.lstrip("#").lower()
-    channels = client.request("GET", f"/guilds/{guild_id}/channels")
-    matches = [
-        c for c in channels if c.get("type") in TEXT_CHANNEL_TYPES and c.get("name", "").lower() == wanted
-    ]
-    if not matches:
-        raise CommandError(f"No text channel named #{wanted} in guild {guild_id}.")
-    if len(matches) > 1:
-        ids = ", ".join(c["id"] for c in matches)
-        raise CommandError(f"Several channels are named #{wanted} ({ids}): pass the channel id instead.")
-    return matches[0]["id"]
 
 
 class Command(BaseCommand):
@@ -68,7 +51,9 @@ class Command(BaseCommand):
             if not settings.DISCORD_GUILD_ID:
                 raise CommandError("A channel name needs DISCORD_GUILD_ID; or pass the channel id.")
             try:
-                channel_id = find_channel_id(client, guild_id=settings.DISCORD_GUILD_ID, name=channel)
+                channel_id = find_text_channel_id(client, guild_id=settings.DISCORD_GUILD_ID, name=channel)
+            except AmbiguousChannel as error:
+                raise CommandError(str(error)) from error
             except DiscordError as error:
                 raise CommandError(f"Could not list the server's channels: {error}") from error
 
@@ -77,19 +62,8 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(body, indent=2, ensure_ascii=False))
             return
         try:
-            message = client.send_message(channel_id, **body)
+            # The shell user who ran the command: the CLI has no signed-in actor.
+            message = post_announcement(client, channel_id=channel_id, body=body, operator=getpass.getuser())
         except DiscordError as error:
             raise CommandError(f"Discord refused the message: {error}") from error
-        record_audit_event(
-            actor=None,
-            action="discord.announcement_posted",
-            source=AuditEvent.Source.CLI,
-            # The shell user who ran the command: the CLI has no signed-in actor.
-            data={
-                "channel_id": channel_id,
-                "message_id": message["id"],
-                **body,
-                "operator": getpass.getuser(),
-            },
-        )
         self.stdout.write(self.style.SUCCESS(f"Posted to channel {channel_id} (message {message['id']})."))
