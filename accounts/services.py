@@ -273,12 +273,12 @@ def _is_refused_grant(error) -> bool:
     return isinstance(error, DiscordUnauthorized) and error.error != "invalid_client"
 
 
-def rotate_token_encryption() -> int:
+def rotate_token_encryption(*, operator: str, source: str = AuditEvent.Source.CLI) -> int:
     """Re-encrypt every stored Discord token under the first configured key; returns the row count.
 
-    Works on the ciphertext (MultiFernet.rotate keeps each token's timestamp) in one transaction,
-    so a failure leaves every row as it was. Raises crypto.TokenDecryptionError when a row opens
-    under none of the configured keys.
+    Works on the ciphertext (MultiFernet.rotate keeps each token's timestamp) in one transaction
+    with its audit event, so a failure leaves every row as it was and records nothing. Raises
+    crypto.TokenDecryptionError when a row opens under none of the configured keys.
     """
     # Cast to a plain TextField: the ORM would otherwise decrypt these columns on the way out.
     raw = {
@@ -294,6 +294,12 @@ def rotate_token_encryption() -> int:
                 refresh_token_encrypted=_raw_text(crypto.reencrypt(refresh) if refresh else ""),
             )
             rotated += 1
+        record_audit_event(
+            actor=None,
+            action="token_key.rotated",
+            source=source,
+            data={"rows": rotated, "operator": operator},
+        )
     return rotated
 
 

@@ -3,7 +3,6 @@ from django.contrib.admin.utils import flatten_fieldsets
 from django.utils.html import format_html, format_html_join
 
 from accounts.models import AuditEvent
-from accounts.services import record_audit_event
 from discordbot.rolesync import services
 from discordbot.rolesync.models import Milestone, MilestoneTrack, RoleSyncRun, SyncExclusion
 
@@ -58,33 +57,25 @@ class SyncExclusionAdmin(admin.ModelAdmin):
         if not change:
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
-        # An exclusion takes a member out of every sync: who did it and why belongs in the audit log.
-        record_audit_event(
+        services.record_exclusion_change(
+            exclusion=obj,
             actor=request.user,
-            action="role_sync.exclusion_changed" if change else "role_sync.exclusion_added",
+            change="changed" if change else "added",
             source=AuditEvent.Source.ADMIN,
-            target=obj,
-            data={"user_id": obj.user_id, "reason": obj.reason},
         )
 
     def delete_model(self, request, obj):
-        self._record_removal(request, obj)
+        services.record_exclusion_change(
+            exclusion=obj, actor=request.user, change="removed", source=AuditEvent.Source.ADMIN
+        )
         super().delete_model(request, obj)
 
     def delete_queryset(self, request, queryset):
         for exclusion in queryset:
-            self._record_removal(request, exclusion)
+            services.record_exclusion_change(
+                exclusion=exclusion, actor=request.user, change="removed", source=AuditEvent.Source.ADMIN
+            )
         super().delete_queryset(request, queryset)
-
-    @staticmethod
-    def _record_removal(request, exclusion: SyncExclusion) -> None:
-        record_audit_event(
-            actor=request.user,
-            action="role_sync.exclusion_removed",
-            source=AuditEvent.Source.ADMIN,
-            target=exclusion,
-            data={"user_id": exclusion.user_id, "reason": exclusion.reason},
-        )
 
 
 @admin.register(RoleSyncRun)

@@ -30,7 +30,7 @@ from discordbot.client import (
 )
 from discordbot.rolesync import planner, selectors
 from discordbot.rolesync.configuration import parse_configuration
-from discordbot.rolesync.models import Milestone, MilestoneTrack, RoleSyncRun
+from discordbot.rolesync.models import Milestone, MilestoneTrack, RoleSyncRun, SyncExclusion
 from discordbot.tasks import sync_roles
 
 logger = structlog.get_logger(__name__)
@@ -96,7 +96,9 @@ def _mark_unqueued(run_id: int, exc: Exception) -> None:
     RoleSyncRun.objects.filter(pk=run_id, status=RoleSyncRun.Status.QUEUED).update(
         status=RoleSyncRun.Status.FAILED,
         finished_at=timezone.now(),
-        errors=[{"error": "could not be queued: the task broker is unreachable", "detail": type(exc).__name__}],
+        errors=[
+            {"error": "could not be queued: the task broker is unreachable", "detail": type(exc).__name__}
+        ],
     )
 
 
@@ -576,3 +578,14 @@ def guild_warnings(*, role_ids: Iterable[str], client: DiscordClient | None = No
             "the next sync reports any problem."
         ]
     return sorted(problems.values())
+
+
+def record_exclusion_change(*, exclusion: SyncExclusion, actor, change: str, source: str) -> None:
+    """Audit an exclusion "added", "changed" or "removed": it takes a member out of every sync."""
+    record_audit_event(
+        actor=actor,
+        action=f"role_sync.exclusion_{change}",
+        source=source,
+        target=exclusion,
+        data={"user_id": exclusion.user_id, "reason": exclusion.reason},
+    )

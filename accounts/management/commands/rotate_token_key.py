@@ -7,11 +7,9 @@ then remove the old key.
 import getpass
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
 from accounts.crypto import TokenDecryptionError
-from accounts.models import AuditEvent
-from accounts.services import record_audit_event, rotate_token_encryption
+from accounts.services import rotate_token_encryption
 
 
 class Command(BaseCommand):
@@ -19,16 +17,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         try:
-            # One transaction with the audit event: a rotation is recorded if, and only if, it happened.
-            with transaction.atomic():
-                count = rotate_token_encryption()
-                record_audit_event(
-                    actor=None,
-                    action="token_key.rotated",
-                    source=AuditEvent.Source.CLI,
-                    # The shell user who ran the command: the CLI has no signed-in actor.
-                    data={"rows": count, "operator": getpass.getuser()},
-                )
+            # The shell user who ran the command: the CLI has no signed-in actor.
+            count = rotate_token_encryption(operator=getpass.getuser())
         except TokenDecryptionError as error:
             raise CommandError(f"{error} Nothing was changed.") from error
-        self.stdout.write(self.style.SUCCESS(f"Re-encrypted {count} Discord token row(s) under the first key."))
+        self.stdout.write(
+            self.style.SUCCESS(f"Re-encrypted {count} Discord token row(s) under the first key.")
+        )
