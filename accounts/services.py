@@ -14,7 +14,7 @@ from accounts import crypto
 from accounts.models import APIToken, AuditEvent, DiscordToken, OAuthAttempt, User
 from accounts.selectors import privileges_of
 from accounts.signals import discord_linked, discord_unlinked
-from discordbot.client import DiscordClient, DiscordError, DiscordUnauthorized
+from discord_rest.client import DiscordClient, DiscordError, DiscordUnauthorized
 
 logger = structlog.get_logger(__name__)
 

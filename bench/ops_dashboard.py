@@ -7,7 +7,7 @@ Creates a scratch database beside the one given, migrates it, fills it with `--c
 invocations spread over the last 7 days (2 % errors), a tenth as many credit requests (half decided),
 audit-logged links and OAuth callbacks, then prints, for each read, the median and worst of
 `--rounds` runs and its number of SQL queries:
-1. the dashboard figures and trends over 24 h and over 7 days (`dealscale.ops.dashboard`);
+1. the dashboard figures and trends over 24 h and over 7 days (`ops.dashboard`);
 2. the whole dashboard page as staff (figures, charts, health checks);
 3. a `/metrics` scrape;
 4. one evaluation of every alert rule.
@@ -33,8 +33,8 @@ from django.utils import timezone  # noqa: E402
 
 from accounts.models import AuditEvent, OAuthAttempt, User  # noqa: E402
 from credits.models import CreditRequest  # noqa: E402
-from dealscale.ops import dashboard  # noqa: E402
-from dealscale.ops.alerts import evaluate_alerts  # noqa: E402
+from ops import dashboard  # noqa: E402
+from ops.alerts import evaluate_alerts  # noqa: E402
 from discordbot.models import CommandInvocation  # noqa: E402
 from discordbot.services import record_heartbeat  # noqa: E402
 

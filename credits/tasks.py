@@ -6,7 +6,7 @@ from celery import shared_task
 from accounts.selectors import discord_id_for
 from credits.models import CreditRequest
 from credits.selectors import credit_account_count, ledger_drift
-from discordbot.client import DiscordClient, DiscordError, DiscordRateLimited, DiscordServerError
+from discord_rest.client import DiscordClient, DiscordError, DiscordRateLimited, DiscordServerError
 
 logger = structlog.get_logger(__name__)
 

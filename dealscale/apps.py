@@ -11,5 +11,3 @@ class DealScaleConfig(AppConfig):
 
         # After every `migrate`, so the beat schedules exist with no manual step.
         post_migrate.connect(ensure_periodic_tasks, sender=self)
-        # Connects the Celery task-outcome counters behind /metrics in every process, the worker's included.
-        from dealscale.ops import metrics  # noqa: F401

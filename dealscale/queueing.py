@@ -8,6 +8,7 @@ caller can, recorded) while the answer stays the committed truth.
 from collections.abc import Callable
 
 import structlog
+from celery import Task, current_app
 from django.db import transaction
 from kombu.exceptions import KombuError
 
@@ -16,17 +17,22 @@ logger = structlog.get_logger(__name__)
 BROKER_ERRORS = (KombuError, OSError)
 
 
-def enqueue_on_commit(task, *args, on_failure: Callable[[Exception], None] | None = None, **kwargs) -> None:
+def enqueue_on_commit(
+    task: "Task | str", *args, on_failure: Callable[[Exception], None] | None = None, **kwargs
+) -> None:
     """Send `task.delay(*args, **kwargs)` once the current transaction commits.
 
-    If the broker refuses it, log the failure and call `on_failure(exc)`; nothing is raised.
+    `task` may be a registered task's name, so a service can queue the task that lives beside it
+    (and imports it) without a file-level import cycle. If the broker refuses it, log the failure
+    and call `on_failure(exc)`; nothing is raised.
     """
 
     def send() -> None:
+        resolved = current_app.tasks[task] if isinstance(task, str) else task
         try:
-            task.delay(*args, **kwargs)
+            resolved.delay(*args, **kwargs)
         except BROKER_ERRORS as exc:
-            logger.error("task_enqueue_failed", task=task.name, error=repr(exc))
+            logger.error("task_enqueue_failed", task=resolved.name, error=repr(exc))
             if on_failure is not None:
                 on_failure(exc)
 

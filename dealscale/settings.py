@@ -75,7 +75,8 @@ INSTALLED_APPS = [
     "leaderboard",
     "credits",
     "discordbot",
-    "discordbot.rolesync",
+    "rolesync",
+    "ops",
 ]
 
 MIDDLEWARE = [
@@ -266,7 +267,7 @@ OAUTH_FAILURE_WINDOW_SECONDS = env.int("OAUTH_FAILURE_WINDOW_SECONDS", default=3
 OAUTH_FAILURE_THRESHOLD = env.int("OAUTH_FAILURE_THRESHOLD", default=5)
 HEALTH_CHECK_TIMEOUT_SECONDS = env.float("HEALTH_CHECK_TIMEOUT_SECONDS", default=1.0)
 
-# --- Discord role sync (discordbot.rolesync) ------------------------------------------------
+# --- Discord role sync (rolesync) ------------------------------------------------
 # Off pauses every role sync run (scheduled, targeted, API); runs are recorded as "paused".
 ROLE_SYNC_ENABLED = env.bool("ROLE_SYNC_ENABLED", default=True)
 # Safety brake: a run changing more than this share of the members in scope AND at least this many
@@ -387,8 +388,8 @@ SECURE_REDIRECT_EXEMPT += [r"^metrics$"]
 
 # API throttles (DRF, counted in the default cache: Redis when REDIS_URL is set). "N/second|minute|hour|day".
 REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
-    "dealscale.ops.throttling.UserThrottle",
-    "dealscale.ops.throttling.IPThrottle",
+    "dealscale.throttling.UserThrottle",
+    "dealscale.throttling.IPThrottle",
 ]
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     "user": env("API_THROTTLE_USER_RATE", default="120/minute"),

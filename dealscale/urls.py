@@ -2,13 +2,14 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from dealscale import health, views
-from dealscale.ops import views as ops_views
+from dealscale import views
+from ops import health
+from ops import views as ops_views
 
 urlpatterns = [
     path("health", health.liveness, name="health"),
     path("health/discord", health.discord_health, name="health-discord"),
-    path("admin/discord/", include("discordbot.rolesync.urls")),
+    path("admin/discord/", include("rolesync.urls")),
     path("admin/discord-health/", admin.site.admin_view(ops_views.discord_health_dashboard), name="discord-health"),
     path("metrics", ops_views.metrics, name="metrics"),
     path("admin/", admin.site.urls),

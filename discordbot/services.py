@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent
 from accounts.services import record_audit_event
-from discordbot.client import DiscordClient
+from discord_rest.client import DiscordClient
 from discordbot.models import BotHeartbeat, CommandInvocation, CommandRegistration, ModerationMessage
 
 TEXT_CHANNEL_TYPES = {0, 5}  # GUILD_TEXT, GUILD_ANNOUNCEMENT

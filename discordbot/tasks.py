@@ -7,42 +7,6 @@ from dealscale.locks import single_flight
 
 logger = structlog.get_logger(__name__)
 
-ROLE_SYNC_LOCK = "discord-role-sync"
-
-
-@shared_task(name="discordbot.tasks.sync_roles", bind=True, soft_time_limit=260, time_limit=280, max_retries=10)
-def sync_roles(self, run_id: int | None = None, trigger: str = "schedule") -> None:
-    """Reconcile milestone roles with the guild, never two runs at once.
-
-    A beat tick that finds a run in progress is dropped (the next tick comes in 5 minutes); a run
-    that staff or the API queued waits for its turn instead.
-    """
-    # Imported here: role sync's services queue these tasks; a module-level import would be circular.
-    from discordbot.rolesync import services as rolesync_services
-
-    with single_flight(ROLE_SYNC_LOCK, ttl_seconds=290) as acquired:
-        if not acquired:
-            if run_id is not None:
-                raise self.retry(countdown=60)
-            logger.info("task_skipped_already_running", lock=ROLE_SYNC_LOCK)
-            return
-        if run_id is None:
-            run_id = rolesync_services.create_full_run(trigger=trigger).pk
-        rolesync_services.execute_run(run_id=run_id)
-
-
-@shared_task(name="discordbot.tasks.sync_roles_for_users", soft_time_limit=260, time_limit=280)
-def sync_roles_for_users(user_ids: list[int], trigger: str, discord_ids: list[str] | None = None) -> None:
-    """Reconcile the managed roles of a few members now (after a link, an unlink, a deactivation).
-
-    `discord_ids` reaches accounts no longer linked to any user, whose roles must go.
-    """
-    from discordbot.rolesync import services as rolesync_services
-
-    run = rolesync_services.create_targeted_run(trigger=trigger, user_ids=user_ids, discord_ids=discord_ids or ())
-    rolesync_services.execute_run(run_id=run.pk)
-
-
 @shared_task(
     bind=True, name="discordbot.tasks.post_credit_request_to_moderators", max_retries=5, ignore_result=True
 )
@@ -57,7 +21,7 @@ def post_credit_request_to_moderators(self, request_id: int) -> None:
     from accounts.selectors import discord_id_for
     from credits.models import CreditRequest
     from discordbot import components, embeds
-    from discordbot.client import DiscordClient, DiscordRateLimited, DiscordServerError
+    from discord_rest.client import DiscordClient, DiscordRateLimited, DiscordServerError
     from discordbot.selectors import moderation_message_exists
     from discordbot.services import remember_moderation_message
 
@@ -104,7 +68,7 @@ def update_moderation_message(self, request_id: int) -> None:
     from accounts.selectors import discord_id_for
     from credits.models import CreditRequest
     from discordbot import embeds
-    from discordbot.client import DiscordClient, DiscordNotFound, DiscordRateLimited, DiscordServerError
+    from discord_rest.client import DiscordClient, DiscordNotFound, DiscordRateLimited, DiscordServerError
     from discordbot.models import ModerationMessage
 
     posted = ModerationMessage.objects.filter(credit_request_id=request_id).first()

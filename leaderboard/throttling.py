@@ -1,6 +1,6 @@
 """The API's per-user and per-IP limits for the leaderboard reads, counted in one Redis round trip.
 
-The project's throttles (dealscale.ops.throttling) keep a sliding window as a pickled list and make
+The project's throttles (dealscale.throttling) keep a sliding window as a pickled list and make
 two cache round trips per scope: four for a request that the page cache then answers in one. For
 these reads the same two rates (REST_FRAMEWORK "user" and "ip") are enforced as fixed-window
 counters — INCR and EXPIRE of both keys in one pipeline. A fixed window lets a caller burst up to

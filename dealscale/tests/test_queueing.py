@@ -9,9 +9,9 @@ from accounts.services import create_api_token
 from credits.models import CreditRequest
 from credits.tests.factories import ModeratorFactory, UserFactory
 from dealscale.queueing import enqueue_on_commit
-from discordbot.rolesync.models import RoleSyncRun
-from discordbot.rolesync.tests.factories import StaffFactory
-from discordbot.tasks import sync_roles
+from rolesync.models import RoleSyncRun
+from rolesync.tests.factories import StaffFactory
+from rolesync.tasks import sync_roles
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from nextcord.errors import ApplicationCheckFailure
 
 from accounts.models import User
 from accounts.selectors import discord_integration_enabled_for_user, user_for_discord_id
-from dealscale.ops.flags import discord_integration_switched_off
+from accounts.discord_integration import discord_integration_switched_off
 from discordbot import embeds
 from discordbot.asyncdb import database_sync_to_async
 from discordbot.models import CommandInvocation

@@ -12,7 +12,7 @@ from accounts.selectors import user_for_discord_id
 from discordbot import embeds
 from discordbot.asyncdb import database_sync_to_async
 from discordbot.cogs.base import BotCog, Refusal, link_url, member_for, note_user
-from discordbot.rolesync.selectors import next_milestone_for
+from rolesync.selectors import next_milestone_for
 from leaderboard import page_cache
 from leaderboard import selectors as leaderboard_selectors
 

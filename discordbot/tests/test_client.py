@@ -10,7 +10,7 @@ import structlog
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
-from discordbot.client import (
+from discord_rest.client import (
     DiscordClient,
     DiscordError,
     DiscordForbidden,

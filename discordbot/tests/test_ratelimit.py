@@ -7,8 +7,8 @@ import pytest
 import structlog
 
 from dealscale.redis_client import get_redis
-from discordbot.client import DiscordClient, DiscordForbidden, DiscordInvalidRequestLimit, DiscordRateLimited
-from discordbot.ratelimit import Governor, MemoryStore, RedisStore, identity_for, route_key
+from discord_rest.client import DiscordClient, DiscordForbidden, DiscordInvalidRequestLimit, DiscordRateLimited
+from discord_rest.ratelimit import Governor, MemoryStore, RedisStore, identity_for, route_key
 from tests.fake_discord import APPLICATION_ID, BOT_TOKEN, GUILD_ID
 
 ROLES = "/guilds/{guild_id}/roles"

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from discordbot import embeds
-from discordbot.client import DiscordClient, DiscordError
+from discord_rest.client import DiscordClient, DiscordError
 from discordbot.services import AmbiguousChannel, find_text_channel_id, post_announcement
 
 MAX_CONTENT = 2000

@@ -7,7 +7,7 @@ delete-then-create burning the daily quota of command creates; an unchanged set 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from discordbot.client import DiscordClient, DiscordError
+from discord_rest.client import DiscordClient, DiscordError
 from discordbot.commands_registry import command_payloads, payload_hash, scope_for
 from discordbot.selectors import registered_command_hash
 from discordbot.services import remember_command_registration

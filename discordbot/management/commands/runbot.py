@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from discordbot.bot import build_bot
-from discordbot.ratelimit import install_on_nextcord
+from discord_rest.ratelimit import install_on_nextcord
 
 logger = structlog.get_logger(__name__)
 

@@ -1,1 +1,0 @@
-"""Operations of the Discord integration: alerts, dashboard, metrics, throttles, kill switch."""

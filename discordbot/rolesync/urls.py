@@ -1,7 +1,0 @@
-from django.urls import path
-
-from discordbot.rolesync import api
-
-urlpatterns = [
-    path("sync-roles", api.SyncRolesApi.as_view(), name="rolesync-sync-roles"),
-]

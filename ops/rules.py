@@ -1,0 +1,88 @@
+"""The alert rules: pure reads of recorded events that say whether something is wrong right now.
+
+Each rule looks at rows other parts of the system already write (bot heartbeats, command
+invocations, OAuth callbacks) at a given instant, so a test can replay any moment with a fake clock.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Count, Q
+
+from accounts.models import OAuthAttempt
+from ops.models import AlertIncident
+from discordbot.models import BotHeartbeat, CommandInvocation
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What a rule saw: whether it is firing, the figure it measured and a sentence for humans."""
+
+    firing: bool
+    value: float
+    summary: str
+
+
+@dataclass(frozen=True)
+class AlertRule:
+    name: str
+    title: str
+    severity: str
+    check: Callable[[datetime], Observation]
+
+
+def bot_offline(now: datetime) -> Observation:
+    """Firing when no bot process has written a heartbeat for ALERT_BOT_OFFLINE_SECONDS."""
+    limit = settings.ALERT_BOT_OFFLINE_SECONDS
+    last_seen = BotHeartbeat.objects.order_by("-last_seen_at").values_list("last_seen_at", flat=True).first()
+    if last_seen is None:
+        return Observation(True, float("inf"), "No bot process has ever sent a heartbeat.")
+    silent_for = max((now - last_seen).total_seconds(), 0.0)
+    if silent_for > limit:
+        return Observation(True, silent_for, f"No bot heartbeat for {silent_for:.0f} s (limit {limit} s).")
+    return Observation(False, silent_for, f"Last bot heartbeat {silent_for:.0f} s ago.")
+
+
+def command_error_rate(now: datetime) -> Observation:
+    """Firing when more than ALERT_ERROR_RATE_THRESHOLD of the bot's commands failed in the window.
+
+    Errors are invocations whose outcome is "error" (an exception in the handler); "refused"
+    (not linked, no permission, integration switched off) is a correct answer, not an error.
+    Below ALERT_ERROR_RATE_MIN_COMMANDS in the window the rule stays quiet: one failed command at
+    night is 100 % of one and no reason to wake anyone.
+    """
+    window = settings.ALERT_ERROR_RATE_WINDOW_SECONDS
+    threshold = settings.ALERT_ERROR_RATE_THRESHOLD
+    counts = CommandInvocation.objects.filter(
+        created_at__gt=now - timedelta(seconds=window), created_at__lte=now
+    ).aggregate(total=Count("id"), errors=Count("id", filter=Q(outcome=CommandInvocation.Outcome.ERROR)))
+    total, errors = counts["total"], counts["errors"]
+    rate = errors / total if total else 0.0
+    summary = f"{errors} of {total} bot commands failed in the last {window // 60} min ({rate:.1%})."
+    firing = total >= settings.ALERT_ERROR_RATE_MIN_COMMANDS and rate > threshold
+    return Observation(firing, rate, summary)
+
+
+def oauth_failures(now: datetime) -> Observation:
+    """Firing when more than ALERT_OAUTH_FAILURES_THRESHOLD OAuth callbacks failed in the window."""
+    window = settings.ALERT_OAUTH_FAILURES_WINDOW_SECONDS
+    threshold = settings.ALERT_OAUTH_FAILURES_THRESHOLD
+    failures = OAuthAttempt.objects.filter(
+        succeeded=False, created_at__gt=now - timedelta(seconds=window), created_at__lte=now
+    ).count()
+    summary = f"{failures} Discord OAuth callbacks failed in the last {window} s (limit {threshold})."
+    return Observation(failures > threshold, float(failures), summary)
+
+
+RULES: list[AlertRule] = [
+    AlertRule("bot_offline", "Discord bot offline", AlertIncident.Severity.CRITICAL, bot_offline),
+    AlertRule(
+        "command_error_rate",
+        "Bot command error rate high",
+        AlertIncident.Severity.WARNING,
+        command_error_rate,
+    ),
+    AlertRule("oauth_failures", "Discord OAuth failing", AlertIncident.Severity.WARNING, oauth_failures),
+]

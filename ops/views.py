@@ -1,0 +1,79 @@
+"""The operations doors: the staff dashboard page (inside the admin) and the Prometheus endpoint."""
+
+import hmac
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib import admin
+from django.http import HttpResponse
+from django.template.response import TemplateResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from ops.health import run_checks
+from ops.models import AlertIncident
+from ops import dashboard
+from ops.charts import sparkline
+from ops.metrics import render_metrics
+
+_FORMATS = {
+    "approval_rate": "{:.0%}",
+    "bot_uptime": "{:.0%} available",
+    "error_rate": "{:.1%}",
+    "avg_response": "{:.0f} ms",
+}
+
+
+def discord_health_dashboard(request):
+    """ "Discord Integration Health": figures, trends and health checks. Staff only (via admin_view)."""
+    range_key = request.GET.get("range", "24h")
+    if range_key not in dashboard.RANGES:
+        range_key = "24h"
+    figures = dashboard.health_figures(
+        range_key=range_key, heartbeat_max_age=timedelta(seconds=settings.BOT_HEARTBEAT_MAX_AGE_SECONDS)
+    )
+    date_format = "%d %b" if range_key == "7d" else "%d %b %H:00"
+    cards = [
+        {
+            "figure": figure,
+            "chart": sparkline(
+                figure.trend,
+                label=figure.label,
+                fmt=_FORMATS.get(figure.key, "{:g}"),
+                date_format=date_format,
+            ),
+        }
+        for figure in figures
+    ]
+    checks = run_checks()
+    context = {
+        **admin.site.each_context(request),
+        "title": "Discord Integration Health",
+        "cards": cards,
+        "range_key": range_key,
+        "ranges": dashboard.RANGES,
+        "checks": checks,
+        "healthy": all(checks.values()),
+        "open_incidents": AlertIncident.objects.filter(resolved_at__isnull=True),
+    }
+    return TemplateResponse(request, "admin/ops/discord_health.html", context)
+
+
+@never_cache
+@require_GET
+def metrics(request):
+    """Prometheus text format; a bearer token equal to METRICS_TOKEN, or a staff session."""
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, token = header.partition(" ")
+        valid = bool(settings.METRICS_TOKEN) and scheme.lower() == "bearer"
+        if not (valid and hmac.compare_digest(token.strip().encode(), settings.METRICS_TOKEN.encode())):
+            return HttpResponse("Invalid metrics token.\n", status=403, content_type="text/plain")
+    elif not request.user.is_authenticated:
+        response = HttpResponse("Authentication required.\n", status=401, content_type="text/plain")
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
+    elif not request.user.is_staff:
+        return HttpResponse("Staff only.\n", status=403, content_type="text/plain")
+    return HttpResponse(render_metrics(), content_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,41 @@
+"""Hooks that sync the members concerned right away instead of waiting for the 5-minute run."""
+
+from django.contrib.auth import get_user_model
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+
+from accounts.signals import discord_linked, discord_unlinked
+from dealscale.queueing import enqueue_on_commit
+from rolesync import selectors
+from rolesync.models import RoleSyncRun
+
+
+def _queue_targeted_sync(*, user_ids: list[int], discord_ids: list[str], trigger: str) -> None:
+    enqueue_on_commit("discordbot.tasks.sync_roles_for_users", user_ids, trigger, discord_ids)
+
+
+@receiver(discord_linked, dispatch_uid="rolesync_on_discord_linked")
+def sync_after_link(sender, user, discord_id, **kwargs) -> None:
+    _queue_targeted_sync(user_ids=[user.pk], discord_ids=[str(discord_id)], trigger=RoleSyncRun.Trigger.LINK)
+
+
+@receiver(discord_unlinked, dispatch_uid="rolesync_on_discord_unlinked")
+def sync_after_unlink(sender, user, discord_id, **kwargs) -> None:
+    # The account is gone from the user, so the Discord id is what reaches the member whose
+    # managed roles must now be removed.
+    _queue_targeted_sync(
+        user_ids=[user.pk], discord_ids=[str(discord_id)], trigger=RoleSyncRun.Trigger.UNLINK
+    )
+
+
+@receiver(post_save, sender=get_user_model(), dispatch_uid="rolesync_on_user_deactivated")
+def sync_after_deactivation(sender, instance, created, update_fields=None, **kwargs) -> None:
+    if created or instance.is_active:
+        return
+    if update_fields is not None and "is_active" not in update_fields:
+        return
+    discord_ids = selectors.discord_ids_of([instance.pk])
+    if discord_ids:
+        _queue_targeted_sync(
+            user_ids=[instance.pk], discord_ids=discord_ids, trigger=RoleSyncRun.Trigger.DEACTIVATION
+        )
