@@ -18,8 +18,11 @@ def pytest_sessionstart(session):
         db = settings.DATABASES["default"]
         try:
             psycopg.connect(
-                host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, user=db["USER"],
-                dbname="postgres", connect_timeout=3,
+                host=db["HOST"] or "127.0.0.1",
+                port=db["PORT"] or 5432,
+                user=db["USER"],
+                dbname="postgres",
+                connect_timeout=3,
             ).close()
         except psycopg.OperationalError as exc:
             problems.append(f"PostgreSQL is not reachable at {db['HOST']}:{db['PORT']}: {exc}".strip())

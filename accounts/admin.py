@@ -6,6 +6,7 @@ from accounts.selectors import NO_PRIVILEGES, privileges_of
 from accounts.services import TokenNotFound, record_privilege_change, revoke_api_token
 from dealscale.admin_mixins import ReadOnlyAdminMixin
 
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     fieldsets = DjangoUserAdmin.fieldsets + (("DealScale", {"fields": ("display_name",)}),)

@@ -83,4 +83,6 @@ def reencrypt(value: str) -> str:
     try:
         return token_cipher().rotate(value.encode()).decode()
     except InvalidToken:
-        raise TokenDecryptionError("A stored Discord token cannot be decrypted with any configured key.") from None
+        raise TokenDecryptionError(
+            "A stored Discord token cannot be decrypted with any configured key."
+        ) from None

@@ -96,9 +96,7 @@ def record_privilege_change(
     """Audit what changed in `user`'s privileges since `before` (see selectors.privileges_of), if anything."""
     after = privileges_of(user)
     changed = {
-        name: {"before": before[name], "after": after[name]}
-        for name in after
-        if before[name] != after[name]
+        name: {"before": before[name], "after": after[name]} for name in after if before[name] != after[name]
     }
     if not changed:
         return None

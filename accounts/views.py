@@ -66,7 +66,9 @@ def unlink_discord_view(request):
 def create_api_token_view(request):
     form = APITokenForm(request.POST)
     if not form.is_valid():
-        return render(request, "accounts/profile.html", _profile_context(request, token_form=form), status=400)
+        return render(
+            request, "accounts/profile.html", _profile_context(request, token_form=form), status=400
+        )
     token, key = create_api_token(
         user=request.user,
         name=form.cleaned_data["name"],

@@ -32,8 +32,12 @@ from tests.fake_discord import APPLICATION_ID, BOT_TOKEN, CLIENT_SECRET, GUILD_I
 def governor_cost(store, count: int) -> float:
     governor = Governor(store, global_limit=10**9)
     route = route_key("GET", f"/guilds/{GUILD_ID}/roles")
-    headers = {"X-RateLimit-Limit": str(10**9), "X-RateLimit-Remaining": str(10**9), "X-RateLimit-Reset-After": "60",
-               "X-RateLimit-Bucket": "bench"}
+    headers = {
+        "X-RateLimit-Limit": str(10**9),
+        "X-RateLimit-Remaining": str(10**9),
+        "X-RateLimit-Reset-After": "60",
+        "X-RateLimit-Bucket": "bench",
+    }
     started = time.perf_counter()
     for _ in range(count):
         governor.acquire(route, identity="bot:bench")
@@ -77,8 +81,10 @@ def main() -> None:
         for _ in range(count):
             client.get_guild_roles(GUILD_ID)
         elapsed = time.perf_counter() - started
-        print(f"2. client, one thread, no limit binding: {count / elapsed:6.0f} requests/s "
-              f"({elapsed / count * 1000:.2f} ms each)")
+        print(
+            f"2. client, one thread, no limit binding: {count / elapsed:6.0f} requests/s "
+            f"({elapsed / count * 1000:.2f} ms each)"
+        )
 
         server.reset()
         limit = settings.DISCORD_GLOBAL_RATE_LIMIT
@@ -95,9 +101,11 @@ def main() -> None:
         per_second: dict[int, int] = {}
         for request in fake.requests:
             per_second[int(request.time)] = per_second.get(int(request.time), 0) + 1
-        print(f"3. global limit {limit}/s, 2 governors x 4 threads, 200 messages in {elapsed:.2f} s: "
-              f"busiest wall-clock second {max(per_second.values())} requests, "
-              f"global 429s: {fake.ratelimit_hits.get('global', 0)}")
+        print(
+            f"3. global limit {limit}/s, 2 governors x 4 threads, 200 messages in {elapsed:.2f} s: "
+            f"busiest wall-clock second {max(per_second.values())} requests, "
+            f"global 429s: {fake.ratelimit_hits.get('global', 0)}"
+        )
 
         server.reset()
         fake.set_rate_limit("GET", "/guilds/{guild_id}/roles", limit=5, window=0.5, bucket="bench")
@@ -109,8 +117,10 @@ def main() -> None:
                 reader.get_guild_roles(GUILD_ID)
 
         elapsed = threaded(8, read)
-        print(f"4. one bucket of 5 per 0.5 s, 8 threads, 64 requests: {64 / elapsed:5.1f} requests/s (limit 10/s), "
-              f"429s: {fake.ratelimit_hits.get('bench', 0)}")
+        print(
+            f"4. one bucket of 5 per 0.5 s, 8 threads, 64 requests: {64 / elapsed:5.1f} requests/s (limit 10/s), "
+            f"429s: {fake.ratelimit_hits.get('bench', 0)}"
+        )
     finally:
         server.stop()
         for key in redis.scan_iter("bench:rl*"):

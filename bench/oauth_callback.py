@@ -97,7 +97,9 @@ def main() -> None:
     finally:
         server.stop()
 
-    print(f"OAuth callback against the fake Discord at {server.origin} ({settings.DATABASES['default']['ENGINE']})")
+    print(
+        f"OAuth callback against the fake Discord at {server.origin} ({settings.DATABASES['default']['ENGINE']})"
+    )
     print(latency_line("first sign-in", first, name_width=22))
     print(latency_line("returning member", returning, name_width=22))
     print(latency_line("all callbacks", first + returning, name_width=22))

@@ -33,10 +33,10 @@ from django.utils import timezone  # noqa: E402
 
 from accounts.models import AuditEvent, OAuthAttempt, User  # noqa: E402
 from credits.models import CreditRequest  # noqa: E402
-from ops import dashboard  # noqa: E402
-from ops.alerts import evaluate_alerts  # noqa: E402
 from discordbot.models import CommandInvocation  # noqa: E402
 from discordbot.services import record_heartbeat  # noqa: E402
+from ops import dashboard  # noqa: E402
+from ops.alerts import evaluate_alerts  # noqa: E402
 
 WEEK_SECONDS = 7 * 24 * 3600
 # Row i of n, spread evenly over the last 7 days (n is the first query parameter).

@@ -189,7 +189,6 @@ class DecisionApi(CreditsApiView):
 
 
 class ApproveRequestApi(DecisionApi):
-
     @extend_schema(
         tags=ADMIN_TAGS,
         summary="Approve a pending request and grant its credits (moderators)",
@@ -201,7 +200,6 @@ class ApproveRequestApi(DecisionApi):
 
 
 class DenyRequestApi(DecisionApi):
-
     @extend_schema(
         tags=ADMIN_TAGS,
         summary="Deny a pending request; the note (reason) is required (moderators)",

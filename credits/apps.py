@@ -2,4 +2,4 @@ from django.apps import AppConfig
 
 
 class CreditsConfig(AppConfig):
-    name = 'credits'
+    name = "credits"

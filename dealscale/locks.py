@@ -56,9 +56,7 @@ def _acquire_db_lock(name: str, *, owner: str, ttl_seconds: int) -> bool:
     except IntegrityError:
         # Taken: steal it only if its holder's TTL ran out (a conditional UPDATE is atomic).
         return bool(
-            TaskLock.objects.filter(name=name, expires_at__lt=now).update(
-                owner=owner, expires_at=expires_at
-            )
+            TaskLock.objects.filter(name=name, expires_at__lt=now).update(owner=owner, expires_at=expires_at)
         )
 
 

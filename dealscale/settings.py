@@ -13,7 +13,6 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
-
 class NonEmptyEnviron(Mapping):
     """os.environ without its empty values: `VAR=` (as in a copied .env.example) means "use the default"."""
 

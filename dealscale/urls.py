@@ -10,7 +10,11 @@ urlpatterns = [
     path("health", health.liveness, name="health"),
     path("health/discord", health.discord_health, name="health-discord"),
     path("admin/discord/", include("rolesync.urls")),
-    path("admin/discord-health/", admin.site.admin_view(ops_views.discord_health_dashboard), name="discord-health"),
+    path(
+        "admin/discord-health/",
+        admin.site.admin_view(ops_views.discord_health_dashboard),
+        name="discord-health",
+    ),
     path("metrics", ops_views.metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),

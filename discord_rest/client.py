@@ -31,8 +31,14 @@ from discord_rest.errors import (
 from discord_rest.ratelimit import Governor, get_governor, identity_for, route_key
 
 __all__ = [
-    "DiscordClient", "DiscordError", "DiscordForbidden", "DiscordInvalidRequestLimit", "DiscordNotFound",
-    "DiscordRateLimited", "DiscordServerError", "DiscordUnauthorized",
+    "DiscordClient",
+    "DiscordError",
+    "DiscordForbidden",
+    "DiscordInvalidRequestLimit",
+    "DiscordNotFound",
+    "DiscordRateLimited",
+    "DiscordServerError",
+    "DiscordUnauthorized",
 ]
 
 logger = structlog.get_logger(__name__)
@@ -43,7 +49,9 @@ RETRIED_STATUSES = frozenset({500, 502, 503, 504})
 # A timed-out request may have reached Discord: only methods that are safe to repeat are retried then.
 IDEMPOTENT_METHODS = frozenset({"GET", "PUT", "DELETE", "HEAD", "OPTIONS"})
 ERRORS_BY_STATUS: dict[int, type[DiscordError]] = {
-    401: DiscordUnauthorized, 403: DiscordForbidden, 404: DiscordNotFound,
+    401: DiscordUnauthorized,
+    403: DiscordForbidden,
+    404: DiscordNotFound,
 }
 
 
@@ -76,9 +84,17 @@ class DiscordClient:
     """Discord's REST API with the bot token (or ``token``). Cheap to create: make one per task, request
     or thread, since its ``requests.Session`` is not meant to be shared between threads."""
 
-    def __init__(self, *, token: str | None = None, base_url: str | None = None, timeout: float | None = None,
-                 max_retries: int = 4, governor: Governor | None = None,
-                 sleep: Callable[[float], None] = time.sleep, session: requests.Session | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        token: str | None = None,
+        base_url: str | None = None,
+        timeout: float | None = None,
+        max_retries: int = 4,
+        governor: Governor | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        session: requests.Session | None = None,
+    ) -> None:
         self._token = token
         self._base_url = base_url
         self._timeout = timeout
@@ -96,9 +112,19 @@ class DiscordClient:
         return self._governor or get_governor()
 
     # --- the one request path -----------------------------------------------------------------------
-    def request(self, method: str, path: str, *, json: Any = None, form: dict[str, str] | None = None,
-                reason: str | None = None, auth: str = "bot", bearer_token: str | None = None,
-                params: dict[str, Any] | None = None, essential: bool | None = None) -> Any:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        form: dict[str, str] | None = None,
+        reason: str | None = None,
+        auth: str = "bot",
+        bearer_token: str | None = None,
+        params: dict[str, Any] | None = None,
+        essential: bool | None = None,
+    ) -> Any:
         """Call Discord and return the parsed JSON (None on 204).
 
         ``auth`` is ``"bot"`` (the bot token), ``"bearer"`` (a user's OAuth access token), ``"client"``
@@ -126,31 +152,46 @@ class DiscordClient:
             self.governor.acquire(route, identity=identity, essential=essential, sleep=self.sleep)
             try:
                 response = self.session.request(
-                    method, url, headers=headers, json=json, data=form, params=params, timeout=timeout,
+                    method,
+                    url,
+                    headers=headers,
+                    json=json,
+                    data=form,
+                    params=params,
+                    timeout=timeout,
                     allow_redirects=False,
                 )
             except (requests.ConnectionError, requests.Timeout) as exc:
                 self.governor.record_response(route, identity=identity, status=0)
                 retriable = method in IDEMPOTENT_METHODS or _never_sent(exc)
                 # requests' messages quote the URL, and a webhook or interaction URL holds its token.
-                log.warning("discord_network_error", attempt=attempt, error=type(exc).__name__,
-                            will_retry=retriable and not last_attempt)
+                log.warning(
+                    "discord_network_error",
+                    attempt=attempt,
+                    error=type(exc).__name__,
+                    will_retry=retriable and not last_attempt,
+                )
                 if not retriable or last_attempt:
                     raise DiscordServerError(f"network error: {type(exc).__name__}", status=0) from None
                 self.sleep(self._backoff(attempt))
                 continue
 
             body = _parse_body(response)
-            self.governor.record_response(route, identity=identity, status=response.status_code,
-                                          headers=response.headers, body=body)
+            self.governor.record_response(
+                route, identity=identity, status=response.status_code, headers=response.headers, body=body
+            )
             status = response.status_code
             if status < 400:
                 return body
             if status == 429:
                 retry_after = Governor.retry_after(response.headers, body)
                 if last_attempt or retry_after > settings.DISCORD_MAX_RETRY_AFTER:
-                    log.error("discord_rate_limited_giving_up", attempt=attempt, retry_after=retry_after,
-                              scope=response.headers.get("X-RateLimit-Scope"))
+                    log.error(
+                        "discord_rate_limited_giving_up",
+                        attempt=attempt,
+                        retry_after=retry_after,
+                        scope=response.headers.get("X-RateLimit-Scope"),
+                    )
                     raise self._error(response, body, retry_after=retry_after)
                 # The governor now holds the bucket (or everybody, for a global 429) until retry_after.
                 continue
@@ -204,8 +245,14 @@ class DiscordClient:
         """Open (or find) the DM channel with a user."""
         return self.request("POST", "/users/@me/channels", json={"recipient_id": str(user_id)})
 
-    def send_message(self, channel_id: str, *, content: str | None = None, embeds: list[dict] | None = None,
-                     components: list[dict] | None = None) -> dict:
+    def send_message(
+        self,
+        channel_id: str,
+        *,
+        content: str | None = None,
+        embeds: list[dict] | None = None,
+        components: list[dict] | None = None,
+    ) -> dict:
         """Post a message; mentions are disabled so a message never pings anyone by accident."""
         body: dict[str, Any] = {"allowed_mentions": {"parse": []}}
         if content is not None:
@@ -238,7 +285,9 @@ class DiscordClient:
         """Every member, paging by user id (needs the GUILD_MEMBERS privileged intent)."""
         after = "0"
         while True:
-            page = self.request("GET", f"/guilds/{guild_id}/members", params={"limit": page_size, "after": after})
+            page = self.request(
+                "GET", f"/guilds/{guild_id}/members", params={"limit": page_size, "after": after}
+            )
             yield from page
             if len(page) < page_size:
                 return
@@ -258,8 +307,9 @@ class DiscordClient:
             return f"/applications/{application_id}/guilds/{guild_id}/commands"
         return f"/applications/{application_id}/commands"
 
-    def bulk_overwrite_commands(self, application_id: str, commands: list[dict], *,
-                                guild_id: str | None = None) -> list[dict]:
+    def bulk_overwrite_commands(
+        self, application_id: str, commands: list[dict], *, guild_id: str | None = None
+    ) -> list[dict]:
         """Replace every command (global, or of one guild) with ``commands``; returns them with ids."""
         return self.request("PUT", self._commands_path(application_id, guild_id), json=commands)
 
@@ -270,15 +320,28 @@ class DiscordClient:
     # --- OAuth2 (form-encoded: Discord's token endpoints refuse JSON) --------------------------------
     def exchange_code(self, *, code: str, redirect_uri: str) -> dict:
         """Trade an authorization code for tokens; DiscordError with ``error == "invalid_grant"`` on a bad code."""
-        return self.request("POST", "/oauth2/token", auth="client", form={
-            "grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
-        })
+        return self.request(
+            "POST",
+            "/oauth2/token",
+            auth="client",
+            form={
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": redirect_uri,
+            },
+        )
 
     def refresh_access_token(self, *, refresh_token: str) -> dict:
         """New tokens for a refresh token; Discord rotates it, so store the returned ``refresh_token``."""
-        return self.request("POST", "/oauth2/token", auth="client", form={
-            "grant_type": "refresh_token", "refresh_token": refresh_token,
-        })
+        return self.request(
+            "POST",
+            "/oauth2/token",
+            auth="client",
+            form={
+                "grant_type": "refresh_token",
+                "refresh_token": refresh_token,
+            },
+        )
 
     def revoke_token(self, *, token: str, token_type_hint: str | None = None) -> None:
         """Revoke a grant: Discord invalidates its access and refresh tokens whichever one is given."""

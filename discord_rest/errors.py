@@ -10,8 +10,15 @@ class DiscordError(Exception):
     OAuth2 error string (``invalid_grant``...) on token endpoints, ``body`` the parsed response body.
     """
 
-    def __init__(self, message: str, *, status: int, code: int | None = None, error: str | None = None,
-                 body: Any = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        code: int | None = None,
+        error: str | None = None,
+        body: Any = None,
+    ) -> None:
         super().__init__(f"{status}: {message}" if status else message)
         self.status = status
         self.code = code

@@ -239,19 +239,43 @@ class RedisStore:
         self._invalid = redis.register_script(_INVALID_LUA)
 
     def reserve(self, *, identity: str, route: RouteKey, use_global: bool, global_limit: int) -> Reservation:
-        reason, wait = self._reserve(args=[
-            self.prefix, identity, route.name, route.major, "1" if use_global else "0", global_limit,
-            GLOBAL_WINDOW_SECONDS, DISCOVERY_TIMEOUT_SECONDS,
-        ])
+        reason, wait = self._reserve(
+            args=[
+                self.prefix,
+                identity,
+                route.name,
+                route.major,
+                "1" if use_global else "0",
+                global_limit,
+                GLOBAL_WINDOW_SECONDS,
+                DISCOVERY_TIMEOUT_SECONDS,
+            ]
+        )
         return Reservation(reason.decode() if isinstance(reason, bytes) else reason, float(wait))
 
-    def learn(self, *, identity: str, route: RouteKey, bucket: str, limit: int | None, remaining: int | None,
-              reset_after: float | None) -> None:
-        self._learn(args=[
-            self.prefix, identity, route.name, route.major, bucket,
-            "" if limit is None else limit, "" if remaining is None else remaining,
-            "" if reset_after is None else reset_after, RESET_MARGIN_SECONDS,
-        ])
+    def learn(
+        self,
+        *,
+        identity: str,
+        route: RouteKey,
+        bucket: str,
+        limit: int | None,
+        remaining: int | None,
+        reset_after: float | None,
+    ) -> None:
+        self._learn(
+            args=[
+                self.prefix,
+                identity,
+                route.name,
+                route.major,
+                bucket,
+                "" if limit is None else limit,
+                "" if remaining is None else remaining,
+                "" if reset_after is None else reset_after,
+                RESET_MARGIN_SECONDS,
+            ]
+        )
 
     def pause_global(self, *, identity: str, seconds: float) -> None:
         self._pause_global(keys=[f"{self.prefix}:gpause:{identity}"], args=[seconds])
@@ -307,8 +331,16 @@ class MemoryStore:
             self._buckets[key] = bucket
             return Reservation("ok", 0.0)
 
-    def learn(self, *, identity: str, route: RouteKey, bucket: str, limit: int | None, remaining: int | None,
-              reset_after: float | None) -> None:
+    def learn(
+        self,
+        *,
+        identity: str,
+        route: RouteKey,
+        bucket: str,
+        limit: int | None,
+        remaining: int | None,
+        reset_after: float | None,
+    ) -> None:
         with self._lock:
             now = self.clock()
             if bucket and self._routes.get((identity, route.name)) != bucket:
@@ -354,8 +386,14 @@ def _header_float(headers: Mapping[str, str], name: str) -> float | None:
 class Governor:
     """Decides when a Discord request may go, and learns from each response. Thread-safe; share one."""
 
-    def __init__(self, store, *, global_limit: int | None = None, invalid_ceiling: int | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        store,
+        *,
+        global_limit: int | None = None,
+        invalid_ceiling: int | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.store = store
         self._global_limit = global_limit
         self._invalid_ceiling = invalid_ceiling
@@ -380,8 +418,11 @@ class Governor:
             count = self.store.invalid_requests()
             self._invalid_cache = (time.monotonic(), count)
         if count >= self.invalid_ceiling:
-            logger.error("discord_invalid_request_ceiling_reached", invalid_requests=count,
-                         ceiling=self.invalid_ceiling)
+            logger.error(
+                "discord_invalid_request_ceiling_reached",
+                invalid_requests=count,
+                ceiling=self.invalid_ceiling,
+            )
             raise DiscordInvalidRequestLimit(
                 "Too many invalid Discord requests in the last 10 minutes; non-essential calls are paused",
                 retry_after=60.0,
@@ -390,12 +431,21 @@ class Governor:
     def reserve(self, route: RouteKey, *, identity: str) -> Reservation:
         """One non-blocking try: consume the bucket and global slots, or say how long to wait."""
         return self.store.reserve(
-            identity=identity, route=route, use_global=not route.global_exempt and identity.startswith("bot:"),
+            identity=identity,
+            route=route,
+            use_global=not route.global_exempt and identity.startswith("bot:"),
             global_limit=self.global_limit,
         )
 
-    def acquire(self, route: RouteKey, *, identity: str, essential: bool = True,
-                max_wait: float | None = None, sleep: Callable[[float], None] | None = None) -> None:
+    def acquire(
+        self,
+        route: RouteKey,
+        *,
+        identity: str,
+        essential: bool = True,
+        max_wait: float | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
         """Block until the request may go; raise DiscordRateLimited rather than wait more than ``max_wait``."""
         sleep = self.sleep if sleep is None else sleep
         self.check_invalid_budget(essential=essential)
@@ -406,8 +456,9 @@ class Governor:
                 return
             sleep(self._pause_for(reservation, route, max_wait))
 
-    async def acquire_async(self, route: RouteKey, *, identity: str, essential: bool = True,
-                            max_wait: float | None = None) -> None:
+    async def acquire_async(
+        self, route: RouteKey, *, identity: str, essential: bool = True, max_wait: float | None = None
+    ) -> None:
         """``acquire`` for an event loop: Redis calls run in a thread, waits are ``asyncio.sleep``."""
         await asyncio.to_thread(self.check_invalid_budget, essential=essential)
         max_wait = settings.DISCORD_MAX_RETRY_AFTER if max_wait is None else max_wait
@@ -420,17 +471,30 @@ class Governor:
     def _pause_for(self, reservation: Reservation, route: RouteKey, max_wait: float) -> float:
         if reservation.wait > max_wait:
             raise DiscordRateLimited(
-                f"{route.name} is rate limited for {reservation.wait:.1f} s", retry_after=reservation.wait,
+                f"{route.name} is rate limited for {reservation.wait:.1f} s",
+                retry_after=reservation.wait,
             )
         if reservation.reason == "discovery":
             return min(reservation.wait, DISCOVERY_POLL_SECONDS)
-        logger.info("discord_rate_limit_wait", route=route.name, major=route.major, reason=reservation.reason,
-                    wait=round(reservation.wait, 3))
+        logger.info(
+            "discord_rate_limit_wait",
+            route=route.name,
+            major=route.major,
+            reason=reservation.reason,
+            wait=round(reservation.wait, 3),
+        )
         return max(reservation.wait, 0.001)
 
     # --- after a response (or a network failure: status 0, no headers)
-    def record_response(self, route: RouteKey, *, identity: str, status: int,
-                        headers: Mapping[str, str] | None = None, body: Any = None) -> None:
+    def record_response(
+        self,
+        route: RouteKey,
+        *,
+        identity: str,
+        status: int,
+        headers: Mapping[str, str] | None = None,
+        body: Any = None,
+    ) -> None:
         """Learn the bucket from the headers; on 429 pause the bucket or everybody; count invalid requests."""
         headers = headers or {}
         limit = headers.get("X-RateLimit-Limit")
@@ -439,7 +503,8 @@ class Governor:
         has_limits = limit is not None and remaining is not None and reset_after is not None
         scope = headers.get("X-RateLimit-Scope")
         is_global = status == 429 and (
-            headers.get("X-RateLimit-Global", "").lower() == "true" or scope == "global"
+            headers.get("X-RateLimit-Global", "").lower() == "true"
+            or scope == "global"
             or (isinstance(body, dict) and body.get("global") is True)
         )
         if status == 429:
@@ -450,14 +515,23 @@ class Governor:
                 limit, remaining, reset_after, has_limits = "1", "0", retry_after, True
             else:
                 remaining, reset_after = "0", max(reset_after, retry_after)
-            logger.warning("discord_rate_limited", route=route.name, major=route.major, scope=scope,
-                           is_global=is_global, retry_after=retry_after)
+            logger.warning(
+                "discord_rate_limited",
+                route=route.name,
+                major=route.major,
+                scope=scope,
+                is_global=is_global,
+                retry_after=retry_after,
+            )
         # A global 429 says nothing about the route's bucket; learning "no limits" still frees the slot a
         # first request of an unknown bucket held.
         learned = has_limits and not is_global
         self.store.learn(
-            identity=identity, route=route, bucket=headers.get("X-RateLimit-Bucket", ""),
-            limit=int(limit) if learned else None, remaining=int(remaining) if learned else None,
+            identity=identity,
+            route=route,
+            bucket=headers.get("X-RateLimit-Bucket", ""),
+            limit=int(limit) if learned else None,
+            remaining=int(remaining) if learned else None,
             reset_after=reset_after if learned else None,
         )
         if status in INVALID_STATUSES and not (status == 429 and scope == "shared"):
@@ -468,8 +542,11 @@ class Governor:
         total = self.store.invalid_requests(add=count)
         self._invalid_cache = (time.monotonic(), total)
         if total >= self.invalid_ceiling:
-            logger.error("discord_invalid_request_ceiling_reached", invalid_requests=total,
-                         ceiling=self.invalid_ceiling)
+            logger.error(
+                "discord_invalid_request_ceiling_reached",
+                invalid_requests=total,
+                ceiling=self.invalid_ceiling,
+            )
         return total
 
     def pause_global(self, *, identity: str, seconds: float) -> None:
@@ -501,8 +578,10 @@ def get_governor() -> Governor:
     redis = get_redis()
     with _governor_lock:
         wanted = RedisStore if redis is not None else MemoryStore
-        if _governor is None or not isinstance(_governor.store, wanted) or (
-            redis is not None and _governor.store.redis is not redis
+        if (
+            _governor is None
+            or not isinstance(_governor.store, wanted)
+            or (redis is not None and _governor.store.redis is not redis)
         ):
             _governor = Governor(RedisStore(redis) if redis is not None else MemoryStore())
         return _governor
@@ -531,7 +610,7 @@ def install_on_nextcord(client, governor: Governor | None = None) -> None:
         return identity_for(http._default_auth)
 
     async def governed_request(route: Route, **kwargs: Any) -> Any:
-        path = route.url[len(Route.BASE):] if route.url.startswith(Route.BASE) else route.path
+        path = route.url[len(Route.BASE) :] if route.url.startswith(Route.BASE) else route.path
         key = route_key(route.method, path)
         if not key.global_exempt:
             await governor.acquire_async(key, identity=identity())
@@ -553,4 +632,3 @@ def install_on_nextcord(client, governor: Governor | None = None) -> None:
 
     client.add_listener(on_http_ratelimit, "on_http_ratelimit")
     client.add_listener(on_global_http_ratelimit, "on_global_http_ratelimit")
-

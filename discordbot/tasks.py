@@ -7,6 +7,7 @@ from dealscale.locks import single_flight
 
 logger = structlog.get_logger(__name__)
 
+
 @shared_task(
     bind=True, name="discordbot.tasks.post_credit_request_to_moderators", max_retries=5, ignore_result=True
 )
@@ -20,8 +21,8 @@ def post_credit_request_to_moderators(self, request_id: int) -> None:
 
     from accounts.selectors import discord_id_for
     from credits.models import CreditRequest
-    from discordbot import components, embeds
     from discord_rest.client import DiscordClient, DiscordRateLimited, DiscordServerError
+    from discordbot import components, embeds
     from discordbot.selectors import moderation_message_exists
     from discordbot.services import remember_moderation_message
 
@@ -48,13 +49,17 @@ def post_credit_request_to_moderators(self, request_id: int) -> None:
         )
         try:
             message = DiscordClient().send_message(
-                channel_id, embeds=[embed.to_dict()], components=components.moderation_buttons(credit_request.pk)
+                channel_id,
+                embeds=[embed.to_dict()],
+                components=components.moderation_buttons(credit_request.pk),
             )
         except DiscordRateLimited as exc:
             raise self.retry(exc=exc, countdown=max(float(exc.retry_after), 1.0)) from exc
         except DiscordServerError as exc:
             raise self.retry(exc=exc, countdown=min(5 * 2**self.request.retries, 300)) from exc
-        remember_moderation_message(credit_request_id=credit_request.pk, channel_id=channel_id, message_id=message["id"])
+        remember_moderation_message(
+            credit_request_id=credit_request.pk, channel_id=channel_id, message_id=message["id"]
+        )
     logger.info("moderation_post_sent", request_id=request_id, message_id=message["id"])
 
 
@@ -67,8 +72,8 @@ def update_moderation_message(self, request_id: int) -> None:
     """
     from accounts.selectors import discord_id_for
     from credits.models import CreditRequest
-    from discordbot import embeds
     from discord_rest.client import DiscordClient, DiscordNotFound, DiscordRateLimited, DiscordServerError
+    from discordbot import embeds
     from discordbot.models import ModerationMessage
 
     posted = ModerationMessage.objects.filter(credit_request_id=request_id).first()
@@ -87,7 +92,9 @@ def update_moderation_message(self, request_id: int) -> None:
         note=credit_request.decision_note,
     )
     try:
-        DiscordClient().edit_message(posted.channel_id, posted.message_id, embeds=[embed.to_dict()], components=[])
+        DiscordClient().edit_message(
+            posted.channel_id, posted.message_id, embeds=[embed.to_dict()], components=[]
+        )
     except DiscordNotFound:
         logger.info("moderation_message_gone", request_id=request_id, message_id=posted.message_id)
         return

@@ -9,9 +9,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
+from dealscale.api import JSONParser
 from dealscale.throttling import ScoreEventKeyThrottle
 from leaderboard import page_cache, selectors, services
-from dealscale.api import JSONParser
 from leaderboard.authentication import HasServiceKey, ServiceKeySignatureAuthentication
 from leaderboard.serializers import (
     HistoryQuerySerializer,

@@ -43,7 +43,9 @@ class ServiceKeySignatureAuthentication(authentication.BaseAuthentication):
             # SECRET_KEY was rotated without the old one in SECRET_KEY_FALLBACKS: only an operator can
             # repair that (restore the fallback or issue a new key), so it is an error, not a warning.
             logger.error(
-                "service_key_secret_undecryptable", service_key_id=service_key.pk, service_key=service_key.name
+                "service_key_secret_undecryptable",
+                service_key_id=service_key.pk,
+                service_key=service_key.name,
             )
             raise exceptions.AuthenticationFailed(
                 "This service key's signing secret cannot be verified: ask an administrator for a new key."

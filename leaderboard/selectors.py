@@ -17,6 +17,7 @@ from accounts.selectors import discord_avatar_url
 from leaderboard.models import LeaderboardSnapshot, RankHistory, SnapshotGeneration
 from leaderboard.periods import Period
 
+
 @dataclass(frozen=True)
 class LeaderboardEntry:
     period: str

@@ -2,8 +2,8 @@ from django.contrib import admin
 from waffle.models import Flag
 
 from dealscale.admin_mixins import ReadOnlyAdminMixin
-from ops.models import AlertDelivery, AlertIncident, AlertNotification
 from ops.flag_admin import AuditedFlagAdmin
+from ops.models import AlertDelivery, AlertIncident, AlertNotification
 
 admin.site.site_header = "DealScale Discord administration"
 admin.site.site_title = "DealScale Discord"

@@ -11,8 +11,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from ops.models import AlertDelivery, AlertIncident, AlertNotification
 from dealscale.queueing import enqueue_on_commit
+from ops.models import AlertDelivery, AlertIncident, AlertNotification
 from ops.rules import RULES, AlertRule, Observation
 
 logger = structlog.get_logger(__name__)

@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent
 from credits.models import CreditRequest
-from ops.models import AlertIncident
 from discordbot.models import BotHeartbeat, CommandInvocation
+from ops.models import AlertIncident
 
 LINKED_ACTION = "discord.linked"
 RANGES = {"24h": "Last 24 hours", "7d": "Last 7 days"}

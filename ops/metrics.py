@@ -20,10 +20,10 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 from accounts.models import OAuthAttempt
 from credits.models import CreditRequest
-from ops.models import AlertIncident
-from ops.rules import RULES
 from dealscale.redis_client import get_redis
 from discordbot.models import BotHeartbeat, CommandInvocation
+from ops.models import AlertIncident
+from ops.rules import RULES
 from rolesync.models import RoleSyncRun
 
 RECENT_WINDOW = timedelta(minutes=5)

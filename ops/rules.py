@@ -12,8 +12,8 @@ from django.conf import settings
 from django.db.models import Count, Q
 
 from accounts.models import OAuthAttempt
-from ops.models import AlertIncident
 from discordbot.models import BotHeartbeat, CommandInvocation
+from ops.models import AlertIncident
 
 
 @dataclass(frozen=True)

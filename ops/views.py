@@ -11,11 +11,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from ops.health import run_checks
-from ops.models import AlertIncident
 from ops import dashboard
 from ops.charts import sparkline
+from ops.health import run_checks
 from ops.metrics import render_metrics
+from ops.models import AlertIncident
 
 _FORMATS = {
     "approval_rate": "{:.0%}",

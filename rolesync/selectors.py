@@ -9,9 +9,9 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 
 from accounts.discord_integration import discord_integration_switched_off
+from leaderboard import selectors as leaderboard_selectors
 from rolesync.models import Milestone, MilestoneTrack, SyncExclusion
 from rolesync.planner import LinkedUser, MilestoneRule, Standing, TrackRule
-from leaderboard import selectors as leaderboard_selectors
 
 # The user primary key is a BigAutoField.
 USER_ID_MAX = 2**63 - 1

@@ -86,7 +86,9 @@ def queue_run(
         target=run,
         data={"trigger": trigger, "user_ids": run.target_user_ids, "discord_ids": run.target_discord_ids},
     )
-    enqueue_on_commit("discordbot.tasks.sync_roles", run_id=run.pk, on_failure=lambda exc: _mark_unqueued(run.pk, exc))
+    enqueue_on_commit(
+        "discordbot.tasks.sync_roles", run_id=run.pk, on_failure=lambda exc: _mark_unqueued(run.pk, exc)
+    )
     return run
 
 

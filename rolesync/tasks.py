@@ -15,7 +15,9 @@ logger = structlog.get_logger(__name__)
 ROLE_SYNC_LOCK = "discord-role-sync"
 
 
-@shared_task(name="discordbot.tasks.sync_roles", bind=True, soft_time_limit=260, time_limit=280, max_retries=10)
+@shared_task(
+    name="discordbot.tasks.sync_roles", bind=True, soft_time_limit=260, time_limit=280, max_retries=10
+)
 def sync_roles(self, run_id: int | None = None, trigger: str = "schedule") -> None:
     """Reconcile milestone roles with the guild, never two runs at once.
 
@@ -39,5 +41,7 @@ def sync_roles_for_users(user_ids: list[int], trigger: str, discord_ids: list[st
 
     `discord_ids` reaches accounts no longer linked to any user, whose roles must go.
     """
-    run = rolesync_services.create_targeted_run(trigger=trigger, user_ids=user_ids, discord_ids=discord_ids or ())
+    run = rolesync_services.create_targeted_run(
+        trigger=trigger, user_ids=user_ids, discord_ids=discord_ids or ()
+    )
     rolesync_services.execute_run(run_id=run.pk)

@@ -17,7 +17,10 @@ BASIC = {"Authorization": "Basic " + base64.b64encode(f"{APPLICATION_ID}:{CLIENT
 def api(fake_discord):
     def call(method, path, **kwargs):
         kwargs.setdefault("headers", BOT)
-        return requests.request(method, fake_discord.base_url + path, timeout=5, allow_redirects=False, **kwargs)
+        return requests.request(
+            method, fake_discord.base_url + path, timeout=5, allow_redirects=False, **kwargs
+        )
+
     return call
 
 
@@ -40,8 +43,13 @@ def test_a_request_without_the_bot_token_gets_discords_401_body(api, fake_discor
 def test_every_response_carries_rate_limit_headers(api):
     headers = api("GET", f"/guilds/{GUILD_ID}/roles").headers
 
-    for name in ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "X-RateLimit-Reset-After",
-                 "X-RateLimit-Bucket"):
+    for name in (
+        "X-RateLimit-Limit",
+        "X-RateLimit-Remaining",
+        "X-RateLimit-Reset",
+        "X-RateLimit-Reset-After",
+        "X-RateLimit-Bucket",
+    ):
         assert name in headers
 
 
@@ -75,8 +83,11 @@ def test_role_changes_record_the_url_decoded_audit_log_reason(api, fake_discord)
     fake_discord.add_member(GUILD_ID, user["id"])
     role = fake_discord.add_role(name="Gold", position=2)
 
-    response = api("PUT", f"/guilds/{GUILD_ID}/members/{user['id']}/roles/{role['id']}",
-                   headers={**BOT, "X-Audit-Log-Reason": "Reached%20100%20credits%20%E2%9C%93"})
+    response = api(
+        "PUT",
+        f"/guilds/{GUILD_ID}/members/{user['id']}/roles/{role['id']}",
+        headers={**BOT, "X-Audit-Log-Reason": "Reached%20100%20credits%20%E2%9C%93"},
+    )
 
     assert response.status_code == 204
     assert fake_discord.member_roles(GUILD_ID, user["id"]) == [role["id"]]
@@ -88,7 +99,9 @@ def test_members_are_paged_by_user_id_and_the_page_size_is_capped(api, fake_disc
         fake_discord.add_member(GUILD_ID, fake_discord.add_user(user_id)["id"])
 
     first = api("GET", f"/guilds/{GUILD_ID}/members", params={"limit": 2}).json()
-    rest = api("GET", f"/guilds/{GUILD_ID}/members", params={"limit": 2, "after": first[-1]["user"]["id"]}).json()
+    rest = api(
+        "GET", f"/guilds/{GUILD_ID}/members", params={"limit": 2, "after": first[-1]["user"]["id"]}
+    ).json()
     too_big = api("GET", f"/guilds/{GUILD_ID}/members", params={"limit": 1001})
 
     assert [m["user"]["id"] for m in first] == ["100", "200"]
@@ -137,10 +150,18 @@ def test_authorize_redirects_with_a_code_and_the_given_state(api, fake_discord):
     alice = fake_discord.add_user(username="alice")
     fake_discord.oauth_consent_user_id = alice["id"]
 
-    response = api("GET", "/oauth2/authorize", headers={}, params={
-        "client_id": APPLICATION_ID, "response_type": "code", "scope": "identify email",
-        "redirect_uri": "http://testserver/cb/", "state": "xyz",
-    })
+    response = api(
+        "GET",
+        "/oauth2/authorize",
+        headers={},
+        params={
+            "client_id": APPLICATION_ID,
+            "response_type": "code",
+            "scope": "identify email",
+            "redirect_uri": "http://testserver/cb/",
+            "state": "xyz",
+        },
+    )
 
     location = urlsplit(response.headers["Location"])
     query = parse_qs(location.query)
@@ -152,10 +173,18 @@ def test_authorize_redirects_with_a_code_and_the_given_state(api, fake_discord):
 def test_authorize_reports_a_denial_when_configured(api, fake_discord):
     fake_discord.oauth_deny = True
 
-    response = api("GET", "/oauth2/authorize", headers={}, params={
-        "client_id": APPLICATION_ID, "response_type": "code", "scope": "identify",
-        "redirect_uri": "http://testserver/cb/", "state": "s1",
-    })
+    response = api(
+        "GET",
+        "/oauth2/authorize",
+        headers={},
+        params={
+            "client_id": APPLICATION_ID,
+            "response_type": "code",
+            "scope": "identify",
+            "redirect_uri": "http://testserver/cb/",
+            "state": "s1",
+        },
+    )
 
     query = parse_qs(urlsplit(response.headers["Location"]).query)
     assert query["error"] == ["access_denied"] and query["state"] == ["s1"]
@@ -164,9 +193,16 @@ def test_authorize_reports_a_denial_when_configured(api, fake_discord):
 def test_the_token_endpoint_refuses_a_json_body(api, fake_discord):
     code = fake_discord.authorize(user_id=fake_discord.add_user()["id"], redirect_uri="http://testserver/cb/")
 
-    response = api("POST", "/oauth2/token", headers=BASIC, json={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": "http://testserver/cb/",
-    })
+    response = api(
+        "POST",
+        "/oauth2/token",
+        headers=BASIC,
+        json={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": "http://testserver/cb/",
+        },
+    )
 
     assert response.status_code == 400
     assert response.json()["error"] == "unsupported_grant_type"
@@ -174,20 +210,39 @@ def test_the_token_endpoint_refuses_a_json_body(api, fake_discord):
 
 def test_a_code_works_once_and_a_refresh_rotates_the_refresh_token(api, fake_discord):
     user = fake_discord.add_user()
-    code = fake_discord.authorize(user_id=user["id"], scope="identify email", redirect_uri="http://testserver/cb/")
+    code = fake_discord.authorize(
+        user_id=user["id"], scope="identify email", redirect_uri="http://testserver/cb/"
+    )
     form = {"grant_type": "authorization_code", "code": code, "redirect_uri": "http://testserver/cb/"}
 
     tokens = api("POST", "/oauth2/token", headers=BASIC, data=form).json()
     replay = api("POST", "/oauth2/token", headers=BASIC, data=form)
-    refreshed = api("POST", "/oauth2/token", headers={}, data={
-        "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"],
-        "client_id": APPLICATION_ID, "client_secret": CLIENT_SECRET,
-    }).json()
-    old_refresh = api("POST", "/oauth2/token", headers=BASIC, data={
-        "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"],
-    })
+    refreshed = api(
+        "POST",
+        "/oauth2/token",
+        headers={},
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": tokens["refresh_token"],
+            "client_id": APPLICATION_ID,
+            "client_secret": CLIENT_SECRET,
+        },
+    ).json()
+    old_refresh = api(
+        "POST",
+        "/oauth2/token",
+        headers=BASIC,
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": tokens["refresh_token"],
+        },
+    )
 
-    assert tokens["token_type"] == "Bearer" and tokens["expires_in"] == 604800 and tokens["scope"] == "identify email"
+    assert (
+        tokens["token_type"] == "Bearer"
+        and tokens["expires_in"] == 604800
+        and tokens["scope"] == "identify email"
+    )
     assert (replay.status_code, replay.json()["error"]) == (400, "invalid_grant")
     assert refreshed["refresh_token"] != tokens["refresh_token"]
     assert (old_refresh.status_code, old_refresh.json()["error"]) == (400, "invalid_grant")
@@ -213,7 +268,9 @@ def test_bearer_users_me_hides_the_email_without_the_email_scope(api, fake_disco
     full = api("GET", "/users/@me", headers={"Authorization": f"Bearer {with_email['access_token']}"}).json()
     bare = api("GET", "/users/@me", headers={"Authorization": f"Bearer {without['access_token']}"}).json()
 
-    assert full["email"] == "bob@example.com" and full["discriminator"] == "0" and full["global_name"] == "Bob"
+    assert (
+        full["email"] == "bob@example.com" and full["discriminator"] == "0" and full["global_name"] == "Bob"
+    )
     assert "email" not in bare
 
 
@@ -241,9 +298,13 @@ def test_bulk_overwrite_returns_the_commands_with_ids_and_keeps_ids_by_name(api,
     path = f"/applications/{APPLICATION_ID}/guilds/{GUILD_ID}/commands"
 
     first = api("PUT", path, json=[{"name": "balance", "description": "Your credits"}]).json()
-    second = api("PUT", path, json=[{"name": "balance", "description": "Credits"}, {"name": "top", "description": "x"}]).json()
+    second = api(
+        "PUT", path, json=[{"name": "balance", "description": "Credits"}, {"name": "top", "description": "x"}]
+    ).json()
 
-    assert first[0]["id"] and first[0]["guild_id"] == GUILD_ID and first[0]["application_id"] == APPLICATION_ID
+    assert (
+        first[0]["id"] and first[0]["guild_id"] == GUILD_ID and first[0]["application_id"] == APPLICATION_ID
+    )
     assert second[0]["id"] == first[0]["id"]
     assert [c["name"] for c in api("GET", path).json()] == ["balance", "top"]
 

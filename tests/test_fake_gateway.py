@@ -10,6 +10,7 @@ from dealscale.redis_client import get_redis
 from discord_rest.ratelimit import Governor, RedisStore, identity_for, install_on_nextcord
 from tests.fake_discord import APPLICATION_ID, BOT_TOKEN, GUILD_ID
 
+
 class RecordingClient(nextcord.Client):
     """A bare client that registers no commands on connect and records what it receives."""
 
@@ -103,7 +104,9 @@ async def test_a_pushed_interaction_is_answered_through_the_fakes_callback_route
 
     payload = await asyncio.to_thread(fake_discord.push_interaction, name="ping", user_id=alice["id"])
     await bot.wait_for_signal("interaction")
-    await asyncio.to_thread(fake_discord.wait_until, lambda: fake_discord.interactions[payload["token"]].responded)
+    await asyncio.to_thread(
+        fake_discord.wait_until, lambda: fake_discord.interactions[payload["token"]].responded
+    )
 
     interaction = bot.seen["interaction"][0]
     response = fake_discord.interactions[payload["token"]].response

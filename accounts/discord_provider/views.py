@@ -39,7 +39,11 @@ class DealScaleDiscordLoginView(OAuth2LoginView):
 
     def dispatch(self, request, *args, **kwargs):
         process = get_request_param(request, "process", AuthProcess.LOGIN)
-        allowed = discord_integration_enabled_for(request) if process == AuthProcess.CONNECT else discord_sign_in_open()
+        allowed = (
+            discord_integration_enabled_for(request)
+            if process == AuthProcess.CONNECT
+            else discord_sign_in_open()
+        )
         if not allowed:
             return render(request, "socialaccount/discord_unavailable.html", status=403)
         return super().dispatch(request, *args, **kwargs)

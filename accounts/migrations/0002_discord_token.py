@@ -6,27 +6,38 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('socialaccount', '0006_alter_socialaccount_extra_data'),
+        ("accounts", "0001_initial"),
+        ("socialaccount", "0006_alter_socialaccount_extra_data"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='DiscordToken',
+            name="DiscordToken",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('access_token_encrypted', accounts.fields.EncryptedTextField()),
-                ('refresh_token_encrypted', accounts.fields.EncryptedTextField(blank=True)),
-                ('expires_at', models.DateTimeField(blank=True, null=True)),
-                ('scope', models.CharField(blank=True, max_length=200)),
-                ('needs_relink', models.BooleanField(default=False)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('social_account', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='discord_token', to='socialaccount.socialaccount')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("access_token_encrypted", accounts.fields.EncryptedTextField()),
+                ("refresh_token_encrypted", accounts.fields.EncryptedTextField(blank=True)),
+                ("expires_at", models.DateTimeField(blank=True, null=True)),
+                ("scope", models.CharField(blank=True, max_length=200)),
+                ("needs_relink", models.BooleanField(default=False)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "social_account",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="discord_token",
+                        to="socialaccount.socialaccount",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'Discord token',
+                "verbose_name": "Discord token",
             },
         ),
     ]

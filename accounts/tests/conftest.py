@@ -24,7 +24,8 @@ def token_key(settings):
 def discord_flag(db):
     """The rollout flag as the migration creates it (re-created after a transactional test's flush)."""
     flag, _ = Flag.objects.get_or_create(
-        name=DISCORD_INTEGRATION_FLAG, defaults={"everyone": None, "percent": 0, "staff": True, "superusers": True}
+        name=DISCORD_INTEGRATION_FLAG,
+        defaults={"everyone": None, "percent": 0, "staff": True, "superusers": True},
     )
     return flag
 
@@ -55,7 +56,9 @@ def discord_oauth(fake_discord, settings, token_key, discord_on):
     settings.SOCIALACCOUNT_PROVIDERS = {
         "discord": {
             **settings.SOCIALACCOUNT_PROVIDERS["discord"],
-            "APPS": [{"client_id": settings.DISCORD_CLIENT_ID, "secret": settings.DISCORD_CLIENT_SECRET, "key": ""}],
+            "APPS": [
+                {"client_id": settings.DISCORD_CLIENT_ID, "secret": settings.DISCORD_CLIENT_SECRET, "key": ""}
+            ],
         }
     }
     return fake_discord
@@ -69,7 +72,9 @@ def member(db):
 @pytest.fixture
 def discord_user(fake_discord):
     """The Discord account that consents on the fake's authorize page."""
-    user = fake_discord.add_user(username="alice_d", global_name="Alice D", email="alice@discord.example", avatar="abc123")
+    user = fake_discord.add_user(
+        username="alice_d", global_name="Alice D", email="alice@discord.example", avatar="abc123"
+    )
     fake_discord.state.oauth_consent_user_id = user["id"]
     return user
 

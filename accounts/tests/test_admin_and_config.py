@@ -12,7 +12,9 @@ pytestmark = pytest.mark.django_db
 def test_the_token_admin_shows_the_link_state_but_never_a_token(admin_client, token_key):
     account = SocialAccount.objects.create(user=UserFactory(), provider="discord", uid="77")
     token = DiscordToken.objects.create(
-        social_account=account, access_token_encrypted="clear-access-1", refresh_token_encrypted="clear-refresh-1",
+        social_account=account,
+        access_token_encrypted="clear-access-1",
+        refresh_token_encrypted="clear-refresh-1",
         needs_relink=True,
     )
     listing = admin_client.get("/admin/accounts/discordtoken/").content.decode()

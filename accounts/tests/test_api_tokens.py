@@ -15,8 +15,8 @@ def member():
 
 
 def authenticate(key):
-    from rest_framework.test import APIRequestFactory
     from rest_framework.request import Request
+    from rest_framework.test import APIRequestFactory
 
     request = Request(APIRequestFactory().get("/", HTTP_AUTHORIZATION=f"Bearer {key}"))
     return BearerTokenAuthentication().authenticate(request)

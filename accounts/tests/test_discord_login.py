@@ -91,16 +91,19 @@ def test_signing_in_again_keeps_the_identity_in_step_and_stores_the_new_tokens(f
     flow.run()
     user = User.objects.get(socialaccount__uid=discord_user["id"])
     client.logout()
-    flow.fake.state.users[discord_user["id"]].update(username="alice_new", global_name="Alice N", avatar="def456")
+    flow.fake.state.users[discord_user["id"]].update(
+        username="alice_new", global_name="Alice N", avatar="def456"
+    )
 
     response = flow.run()
 
     assert response.status_code == 302
     account = SocialAccount.objects.get(user=user)
     assert (account.extra_data["username"], account.extra_data["global_name"]) == ("alice_new", "Alice N")
-    assert DiscordToken.objects.get(social_account=account).access_token_encrypted == live_grant(
-        flow.fake, discord_user["id"]
-    ).access_token
+    assert (
+        DiscordToken.objects.get(social_account=account).access_token_encrypted
+        == live_grant(flow.fake, discord_user["id"]).access_token
+    )
     assert User.objects.count() == 1
     # A sign-in is not a new link.
     assert AuditEvent.objects.filter(action="discord.linked").count() == 1
@@ -116,7 +119,11 @@ def test_an_existing_user_connects_discord_from_the_profile(flow, client, member
     assert account.uid == discord_user["id"]
     assert DiscordToken.objects.filter(social_account=account).exists()
     event = AuditEvent.objects.get(action="discord.linked")
-    assert (event.actor, event.target_id, event.data["discord_id"]) == (member, str(member.pk), discord_user["id"])
+    assert (event.actor, event.target_id, event.data["discord_id"]) == (
+        member,
+        str(member.pk),
+        discord_user["id"],
+    )
     profile = client.get("/profile/")
     assert discord_user["id"].encode() in profile.content
     assert b"Alice D" in profile.content
@@ -141,7 +148,9 @@ def test_a_discord_account_linked_to_someone_else_is_refused_with_a_clear_messag
     assert AuditEvent.objects.filter(action="discord.linked").count() == 1
 
 
-def test_a_callback_with_a_wrong_state_links_nothing_and_counts_as_an_oauth_failure(flow, client, member, discord_user):
+def test_a_callback_with_a_wrong_state_links_nothing_and_counts_as_an_oauth_failure(
+    flow, client, member, discord_user
+):
     client.force_login(member)
     callback = flow.consent(flow.start(process="connect"))
 
@@ -245,7 +254,9 @@ def test_a_discord_account_without_email_signs_up_after_giving_one(flow, client,
     assert AuditEvent.objects.filter(action="discord.linked", target_id=str(user.pk)).exists()
 
 
-def test_reconnecting_with_a_different_discord_account_is_refused(flow, client, member, discord_user, fake_discord):
+def test_reconnecting_with_a_different_discord_account_is_refused(
+    flow, client, member, discord_user, fake_discord
+):
     client.force_login(member)
     flow.run(process="connect")
     other = fake_discord.add_user(username="someone_else")
@@ -255,5 +266,7 @@ def test_reconnecting_with_a_different_discord_account_is_refused(flow, client, 
 
     assert response.status_code == 302 and response["Location"] == "/profile/"
     assert "already linked to another Discord account" in client.get("/profile/").content.decode()
-    assert list(SocialAccount.objects.filter(user=member).values_list("uid", flat=True)) == [discord_user["id"]]
+    assert list(SocialAccount.objects.filter(user=member).values_list("uid", flat=True)) == [
+        discord_user["id"]
+    ]
     assert AuditEvent.objects.filter(action="discord.linked").count() == 1

@@ -70,8 +70,15 @@ def test_the_profile_requires_a_login(client):
 
 def test_the_profile_shows_the_discord_identity_balance_and_api_tokens(client, member, token_key, discord_on):
     SocialAccount.objects.create(
-        user=member, provider="discord", uid="80351110224678912",
-        extra_data={"id": "80351110224678912", "username": "nelly", "global_name": "Nelly", "avatar": "8342729096ea3675442027381ff50dfe"},
+        user=member,
+        provider="discord",
+        uid="80351110224678912",
+        extra_data={
+            "id": "80351110224678912",
+            "username": "nelly",
+            "global_name": "Nelly",
+            "avatar": "8342729096ea3675442027381ff50dfe",
+        },
     )
     create_api_token(user=member, name="laptop")
     client.force_login(member)
@@ -130,7 +137,10 @@ def test_api_me_without_discord(member):
     assert response.status_code == 200
     body = response.json()
     assert {k: body[k] for k in ("id", "username", "email", "discord")} == {
-        "id": member.pk, "username": "alice", "email": "alice@example.com", "discord": None,
+        "id": member.pk,
+        "username": "alice",
+        "email": "alice@example.com",
+        "discord": None,
     }
     assert body["balance"] == 0
     assert body["rank"] is None
@@ -138,7 +148,9 @@ def test_api_me_without_discord(member):
 
 def test_api_me_with_discord_linked(member, token_key):
     account = SocialAccount.objects.create(
-        user=member, provider="discord", uid="80351110224678912",
+        user=member,
+        provider="discord",
+        uid="80351110224678912",
         extra_data={"id": "80351110224678912", "username": "nelly", "global_name": None, "avatar": None},
     )
     _, key = create_api_token(user=member)

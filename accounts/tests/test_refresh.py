@@ -26,7 +26,9 @@ def linked(flow, client, member, discord_user):
 
 
 def expire(member):
-    DiscordToken.objects.filter(social_account__user=member).update(expires_at=timezone.now() + timedelta(seconds=30))
+    DiscordToken.objects.filter(social_account__user=member).update(
+        expires_at=timezone.now() + timedelta(seconds=30)
+    )
 
 
 def test_a_fresh_token_is_returned_without_calling_discord(linked, flow):

@@ -5,12 +5,12 @@ from decimal import Decimal
 import pytest
 from waffle.models import Flag
 
+from accounts.models import User
 from accounts.selectors import (
     DISCORD_INTEGRATION_FLAG,
     discord_integration_enabled_for_user,
     rollout_bucket,
 )
-from accounts.models import User
 from accounts.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -84,9 +84,19 @@ def test_the_10_50_100_rollout_is_an_admin_change_only(set_flag, admin_client):
     for percent, everyone in (("10", ""), ("50", ""), ("", "2")):
         response = admin_client.post(
             f"/admin/waffle/flag/{flag.pk}/change/",
-            {"name": flag.name, "everyone": everyone or "1", "percent": percent, "staff": "on",
-             "superusers": "on", "note": flag.note, "languages": "", "created_0": "2026-01-01",
-             "created_1": "00:00:00", "modified_0": "2026-01-01", "modified_1": "00:00:00"},
+            {
+                "name": flag.name,
+                "everyone": everyone or "1",
+                "percent": percent,
+                "staff": "on",
+                "superusers": "on",
+                "note": flag.note,
+                "languages": "",
+                "created_0": "2026-01-01",
+                "created_1": "00:00:00",
+                "modified_0": "2026-01-01",
+                "modified_1": "00:00:00",
+            },
         )
         assert response.status_code == 302, response.content[:2000]
         flag.refresh_from_db()
@@ -112,7 +122,9 @@ def test_everyone_no_is_the_kill_switch_even_for_staff(set_flag):
     assert not discord_integration_enabled_for_user(UserFactory(is_staff=True, is_superuser=True))
 
 
-def test_outside_the_rollout_a_linked_member_still_signs_in_with_discord(flow, set_flag, client, discord_user):
+def test_outside_the_rollout_a_linked_member_still_signs_in_with_discord(
+    flow, set_flag, client, discord_user
+):
     flow.run()  # joined with Discord while the rollout was open: no password
     member = User.objects.get(socialaccount__uid=discord_user["id"])
     client.logout()

@@ -25,9 +25,14 @@ REFRESH = "clear-refresh-token-1a2b3c"
 @pytest.fixture
 def stored_token(token_key):
     user = UserFactory()
-    account = SocialAccount.objects.create(user=user, provider="discord", uid="4242", extra_data={"username": "x"})
+    account = SocialAccount.objects.create(
+        user=user, provider="discord", uid="4242", extra_data={"username": "x"}
+    )
     return DiscordToken.objects.create(
-        social_account=account, access_token_encrypted=ACCESS, refresh_token_encrypted=REFRESH, scope="identify email"
+        social_account=account,
+        access_token_encrypted=ACCESS,
+        refresh_token_encrypted=REFRESH,
+        scope="identify email",
     )
 
 
@@ -116,4 +121,6 @@ def test_debug_without_a_key_derives_one_from_the_secret_key_with_a_warning(sett
     settings.SECRET_KEY = "another-secret-for-this-test"
     with pytest.warns(RuntimeWarning, match="derived"):
         ciphertext = crypto.encrypt("token")
-    assert Fernet(crypto.derived_development_key(settings.SECRET_KEY)).decrypt(ciphertext.encode()) == b"token"
+    assert (
+        Fernet(crypto.derived_development_key(settings.SECRET_KEY)).decrypt(ciphertext.encode()) == b"token"
+    )

@@ -7,110 +7,235 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CreditAccount',
+            name="CreditAccount",
             fields=[
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='credit_account', serialize=False, to=settings.AUTH_USER_MODEL)),
-                ('balance', models.BigIntegerField(default=0)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="credit_account",
+                        serialize=False,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                ("balance", models.BigIntegerField(default=0)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'constraints': [models.CheckConstraint(condition=models.Q(('balance__gte', 0)), name='credits_balance_not_negative')],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("balance__gte", 0)), name="credits_balance_not_negative"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='CreditRequest',
+            name="CreditRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('amount', models.PositiveIntegerField()),
-                ('reason', models.CharField(max_length=500)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('approved', 'Approved'), ('denied', 'Denied'), ('cancelled', 'Cancelled')], default='pending', max_length=16)),
-                ('source', models.CharField(choices=[('web', 'Web'), ('api', 'Api'), ('discord', 'Discord')], max_length=16)),
-                ('idempotency_key', models.CharField(blank=True, max_length=100, null=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('decision_note', models.CharField(blank=True, max_length=500)),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='credit_requests', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("amount", models.PositiveIntegerField()),
+                ("reason", models.CharField(max_length=500)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("approved", "Approved"),
+                            ("denied", "Denied"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[("web", "Web"), ("api", "Api"), ("discord", "Discord")], max_length=16
+                    ),
+                ),
+                ("idempotency_key", models.CharField(blank=True, max_length=100, null=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                ("decision_note", models.CharField(blank=True, max_length=500)),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="credit_requests",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'permissions': [('moderate_creditrequest', 'Can moderate credit requests')],
+                "ordering": ["-created_at", "-id"],
+                "permissions": [("moderate_creditrequest", "Can moderate credit requests")],
             },
         ),
         migrations.CreateModel(
-            name='LedgerEntry',
+            name="LedgerEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('amount', models.BigIntegerField(help_text='Signed: positive credits the balance, negative debits it.')),
-                ('kind', models.CharField(choices=[('grant', 'Grant'), ('adjustment', 'Adjustment'), ('spend', 'Spend')], max_length=16)),
-                ('reason', models.CharField(blank=True, max_length=500)),
-                ('balance_after', models.BigIntegerField()),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('request', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='ledger_entries', to='credits.creditrequest')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='ledger_entries', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "amount",
+                    models.BigIntegerField(
+                        help_text="Signed: positive credits the balance, negative debits it."
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("grant", "Grant"), ("adjustment", "Adjustment"), ("spend", "Spend")],
+                        max_length=16,
+                    ),
+                ),
+                ("reason", models.CharField(blank=True, max_length=500)),
+                ("balance_after", models.BigIntegerField()),
+                ("created_at", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "request",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="ledger_entries",
+                        to="credits.creditrequest",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="ledger_entries",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'ledger entries',
-                'ordering': ['-created_at', '-id'],
+                "verbose_name_plural": "ledger entries",
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.AddIndex(
-            model_name='creditrequest',
-            index=models.Index(fields=['status', '-created_at'], name='credits_req_status_created'),
+            model_name="creditrequest",
+            index=models.Index(fields=["status", "-created_at"], name="credits_req_status_created"),
         ),
         migrations.AddIndex(
-            model_name='creditrequest',
-            index=models.Index(fields=['user', 'status'], name='credits_req_user_status'),
+            model_name="creditrequest",
+            index=models.Index(fields=["user", "status"], name="credits_req_user_status"),
         ),
         migrations.AddIndex(
-            model_name='creditrequest',
-            index=models.Index(fields=['user', 'created_at'], name='credits_req_user_created'),
+            model_name="creditrequest",
+            index=models.Index(fields=["user", "created_at"], name="credits_req_user_created"),
         ),
         migrations.AddConstraint(
-            model_name='creditrequest',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gte', 1)), name='credits_request_amount_positive'),
+            model_name="creditrequest",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount__gte", 1)), name="credits_request_amount_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='creditrequest',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['pending', 'approved', 'denied', 'cancelled'])), name='credits_request_status_valid'),
+            model_name="creditrequest",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status__in", ["pending", "approved", "denied", "cancelled"])),
+                name="credits_request_status_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='creditrequest',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('decided_at__isnull', True), ('status', 'pending')), models.Q(models.Q(('status', 'pending'), _negated=True), ('decided_at__isnull', False)), _connector='OR'), name='credits_request_decided_at_iff_decided'),
+            model_name="creditrequest",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("decided_at__isnull", True), ("status", "pending")),
+                    models.Q(models.Q(("status", "pending"), _negated=True), ("decided_at__isnull", False)),
+                    _connector="OR",
+                ),
+                name="credits_request_decided_at_iff_decided",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='creditrequest',
-            constraint=models.UniqueConstraint(fields=('user', 'idempotency_key'), name='credits_request_unique_idempotency_key'),
+            model_name="creditrequest",
+            constraint=models.UniqueConstraint(
+                fields=("user", "idempotency_key"), name="credits_request_unique_idempotency_key"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='ledgerentry',
-            constraint=models.UniqueConstraint(condition=models.Q(('kind', 'grant')), fields=('request',), name='credits_one_grant_per_request'),
+            model_name="ledgerentry",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("kind", "grant")),
+                fields=("request",),
+                name="credits_one_grant_per_request",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='ledgerentry',
-            constraint=models.CheckConstraint(condition=models.Q(('amount', 0), _negated=True), name='credits_entry_amount_not_zero'),
+            model_name="ledgerentry",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount", 0), _negated=True), name="credits_entry_amount_not_zero"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='ledgerentry',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('kind', 'grant'), _negated=True), models.Q(('amount__gt', 0), ('request__isnull', False)), _connector='OR'), name='credits_grant_is_positive_and_linked'),
+            model_name="ledgerentry",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("kind", "grant"), _negated=True),
+                    models.Q(("amount__gt", 0), ("request__isnull", False)),
+                    _connector="OR",
+                ),
+                name="credits_grant_is_positive_and_linked",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='ledgerentry',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('kind', 'spend'), _negated=True), ('amount__lt', 0), _connector='OR'), name='credits_spend_is_negative'),
+            model_name="ledgerentry",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("kind", "spend"), _negated=True), ("amount__lt", 0), _connector="OR"
+                ),
+                name="credits_spend_is_negative",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='ledgerentry',
-            constraint=models.CheckConstraint(condition=models.Q(('balance_after__gte', 0)), name='credits_entry_balance_not_negative'),
+            model_name="ledgerentry",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("balance_after__gte", 0)), name="credits_entry_balance_not_negative"
+            ),
         ),
     ]

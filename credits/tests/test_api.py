@@ -303,7 +303,10 @@ def test_the_moderation_permission_without_staff_status_is_refused_403():
     request = CreditRequestFactory()
     api = client_for(not_staff)
     assert api.get("/api/admin/credit-requests").status_code == 403
-    assert api.post(f"/api/admin/credit-requests/{request.pk}/approve", {"note": ""}, format="json").status_code == 403
+    assert (
+        api.post(f"/api/admin/credit-requests/{request.pk}/approve", {"note": ""}, format="json").status_code
+        == 403
+    )
     request.refresh_from_db()
     assert request.status == "pending"
 

@@ -16,9 +16,12 @@ def captured_json_lines():
     formatter_config = build_logging_config(log_format="json", level="INFO")["formatters"]["structured"]
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
-        processors=formatter_config["processors"], foreign_pre_chain=formatter_config["foreign_pre_chain"],
-    ))
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            processors=formatter_config["processors"],
+            foreign_pre_chain=formatter_config["foreign_pre_chain"],
+        )
+    )
     loggers = [logging.getLogger(name) for name in ("django_structlog", "django.request")]
     for logger in loggers:
         logger.addHandler(handler)
@@ -33,9 +36,7 @@ def test_oauth_code_and_state_query_values_are_redacted_from_the_request_log(cli
 
     lines = captured_json_lines()
     started = next(line for line in lines if line["event"] == "request_started")
-    assert started["request"] == (
-        "GET /health?code=[redacted]&state=[redacted]&other=kept"
-    )
+    assert started["request"] == ("GET /health?code=[redacted]&state=[redacted]&other=kept")
     assert not any("SECRET" in json.dumps(line) for line in lines)
 
 
@@ -52,9 +53,15 @@ def test_the_password_reset_key_is_redacted_from_structlog_and_foreign_log_lines
 
 
 def test_only_the_values_of_sensitive_query_parameters_are_redacted():
-    line = redact_url_secrets(None, "info", {
-        "event": "x", "url": "https://h/cb?Token=t1&page=2&refresh_token=r1#frag", "path": "/a?secret=s&key=k",
-    })
+    line = redact_url_secrets(
+        None,
+        "info",
+        {
+            "event": "x",
+            "url": "https://h/cb?Token=t1&page=2&refresh_token=r1#frag",
+            "path": "/a?secret=s&key=k",
+        },
+    )
 
     assert line["url"] == "https://h/cb?Token=[redacted]&page=2&refresh_token=[redacted]#frag"
     assert line["path"] == "/a?secret=[redacted]&key=[redacted]"

@@ -10,8 +10,8 @@ from credits.models import CreditRequest
 from credits.tests.factories import ModeratorFactory, UserFactory
 from dealscale.queueing import enqueue_on_commit
 from rolesync.models import RoleSyncRun
-from rolesync.tests.factories import StaffFactory
 from rolesync.tasks import sync_roles
+from rolesync.tests.factories import StaffFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -30,14 +30,18 @@ def api_client_for(user) -> APIClient:
     return client
 
 
-def test_a_refused_task_is_reported_to_the_caller_and_not_raised(broker_down, django_capture_on_commit_callbacks):
+def test_a_refused_task_is_reported_to_the_caller_and_not_raised(
+    broker_down, django_capture_on_commit_callbacks
+):
     failures = []
     with django_capture_on_commit_callbacks(execute=True):
         enqueue_on_commit(sync_roles, on_failure=failures.append)
     assert len(failures) == 1 and isinstance(failures[0], OperationalError)
 
 
-def test_a_credit_request_filed_while_the_broker_is_down_is_a_201(broker_down, django_capture_on_commit_callbacks):
+def test_a_credit_request_filed_while_the_broker_is_down_is_a_201(
+    broker_down, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         response = api_client_for(UserFactory()).post(
             "/api/credit-requests", {"amount": 50, "reason": "Prizes for the weekly quiz"}, format="json"
@@ -58,7 +62,9 @@ def test_an_approval_while_the_broker_is_down_is_a_200(broker_down, django_captu
     assert response.json()["status"] == "approved"
 
 
-def test_a_role_sync_that_cannot_be_queued_is_recorded_as_failed(broker_down, django_capture_on_commit_callbacks):
+def test_a_role_sync_that_cannot_be_queued_is_recorded_as_failed(
+    broker_down, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         response = api_client_for(StaffFactory()).post("/admin/discord/sync-roles", {}, format="json")
     assert response.status_code == 202

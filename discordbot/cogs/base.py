@@ -10,9 +10,9 @@ import structlog
 from django.conf import settings
 from nextcord.errors import ApplicationCheckFailure
 
+from accounts.discord_integration import discord_integration_switched_off
 from accounts.models import User
 from accounts.selectors import discord_integration_enabled_for_user, user_for_discord_id
-from accounts.discord_integration import discord_integration_switched_off
 from discordbot import embeds
 from discordbot.asyncdb import database_sync_to_async
 from discordbot.models import CommandInvocation

@@ -12,9 +12,9 @@ from accounts.selectors import user_for_discord_id
 from discordbot import embeds
 from discordbot.asyncdb import database_sync_to_async
 from discordbot.cogs.base import BotCog, Refusal, link_url, member_for, note_user
-from rolesync.selectors import next_milestone_for
 from leaderboard import page_cache
 from leaderboard import selectors as leaderboard_selectors
+from rolesync.selectors import next_milestone_for
 
 PERIOD_CHOICES = {"All time": "all", "This week": "week", "This month": "month"}
 DEFAULT_LIMIT = 10

@@ -4,22 +4,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='BotHeartbeat',
+            name="BotHeartbeat",
             fields=[
-                ('instance', models.CharField(max_length=100, primary_key=True, serialize=False)),
-                ('last_seen_at', models.DateTimeField()),
-                ('started_at', models.DateTimeField()),
-                ('latency_ms', models.FloatField(blank=True, null=True)),
-                ('guild_count', models.PositiveIntegerField(default=0)),
-                ('commands_served', models.PositiveBigIntegerField(default=0)),
+                ("instance", models.CharField(max_length=100, primary_key=True, serialize=False)),
+                ("last_seen_at", models.DateTimeField()),
+                ("started_at", models.DateTimeField()),
+                ("latency_ms", models.FloatField(blank=True, null=True)),
+                ("guild_count", models.PositiveIntegerField(default=0)),
+                ("commands_served", models.PositiveBigIntegerField(default=0)),
             ],
         ),
     ]

@@ -6,45 +6,68 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('discordbot', '0001_initial'),
+        ("discordbot", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CommandRegistration',
+            name="CommandRegistration",
             fields=[
-                ('scope', models.CharField(max_length=32, primary_key=True, serialize=False)),
-                ('payload_hash', models.CharField(max_length=64)),
-                ('command_count', models.PositiveIntegerField()),
-                ('registered_at', models.DateTimeField()),
+                ("scope", models.CharField(max_length=32, primary_key=True, serialize=False)),
+                ("payload_hash", models.CharField(max_length=64)),
+                ("command_count", models.PositiveIntegerField()),
+                ("registered_at", models.DateTimeField()),
             ],
         ),
         migrations.CreateModel(
-            name='ModerationMessage',
+            name="ModerationMessage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('credit_request_id', models.BigIntegerField(unique=True)),
-                ('channel_id', models.CharField(max_length=32)),
-                ('message_id', models.CharField(max_length=32)),
-                ('posted_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("credit_request_id", models.BigIntegerField(unique=True)),
+                ("channel_id", models.CharField(max_length=32)),
+                ("message_id", models.CharField(max_length=32)),
+                ("posted_at", models.DateTimeField(auto_now_add=True)),
             ],
         ),
         migrations.CreateModel(
-            name='CommandInvocation',
+            name="CommandInvocation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('command', models.CharField(max_length=64)),
-                ('discord_user_id', models.CharField(max_length=32)),
-                ('duration_ms', models.FloatField()),
-                ('outcome', models.CharField(choices=[('ok', 'Ok'), ('refused', 'Refused'), ('error', 'Error')], max_length=16)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("command", models.CharField(max_length=64)),
+                ("discord_user_id", models.CharField(max_length=32)),
+                ("duration_ms", models.FloatField()),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[("ok", "Ok"), ("refused", "Refused"), ("error", "Error")], max_length=16
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
     ]

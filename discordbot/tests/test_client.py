@@ -225,7 +225,9 @@ def test_an_unreachable_discord_raises_a_server_error_after_the_retries(fake_dis
     assert len(sleeps) == 2
 
 
-def test_a_network_error_on_a_webhook_route_keeps_the_token_out_of_the_log_and_the_error(fake_discord, sleeps):
+def test_a_network_error_on_a_webhook_route_keeps_the_token_out_of_the_log_and_the_error(
+    fake_discord, sleeps
+):
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
@@ -247,7 +249,10 @@ def test_members_are_iterated_across_pages(client, fake_discord):
 
     assert ids == ["100", "101", "102", "103", "104", APPLICATION_ID]
     assert [r.query.get("after") for r in fake_discord.requests_to("GET", "/guilds/{guild_id}/members")] == [
-        "0", "101", "103", APPLICATION_ID
+        "0",
+        "101",
+        "103",
+        APPLICATION_ID,
     ]
 
 
@@ -278,8 +283,9 @@ def test_edit_message_patches_the_fields(client, fake_discord):
 
 
 def test_commands_are_bulk_overwritten_and_read_back(client):
-    created = client.bulk_overwrite_commands(APPLICATION_ID, [{"name": "balance", "description": "Credits"}],
-                                             guild_id=GUILD_ID)
+    created = client.bulk_overwrite_commands(
+        APPLICATION_ID, [{"name": "balance", "description": "Credits"}], guild_id=GUILD_ID
+    )
 
     assert client.get_commands(APPLICATION_ID, guild_id=GUILD_ID) == created
     assert client.get_commands(APPLICATION_ID) == []
@@ -296,7 +302,11 @@ def test_exchange_code_posts_a_form_with_basic_client_auth(client, fake_discord,
 
     request = fake_discord.requests_to("POST", "/oauth2/token")[0]
     assert request.headers["Content-Type"] == "application/x-www-form-urlencoded"
-    assert request.form == {"grant_type": "authorization_code", "code": code, "redirect_uri": "http://testserver/cb/"}
+    assert request.form == {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": "http://testserver/cb/",
+    }
     assert _basic(request) == f"{APPLICATION_ID}:{CLIENT_SECRET}"
     assert client.get_user_with_bearer(tokens["access_token"])["id"] == member["id"]
 

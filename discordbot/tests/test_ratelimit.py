@@ -7,7 +7,12 @@ import pytest
 import structlog
 
 from dealscale.redis_client import get_redis
-from discord_rest.client import DiscordClient, DiscordForbidden, DiscordInvalidRequestLimit, DiscordRateLimited
+from discord_rest.client import (
+    DiscordClient,
+    DiscordForbidden,
+    DiscordInvalidRequestLimit,
+    DiscordRateLimited,
+)
 from discord_rest.ratelimit import Governor, MemoryStore, RedisStore, identity_for, route_key
 from tests.fake_discord import APPLICATION_ID, BOT_TOKEN, GUILD_ID
 
@@ -43,15 +48,26 @@ def run_in_threads(count, work):
         raise errors[0]
 
 
-@pytest.mark.parametrize(("method", "path", "name", "major"), [
-    ("PUT", "/guilds/1/members/2/roles/3", "PUT /guilds/{major}/members/{id}/roles/{id}", "guilds/1"),
-    ("post", "/channels/9/messages", "POST /channels/{major}/messages", "channels/9"),
-    ("POST", "/interactions/5/tok/callback", "POST /interactions/{major}/{major}/callback",
-     "interactions/5/sha256:1a7674eb4ee78df7"),
-    ("PATCH", "/webhooks/7/tok/messages/@original", "PATCH /webhooks/{major}/{major}/messages/@original",
-     "webhooks/7/sha256:1a7674eb4ee78df7"),
-    ("GET", "/users/@me", "GET /users/@me", ""),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "name", "major"),
+    [
+        ("PUT", "/guilds/1/members/2/roles/3", "PUT /guilds/{major}/members/{id}/roles/{id}", "guilds/1"),
+        ("post", "/channels/9/messages", "POST /channels/{major}/messages", "channels/9"),
+        (
+            "POST",
+            "/interactions/5/tok/callback",
+            "POST /interactions/{major}/{major}/callback",
+            "interactions/5/sha256:1a7674eb4ee78df7",
+        ),
+        (
+            "PATCH",
+            "/webhooks/7/tok/messages/@original",
+            "PATCH /webhooks/{major}/{major}/messages/@original",
+            "webhooks/7/sha256:1a7674eb4ee78df7",
+        ),
+        ("GET", "/users/@me", "GET /users/@me", ""),
+    ],
+)
 def test_routes_keep_only_the_major_parameter(method, path, name, major):
     key = route_key(method, path)
 
@@ -62,8 +78,13 @@ def test_a_rate_limited_webhook_is_logged_without_its_token(governor):
     route = route_key("POST", "/webhooks/7/SECRET-WEBHOOK-TOKEN")
 
     with structlog.testing.capture_logs() as logs:
-        governor.record_response(route, identity="anonymous", status=429,
-                                 headers={"Retry-After": "0.1", "Via": "1.1 google"}, body={"retry_after": 0.1})
+        governor.record_response(
+            route,
+            identity="anonymous",
+            status=429,
+            headers={"Retry-After": "0.1", "Via": "1.1 google"},
+            body={"retry_after": 0.1},
+        )
         governor._pause_for(governor.reserve(route, identity="anonymous"), route, max_wait=5)
 
     assert [line["event"] for line in logs] == ["discord_rate_limited", "discord_rate_limit_wait"]
@@ -110,7 +131,9 @@ def test_a_429_pauses_the_bucket_for_every_thread_so_only_one_is_answered(fake_d
     fake_discord.fail_next("GET", ROLES, status=429, retry_after=0.3)
     governor = redis_governor()
 
-    run_in_threads(6, lambda i: [DiscordClient(governor=governor).get_guild_roles(GUILD_ID) for _ in range(2)])
+    run_in_threads(
+        6, lambda i: [DiscordClient(governor=governor).get_guild_roles(GUILD_ID) for _ in range(2)]
+    )
 
     calls = fake_discord.requests_to("GET", ROLES)
     limited = [r for r in calls if r.status == 429]
@@ -126,7 +149,9 @@ def test_two_processes_share_the_global_limit(fake_discord, settings):
     channels = [fake_discord.add_channel(name=f"c{i}")["id"] for i in range(24)]
     workers = [DiscordClient(governor=redis_governor()), DiscordClient(governor=redis_governor())]
 
-    run_in_threads(2, lambda i: [workers[i].send_message(channels[i * 12 + n], content="hi") for n in range(12)])
+    run_in_threads(
+        2, lambda i: [workers[i].send_message(channels[i * 12 + n], content="hi") for n in range(12)]
+    )
 
     assert fake_discord.ratelimit_hits.get("global", 0) == 0
     assert len(fake_discord.sent_messages()) == 24

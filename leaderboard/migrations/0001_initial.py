@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,118 +14,243 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='LedgerState',
+            name="LedgerState",
             fields=[
-                ('id', models.PositiveSmallIntegerField(default=1, primary_key=True, serialize=False)),
-                ('change_counter', models.BigIntegerField(default=0)),
+                ("id", models.PositiveSmallIntegerField(default=1, primary_key=True, serialize=False)),
+                ("change_counter", models.BigIntegerField(default=0)),
             ],
             options={
-                'db_table': 'leaderboard_ledger_state',
+                "db_table": "leaderboard_ledger_state",
             },
         ),
         migrations.CreateModel(
-            name='ServiceKey',
+            name="ServiceKey",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.SlugField(unique=True)),
-                ('prefix', models.CharField(max_length=12)),
-                ('key_hash', models.CharField(max_length=64, unique=True)),
-                ('encrypted_secret', models.TextField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('last_used_at', models.DateTimeField(blank=True, null=True)),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.SlugField(unique=True)),
+                ("prefix", models.CharField(max_length=12)),
+                ("key_hash", models.CharField(max_length=64, unique=True)),
+                ("encrypted_secret", models.TextField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("last_used_at", models.DateTimeField(blank=True, null=True)),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='SnapshotGeneration',
+            name="SnapshotGeneration",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('period', models.CharField(choices=[('all', 'All time'), ('month', 'This month'), ('week', 'This week')], max_length=5)),
-                ('period_start', models.DateField()),
-                ('change_counter', models.BigIntegerField()),
-                ('generated_at', models.DateTimeField()),
-                ('row_count', models.PositiveIntegerField(default=0)),
-                ('duration_ms', models.PositiveIntegerField(default=0)),
-                ('archived', models.BooleanField(default=False)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "period",
+                    models.CharField(
+                        choices=[("all", "All time"), ("month", "This month"), ("week", "This week")],
+                        max_length=5,
+                    ),
+                ),
+                ("period_start", models.DateField()),
+                ("change_counter", models.BigIntegerField()),
+                ("generated_at", models.DateTimeField()),
+                ("row_count", models.PositiveIntegerField(default=0)),
+                ("duration_ms", models.PositiveIntegerField(default=0)),
+                ("archived", models.BooleanField(default=False)),
             ],
             options={
-                'db_table': 'leaderboard_generations',
-                'ordering': ['-id'],
-                'indexes': [models.Index(fields=['period', '-id'], name='leaderboard_generation_latest')],
+                "db_table": "leaderboard_generations",
+                "ordering": ["-id"],
+                "indexes": [models.Index(fields=["period", "-id"], name="leaderboard_generation_latest")],
             },
         ),
         migrations.CreateModel(
-            name='RankHistory',
+            name="RankHistory",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('period', models.CharField(choices=[('all', 'All time'), ('month', 'This month'), ('week', 'This week')], max_length=5)),
-                ('day', models.DateField()),
-                ('rank', models.PositiveIntegerField()),
-                ('score', models.BigIntegerField()),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "period",
+                    models.CharField(
+                        choices=[("all", "All time"), ("month", "This month"), ("week", "This week")],
+                        max_length=5,
+                    ),
+                ),
+                ("day", models.DateField()),
+                ("rank", models.PositiveIntegerField()),
+                ("score", models.BigIntegerField()),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'rank history',
-                'db_table': 'leaderboard_history',
-                'ordering': ['day'],
-                'constraints': [models.UniqueConstraint(fields=('user', 'period', 'day'), name='leaderboard_history_unique_day')],
+                "verbose_name_plural": "rank history",
+                "db_table": "leaderboard_history",
+                "ordering": ["day"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("user", "period", "day"), name="leaderboard_history_unique_day"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ScoreEvent',
+            name="ScoreEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('points', models.IntegerField()),
-                ('kind', models.CharField(max_length=50)),
-                ('source', models.CharField(max_length=50)),
-                ('external_id', models.CharField(max_length=200)),
-                ('reason', models.TextField(blank=True)),
-                ('occurred_at', models.DateTimeField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='score_events', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("points", models.IntegerField()),
+                ("kind", models.CharField(max_length=50)),
+                ("source", models.CharField(max_length=50)),
+                ("external_id", models.CharField(max_length=200)),
+                ("reason", models.TextField(blank=True)),
+                ("occurred_at", models.DateTimeField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="score_events",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-occurred_at', '-id'],
-                'indexes': [models.Index(fields=['user', 'occurred_at'], name='leaderboard_event_user_time')],
-                'constraints': [models.UniqueConstraint(fields=('source', 'external_id'), name='leaderboard_event_unique_per_source')],
+                "ordering": ["-occurred_at", "-id"],
+                "indexes": [models.Index(fields=["user", "occurred_at"], name="leaderboard_event_user_time")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("source", "external_id"), name="leaderboard_event_unique_per_source"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ScoreTotal',
+            name="ScoreTotal",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('period', models.CharField(choices=[('all', 'All time'), ('month', 'This month'), ('week', 'This week')], max_length=5)),
-                ('period_start', models.DateField()),
-                ('score', models.BigIntegerField(default=0)),
-                ('reached_at', models.DateTimeField()),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "period",
+                    models.CharField(
+                        choices=[("all", "All time"), ("month", "This month"), ("week", "This week")],
+                        max_length=5,
+                    ),
+                ),
+                ("period_start", models.DateField()),
+                ("score", models.BigIntegerField(default=0)),
+                ("reached_at", models.DateTimeField()),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'db_table': 'leaderboard_score_totals',
-                'indexes': [models.Index(fields=['period', 'period_start', '-score', 'reached_at', 'user'], name='leaderboard_total_order')],
-                'constraints': [models.UniqueConstraint(fields=('period', 'period_start', 'user'), name='leaderboard_total_unique_bucket_user')],
+                "db_table": "leaderboard_score_totals",
+                "indexes": [
+                    models.Index(
+                        fields=["period", "period_start", "-score", "reached_at", "user"],
+                        name="leaderboard_total_order",
+                    )
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("period", "period_start", "user"), name="leaderboard_total_unique_bucket_user"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='LeaderboardSnapshot',
+            name="LeaderboardSnapshot",
             fields=[
-                ('pk', models.CompositePrimaryKey('generation_id', 'user_id', blank=True, editable=False, primary_key=True, serialize=False)),
-                ('period', models.CharField(choices=[('all', 'All time'), ('month', 'This month'), ('week', 'This week')], max_length=5)),
-                ('rank', models.IntegerField()),
-                ('position', models.IntegerField()),
-                ('score', models.BigIntegerField()),
-                ('previous_rank', models.IntegerField(null=True)),
-                ('generated_at', models.DateTimeField()),
-                ('user', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('generation', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, to='leaderboard.snapshotgeneration')),
+                (
+                    "pk",
+                    models.CompositePrimaryKey(
+                        "generation_id",
+                        "user_id",
+                        blank=True,
+                        editable=False,
+                        primary_key=True,
+                        serialize=False,
+                    ),
+                ),
+                (
+                    "period",
+                    models.CharField(
+                        choices=[("all", "All time"), ("month", "This month"), ("week", "This week")],
+                        max_length=5,
+                    ),
+                ),
+                ("rank", models.IntegerField()),
+                ("position", models.IntegerField()),
+                ("score", models.BigIntegerField()),
+                ("previous_rank", models.IntegerField(null=True)),
+                ("generated_at", models.DateTimeField()),
+                (
+                    "user",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        db_index=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "generation",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        db_index=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        to="leaderboard.snapshotgeneration",
+                    ),
+                ),
             ],
             options={
-                'db_table': 'leaderboard_snapshots',
-                'indexes': [models.Index(fields=['generation', 'position'], name='leaderboard_snapshot_position')],
+                "db_table": "leaderboard_snapshots",
+                "indexes": [
+                    models.Index(fields=["generation", "position"], name="leaderboard_snapshot_position")
+                ],
             },
         ),
     ]

@@ -4,18 +4,17 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('leaderboard', '0002_partition_snapshots_by_generation'),
+        ("leaderboard", "0002_partition_snapshots_by_generation"),
     ]
 
     operations = [
         migrations.RemoveField(
-            model_name='leaderboardsnapshot',
-            name='generated_at',
+            model_name="leaderboardsnapshot",
+            name="generated_at",
         ),
         migrations.RemoveField(
-            model_name='leaderboardsnapshot',
-            name='period',
+            model_name="leaderboardsnapshot",
+            name="period",
         ),
     ]

@@ -26,7 +26,9 @@ def test_a_reader_during_recalculations_sees_either_the_old_or_the_new_generatio
             while not stop.is_set():
                 generation = selectors.live_generation("all")
                 positions = sorted(
-                    LeaderboardSnapshot.objects.filter(generation_id=generation.pk).values_list("position", flat=True)
+                    LeaderboardSnapshot.objects.filter(generation_id=generation.pk).values_list(
+                        "position", flat=True
+                    )
                 )
                 observations.append(generation.pk)
                 # A half-written generation would miss rows: its positions must be exactly 1..row_count.

@@ -77,7 +77,11 @@ class Migration(migrations.Migration):
                         (
                             "kind",
                             models.CharField(
-                                choices=[("firing", "Firing"), ("repeat", "Still firing"), ("resolved", "Resolved")],
+                                choices=[
+                                    ("firing", "Firing"),
+                                    ("repeat", "Still firing"),
+                                    ("resolved", "Resolved"),
+                                ],
                                 max_length=16,
                             ),
                         ),
@@ -107,7 +111,10 @@ class Migration(migrations.Migration):
                         (
                             "channel",
                             models.CharField(
-                                choices=[("discord", "Discord webhook"), ("slack", "Slack-compatible webhook")],
+                                choices=[
+                                    ("discord", "Discord webhook"),
+                                    ("slack", "Slack-compatible webhook"),
+                                ],
                                 max_length=16,
                             ),
                         ),
@@ -141,7 +148,6 @@ class Migration(migrations.Migration):
                         ],
                     },
                 ),
-    
             ],
             database_operations=[],
         ),

@@ -4,13 +4,12 @@ from datetime import timedelta
 import pytest
 from kombu.exceptions import OperationalError
 
-from ops import tasks
-from ops.models import AlertDelivery, AlertIncident, AlertNotification
-from ops import notifiers
+from discordbot.services import record_heartbeat
+from ops import notifiers, tasks
 from ops.alerts import evaluate_alerts
+from ops.models import AlertDelivery, AlertIncident, AlertNotification
 from ops.tests.conftest import T0
 from ops.tests.factories import CommandInvocationFactory, HeartbeatFactory, OAuthAttemptFactory
-from discordbot.services import record_heartbeat
 
 pytestmark = pytest.mark.django_db
 
@@ -286,8 +285,14 @@ def test_the_beat_task_runs_the_evaluation(clock):
 
 @pytest.mark.parametrize("failure", ["http_500", "connection_refused"])
 def test_a_failing_webhook_keeps_its_token_out_of_the_stored_error_and_the_log(
-    failure, clock, alert_settings, webhook_server, refused_url, eager_celery,
-    django_capture_on_commit_callbacks, caplog,
+    failure,
+    clock,
+    alert_settings,
+    webhook_server,
+    refused_url,
+    eager_celery,
+    django_capture_on_commit_callbacks,
+    caplog,
 ):
     token_path = "/api/webhooks/1/SECRET-WEBHOOK-TOKEN"
     webhook_server.statuses[token_path] = 500

@@ -5,8 +5,8 @@ import pytest
 from accounts.services import record_audit_event
 from accounts.tests.factories import StaffFactory, UserFactory
 from credits.tests.factories import CreditRequestFactory
-from ops.models import AlertIncident
 from ops import dashboard
+from ops.models import AlertIncident
 from ops.tests.conftest import T0
 from ops.tests.factories import CommandInvocationFactory, HeartbeatFactory
 

@@ -82,7 +82,9 @@ def test_oauth_is_not_working_when_unconfigured(client, settings, bot_alive):
     assert response.json()["checks"]["oauth_working"] is False
 
 
-def test_a_burst_of_oauth_failures_turns_oauth_red_until_a_success(client, settings, discord_configured, bot_alive):
+def test_a_burst_of_oauth_failures_turns_oauth_red_until_a_success(
+    client, settings, discord_configured, bot_alive
+):
     settings.OAUTH_FAILURE_THRESHOLD = 3
     OAuthAttempt.objects.bulk_create([OAuthAttempt(succeeded=False, error="invalid_grant") for _ in range(3)])
     assert client.get("/health/discord").json()["checks"]["oauth_working"] is False
@@ -107,7 +109,9 @@ def test_redis_down_answers_503_fast(client, discord_configured, bot_alive, redi
     assert elapsed < 3, f"a refused Redis connection took {elapsed:.2f}s"
 
 
-def test_a_hung_redis_is_cut_off_by_the_check_timeout(client, settings, discord_configured, bot_alive, redis_at):
+def test_a_hung_redis_is_cut_off_by_the_check_timeout(
+    client, settings, discord_configured, bot_alive, redis_at
+):
     """A server that accepts and never answers: the endpoint must not hang with it."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))

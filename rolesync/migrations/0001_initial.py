@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,73 +15,228 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='MilestoneTrack',
+            name="MilestoneTrack",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('exclusive', models.BooleanField(default=True, help_text='Give only the best role of this track (Top 10 replaces Top 100).')),
-                ('position', models.PositiveIntegerField(default=0, help_text='Order of the track in lists and exports.')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, unique=True)),
+                (
+                    "exclusive",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Give only the best role of this track (Top 10 replaces Top 100).",
+                    ),
+                ),
+                (
+                    "position",
+                    models.PositiveIntegerField(
+                        default=0, help_text="Order of the track in lists and exports."
+                    ),
+                ),
             ],
             options={
-                'ordering': ['position', 'id'],
+                "ordering": ["position", "id"],
             },
         ),
         migrations.CreateModel(
-            name='RoleSyncRun',
+            name="RoleSyncRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('trigger', models.CharField(choices=[('schedule', 'Every 5 minutes'), ('link', 'Account linked'), ('unlink', 'Account unlinked'), ('deactivation', 'User deactivated'), ('milestone_change', 'Milestones changed'), ('command', 'sync_roles command'), ('api', 'API'), ('confirmation', 'Staff confirmation')], max_length=20)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('awaiting_confirmation', 'Awaiting confirmation'), ('confirmed', 'Confirmed (applied by a follow-up run)'), ('succeeded', 'Succeeded'), ('partial', 'Finished with errors'), ('failed', 'Failed'), ('interrupted', 'Interrupted (finished by a later run)'), ('paused', 'Not run: role sync is paused')], db_index=True, default='queued', max_length=24)),
-                ('target_user_ids', models.JSONField(blank=True, default=list)),
-                ('target_discord_ids', models.JSONField(blank=True, default=list)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('members_checked', models.PositiveIntegerField(default=0)),
-                ('planned', models.PositiveIntegerField(default=0)),
-                ('applied', models.PositiveIntegerField(default=0)),
-                ('failed', models.PositiveIntegerField(default=0)),
-                ('skipped', models.PositiveIntegerField(default=0)),
-                ('rate_limited_count', models.PositiveIntegerField(default=0, verbose_name='429s seen')),
-                ('duration_ms', models.PositiveIntegerField(blank=True, null=True)),
-                ('errors', models.JSONField(blank=True, default=list)),
-                ('plan', models.JSONField(blank=True, default=list)),
-                ('confirmation_of', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='confirmations', to='rolesync.rolesyncrun')),
-                ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "trigger",
+                    models.CharField(
+                        choices=[
+                            ("schedule", "Every 5 minutes"),
+                            ("link", "Account linked"),
+                            ("unlink", "Account unlinked"),
+                            ("deactivation", "User deactivated"),
+                            ("milestone_change", "Milestones changed"),
+                            ("command", "sync_roles command"),
+                            ("api", "API"),
+                            ("confirmation", "Staff confirmation"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("awaiting_confirmation", "Awaiting confirmation"),
+                            ("confirmed", "Confirmed (applied by a follow-up run)"),
+                            ("succeeded", "Succeeded"),
+                            ("partial", "Finished with errors"),
+                            ("failed", "Failed"),
+                            ("interrupted", "Interrupted (finished by a later run)"),
+                            ("paused", "Not run: role sync is paused"),
+                        ],
+                        db_index=True,
+                        default="queued",
+                        max_length=24,
+                    ),
+                ),
+                ("target_user_ids", models.JSONField(blank=True, default=list)),
+                ("target_discord_ids", models.JSONField(blank=True, default=list)),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("members_checked", models.PositiveIntegerField(default=0)),
+                ("planned", models.PositiveIntegerField(default=0)),
+                ("applied", models.PositiveIntegerField(default=0)),
+                ("failed", models.PositiveIntegerField(default=0)),
+                ("skipped", models.PositiveIntegerField(default=0)),
+                ("rate_limited_count", models.PositiveIntegerField(default=0, verbose_name="429s seen")),
+                ("duration_ms", models.PositiveIntegerField(blank=True, null=True)),
+                ("errors", models.JSONField(blank=True, default=list)),
+                ("plan", models.JSONField(blank=True, default=list)),
+                (
+                    "confirmation_of",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="confirmations",
+                        to="rolesync.rolesyncrun",
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'permissions': [('run_role_sync', 'Can start a Discord role sync'), ('confirm_role_sync', 'Can confirm a role sync held by the safety brake')],
+                "ordering": ["-created_at", "-id"],
+                "permissions": [
+                    ("run_role_sync", "Can start a Discord role sync"),
+                    ("confirm_role_sync", "Can confirm a role sync held by the safety brake"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='SyncExclusion',
+            name="SyncExclusion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reason', models.CharField(blank=True, max_length=200)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='role_sync_exclusion', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("reason", models.CharField(blank=True, max_length=200)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="role_sync_exclusion",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'sync exclusion',
+                "verbose_name": "sync exclusion",
             },
         ),
         migrations.CreateModel(
-            name='Milestone',
+            name="Milestone",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100)),
-                ('discord_role_id', models.CharField(max_length=21, unique=True, validators=[django.core.validators.RegexValidator('^[0-9]{15,21}$', 'A Discord id is a snowflake: 15 to 21 digits.')], verbose_name='Discord role id')),
-                ('period', models.CharField(choices=[('all', 'All time'), ('week', 'This week'), ('month', 'This month')], default='all', max_length=10)),
-                ('max_rank', models.PositiveIntegerField(blank=True, help_text='Reached at this rank or better.', null=True)),
-                ('min_score', models.DecimalField(blank=True, decimal_places=2, help_text='Reached at this score or more.', max_digits=14, null=True)),
-                ('position', models.PositiveIntegerField(default=0)),
-                ('track', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='milestones', to='rolesync.milestonetrack')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100)),
+                (
+                    "discord_role_id",
+                    models.CharField(
+                        max_length=21,
+                        unique=True,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[0-9]{15,21}$", "A Discord id is a snowflake: 15 to 21 digits."
+                            )
+                        ],
+                        verbose_name="Discord role id",
+                    ),
+                ),
+                (
+                    "period",
+                    models.CharField(
+                        choices=[("all", "All time"), ("week", "This week"), ("month", "This month")],
+                        default="all",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "max_rank",
+                    models.PositiveIntegerField(
+                        blank=True, help_text="Reached at this rank or better.", null=True
+                    ),
+                ),
+                (
+                    "min_score",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        help_text="Reached at this score or more.",
+                        max_digits=14,
+                        null=True,
+                    ),
+                ),
+                ("position", models.PositiveIntegerField(default=0)),
+                (
+                    "track",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="milestones",
+                        to="rolesync.milestonetrack",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['track__position', 'track_id', 'position', 'id'],
-                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('max_rank__isnull', False), ('min_score__isnull', True)), models.Q(('max_rank__isnull', True), ('min_score__isnull', False)), _connector='OR'), name='milestone_exactly_one_rule', violation_error_message='A milestone has exactly one rule: a maximum rank or a minimum score.'), models.CheckConstraint(condition=models.Q(('max_rank__gte', 1), ('max_rank__isnull', True), _connector='OR'), name='milestone_rank_positive')],
+                "ordering": ["track__position", "track_id", "position", "id"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("max_rank__isnull", False), ("min_score__isnull", True)),
+                            models.Q(("max_rank__isnull", True), ("min_score__isnull", False)),
+                            _connector="OR",
+                        ),
+                        name="milestone_exactly_one_rule",
+                        violation_error_message="A milestone has exactly one rule: a maximum rank or a minimum score.",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("max_rank__gte", 1), ("max_rank__isnull", True), _connector="OR"),
+                        name="milestone_rank_positive",
+                    ),
+                ],
             },
         ),
     ]

@@ -4,15 +4,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('rolesync', '0001_initial'),
+        ("rolesync", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='milestone',
-            name='min_score',
-            field=models.PositiveBigIntegerField(blank=True, help_text='Reached at this score or more.', null=True),
+            model_name="milestone",
+            name="min_score",
+            field=models.PositiveBigIntegerField(
+                blank=True, help_text="Reached at this score or more.", null=True
+            ),
         ),
     ]

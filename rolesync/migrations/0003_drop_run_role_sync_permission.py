@@ -4,14 +4,16 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('rolesync', '0002_min_score_whole_points'),
+        ("rolesync", "0002_min_score_whole_points"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='rolesyncrun',
-            options={'ordering': ['-created_at', '-id'], 'permissions': [('confirm_role_sync', 'Can confirm a role sync held by the safety brake')]},
+            name="rolesyncrun",
+            options={
+                "ordering": ["-created_at", "-id"],
+                "permissions": [("confirm_role_sync", "Can confirm a role sync held by the safety brake")],
+            },
         ),
     ]

@@ -148,10 +148,20 @@ def test_adding_and_removing_an_exclusion_in_the_admin_is_audited(admin_client):
     events = AuditEvent.objects.filter(target_type="rolesync.SyncExclusion").order_by("pk")
     staff = exclusion.created_by
     assert [(e.action, e.actor, e.source, e.target_id, e.data) for e in events] == [
-        ("role_sync.exclusion_added", staff, "admin", str(exclusion.pk),
-         {"user_id": member.pk, "reason": "Moderator, roles by hand"}),
-        ("role_sync.exclusion_removed", staff, "admin", str(exclusion.pk),
-         {"user_id": member.pk, "reason": "Moderator, roles by hand"}),
+        (
+            "role_sync.exclusion_added",
+            staff,
+            "admin",
+            str(exclusion.pk),
+            {"user_id": member.pk, "reason": "Moderator, roles by hand"},
+        ),
+        (
+            "role_sync.exclusion_removed",
+            staff,
+            "admin",
+            str(exclusion.pk),
+            {"user_id": member.pk, "reason": "Moderator, roles by hand"},
+        ),
     ]
 
 

@@ -2,10 +2,10 @@
 
 import pytest
 
-from rolesync import services
-from rolesync.selectors import next_milestone_for
 from leaderboard import services as leaderboard_services
 from leaderboard.tests.factories import give
+from rolesync import services
+from rolesync.selectors import next_milestone_for
 
 pytestmark = pytest.mark.django_db
 

@@ -20,8 +20,17 @@ from tests.fake_discord.state import (
 )
 
 __all__ = [
-    "APPLICATION_ID", "BOT_ROLE_ID", "BOT_TOKEN", "CLIENT_SECRET", "DEFAULT_CHANNEL_ID", "GUILD_ID",
-    "FakeDiscord", "FakeDiscordServer", "FakeDiscordState", "RecordedRequest", "nextcord_pointed_at",
+    "APPLICATION_ID",
+    "BOT_ROLE_ID",
+    "BOT_TOKEN",
+    "CLIENT_SECRET",
+    "DEFAULT_CHANNEL_ID",
+    "GUILD_ID",
+    "FakeDiscord",
+    "FakeDiscordServer",
+    "FakeDiscordState",
+    "RecordedRequest",
+    "nextcord_pointed_at",
 ]
 
 

@@ -19,7 +19,16 @@ from aiohttp import WSMsgType, web
 if TYPE_CHECKING:
     from tests.fake_discord.server import FakeDiscordServer
 
-DISPATCH, HEARTBEAT, IDENTIFY, RESUME, RECONNECT, INVALID_SESSION, HELLO, HEARTBEAT_ACK = 0, 1, 2, 6, 7, 9, 10, 11
+DISPATCH, HEARTBEAT, IDENTIFY, RESUME, RECONNECT, INVALID_SESSION, HELLO, HEARTBEAT_ACK = (
+    0,
+    1,
+    2,
+    6,
+    7,
+    9,
+    10,
+    11,
+)
 AUTHENTICATION_FAILED = 4004
 HEARTBEAT_INTERVAL_MS = 1000  # short so tests see heartbeats; nextcord sends one at once after HELLO too
 
@@ -83,8 +92,15 @@ class FakeGateway:
         ws = web.WebSocketResponse(autoping=True)
         await ws.prepare(request)
         self.connections += 1
-        await self._send(ws, {"op": HELLO, "d": {"heartbeat_interval": HEARTBEAT_INTERVAL_MS,
-                                                   "_trace": ["fake-gateway"]}, "s": None, "t": None})
+        await self._send(
+            ws,
+            {
+                "op": HELLO,
+                "d": {"heartbeat_interval": HEARTBEAT_INTERVAL_MS, "_trace": ["fake-gateway"]},
+                "s": None,
+                "t": None,
+            },
+        )
         async for frame in ws:
             if frame.type != WSMsgType.TEXT:
                 continue
@@ -111,12 +127,21 @@ class FakeGateway:
         with state.lock:
             guild_ids = [gid for gid in state.guilds if state.bot_user["id"] in state.members[gid]]
             ready = {
-                "v": 10, "user": state.bot_user, "guilds": [{"id": gid, "unavailable": True} for gid in guild_ids],
-                "session_id": session.id, "session_type": "normal",
-                "resume_gateway_url": self.server.ws_url, "shard": data.get("shard", [0, 1]),
+                "v": 10,
+                "user": state.bot_user,
+                "guilds": [{"id": gid, "unavailable": True} for gid in guild_ids],
+                "session_id": session.id,
+                "session_type": "normal",
+                "resume_gateway_url": self.server.ws_url,
+                "shard": data.get("shard", [0, 1]),
                 "application": {"id": state.application_id, "flags": 565248},
-                "private_channels": [], "relationships": [], "presences": [], "guild_join_requests": [],
-                "user_settings": {}, "geo_ordered_rtc_regions": [], "_trace": ["fake-gateway"],
+                "private_channels": [],
+                "relationships": [],
+                "presences": [],
+                "guild_join_requests": [],
+                "user_settings": {},
+                "geo_ordered_rtc_regions": [],
+                "_trace": ["fake-gateway"],
             }
             guilds = [state.guild_payload(gid, full=True) for gid in guild_ids]
         await self._send_dispatch(session, "READY", ready)
@@ -126,8 +151,10 @@ class FakeGateway:
     async def _resume(self, ws: web.WebSocketResponse, data: dict) -> None:
         self.resumes.append(data)
         session = self.sessions.get(data.get("session_id", ""))
-        if session is None or data.get("token") not in (self.server.state.bot_token,
-                                                         f"Bot {self.server.state.bot_token}"):
+        if session is None or data.get("token") not in (
+            self.server.state.bot_token,
+            f"Bot {self.server.state.bot_token}",
+        ):
             await self._send(ws, {"op": INVALID_SESSION, "d": False, "s": None, "t": None})
             return
         session.ws = ws

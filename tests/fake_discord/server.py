@@ -44,7 +44,9 @@ SERVER_KEY = web.AppKey("server", object)
 
 
 def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(body=json.dumps(payload).encode(), status=status, headers={**JSON_HEADERS, **(headers or {})})
+    return web.Response(
+        body=json.dumps(payload).encode(), status=status, headers={**JSON_HEADERS, **(headers or {})}
+    )
 
 
 def error(status: int, code: int, message: str) -> web.Response:
@@ -75,10 +77,14 @@ def err(spec: tuple[int, int, str]) -> web.Response:
 
 
 def invalid_form(field: str, message: str) -> web.Response:
-    return json_response({
-        "message": "Invalid Form Body", "code": 50035,
-        "errors": {field: {"_errors": [{"code": "BASE_TYPE_INVALID", "message": message}]}},
-    }, status=400)
+    return json_response(
+        {
+            "message": "Invalid Form Body",
+            "code": 50035,
+            "errors": {field: {"_errors": [{"code": "BASE_TYPE_INVALID", "message": message}]}},
+        },
+        status=400,
+    )
 
 
 @dataclass
@@ -117,6 +123,7 @@ def route(method: str, template: str, *, auth: str = "bot", global_exempt: bool 
     def register(handler: Handler) -> Handler:
         ROUTES.append(RouteSpec(method, template, handler, auth, global_exempt))
         return handler
+
     return register
 
 
@@ -137,7 +144,9 @@ async def get_user(ctx: Ctx) -> web.Response:
     user = ctx.state.users.get(ctx.params["user_id"])
     if user is None:
         return err(UNKNOWN_USER)
-    return json_response({k: v for k, v in user.items() if k not in ("email", "verified", "locale", "mfa_enabled")})
+    return json_response(
+        {k: v for k, v in user.items() if k not in ("email", "verified", "locale", "mfa_enabled")}
+    )
 
 
 @route("GET", "/users/@me/guilds", auth="bearer")
@@ -147,9 +156,16 @@ async def get_current_user_guilds(ctx: Ctx) -> web.Response:
     user_id = ctx.bearer_grant.user_id
     with ctx.state.lock:
         guilds = [
-            {"id": g["id"], "name": g["name"], "icon": None, "owner": g["owner_id"] == user_id,
-             "permissions": "0", "features": []}
-            for gid, g in ctx.state.guilds.items() if user_id in ctx.state.members[gid]
+            {
+                "id": g["id"],
+                "name": g["name"],
+                "icon": None,
+                "owner": g["owner_id"] == user_id,
+                "permissions": "0",
+                "features": [],
+            }
+            for gid, g in ctx.state.guilds.items()
+            if user_id in ctx.state.members[gid]
         ]
     return json_response(guilds)
 
@@ -166,7 +182,8 @@ async def put_role_connection(ctx: Ctx) -> web.Response:
         return err(UNAUTHORIZED)
     body = ctx.json or {}
     connection = {
-        "platform_name": body.get("platform_name"), "platform_username": body.get("platform_username"),
+        "platform_name": body.get("platform_name"),
+        "platform_username": body.get("platform_username"),
         "metadata": {k: str(v) for k, v in (body.get("metadata") or {}).items()},
     }
     ctx.state.role_connections[ctx.bearer_grant.user_id] = connection
@@ -188,8 +205,11 @@ async def put_role_connection_metadata(ctx: Ctx) -> web.Response:
 async def create_dm(ctx: Ctx) -> web.Response:
     recipient = str((ctx.json or {}).get("recipient_id", ""))
     if recipient not in ctx.state.users:
-        return invalid_form("recipient_id", "Value is not snowflake.") if not recipient.isdigit() \
+        return (
+            invalid_form("recipient_id", "Value is not snowflake.")
+            if not recipient.isdigit()
             else err(UNKNOWN_USER)
+        )
     return json_response(ctx.state.dm_channel_for(recipient))
 
 
@@ -200,10 +220,18 @@ async def get_gateway(ctx: Ctx) -> web.Response:
 
 @route("GET", "/gateway/bot")
 async def get_gateway_bot(ctx: Ctx) -> web.Response:
-    return json_response({
-        "url": ctx.server.ws_url, "shards": 1,
-        "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 14400000, "max_concurrency": 1},
-    })
+    return json_response(
+        {
+            "url": ctx.server.ws_url,
+            "shards": 1,
+            "session_start_limit": {
+                "total": 1000,
+                "remaining": 999,
+                "reset_after": 14400000,
+                "max_concurrency": 1,
+            },
+        }
+    )
 
 
 # --- channels, messages ---------------------------------------------------------------------------
@@ -214,7 +242,9 @@ async def get_channel(ctx: Ctx) -> web.Response:
 
 
 def _message_body_problem(body: Any) -> web.Response | None:
-    if not isinstance(body, dict) or not (body.get("content") or body.get("embeds") or body.get("components")):
+    if not isinstance(body, dict) or not (
+        body.get("content") or body.get("embeds") or body.get("components")
+    ):
         return json_response({"message": "Cannot send an empty message", "code": 50006}, status=400)
     if len(body.get("content") or "") > 2000:
         return invalid_form("content", "Must be 2000 or fewer in length.")
@@ -390,13 +420,19 @@ def _command_payload(ctx: Ctx, body: dict, existing: dict | None) -> dict:
     guild_id = ctx.params.get("guild_id")
     command = {
         "id": existing["id"] if existing else ctx.state.snowflake(),
-        "application_id": ctx.state.application_id, "version": ctx.state.snowflake(),
-        "type": body.get("type", 1), "name": body["name"], "name_localizations": body.get("name_localizations"),
+        "application_id": ctx.state.application_id,
+        "version": ctx.state.snowflake(),
+        "type": body.get("type", 1),
+        "name": body["name"],
+        "name_localizations": body.get("name_localizations"),
         "description": body.get("description", ""),
         "description_localizations": body.get("description_localizations"),
-        "options": body.get("options", []), "default_member_permissions": body.get("default_member_permissions"),
-        "dm_permission": body.get("dm_permission", True), "nsfw": body.get("nsfw", False),
-        "integration_types": body.get("integration_types", [0]), "contexts": body.get("contexts"),
+        "options": body.get("options", []),
+        "default_member_permissions": body.get("default_member_permissions"),
+        "dm_permission": body.get("dm_permission", True),
+        "nsfw": body.get("nsfw", False),
+        "integration_types": body.get("integration_types", [0]),
+        "contexts": body.get("contexts"),
     }
     if guild_id:
         command["guild_id"] = guild_id
@@ -404,7 +440,9 @@ def _command_payload(ctx: Ctx, body: dict, existing: dict | None) -> dict:
 
 
 def _find_command(commands: list[dict], body: dict) -> dict | None:
-    return next((c for c in commands if c["name"] == body.get("name") and c["type"] == body.get("type", 1)), None)
+    return next(
+        (c for c in commands if c["name"] == body.get("name") and c["type"] == body.get("type", 1)), None
+    )
 
 
 @route("GET", "/applications/{application_id}/commands")
@@ -487,14 +525,22 @@ async def interaction_callback(ctx: Ctx) -> web.Response:
         data = body.get("data") or {}
         if body.get("type") in (4, 5) and interaction.channel_id:
             interaction.original_message = state.make_message(
-                interaction.channel_id, data, webhook_id=interaction.application_id,
+                interaction.channel_id,
+                data,
+                webhook_id=interaction.application_id,
             )
     if ctx.query.get("with_response") == "true":
-        return json_response({
-            "interaction": {"id": interaction.id, "type": 2, "response_message_loading": body.get("type") == 5,
-                            "response_message_ephemeral": bool((data.get("flags") or 0) & 64)},
-            "resource": {"type": body.get("type"), "message": interaction.original_message},
-        })
+        return json_response(
+            {
+                "interaction": {
+                    "id": interaction.id,
+                    "type": 2,
+                    "response_message_loading": body.get("type") == 5,
+                    "response_message_ephemeral": bool((data.get("flags") or 0) & 64),
+                },
+                "resource": {"type": body.get("type"), "message": interaction.original_message},
+            }
+        )
     return no_content()
 
 
@@ -512,7 +558,9 @@ async def create_followup(ctx: Ctx) -> web.Response:
         return err(UNKNOWN_WEBHOOK)
     if problem := _message_body_problem(ctx.json):
         return problem
-    message = ctx.state.make_message(interaction.channel_id or "0", ctx.json, webhook_id=interaction.application_id)
+    message = ctx.state.make_message(
+        interaction.channel_id or "0", ctx.json, webhook_id=interaction.application_id
+    )
     interaction.followups.append(message)
     return json_response(message)
 
@@ -543,7 +591,9 @@ async def get_webhook_message(ctx: Ctx) -> web.Response:
 
 
 @route("PATCH", "/webhooks/{webhook_id}/{webhook_token}/messages/@original", auth="none", global_exempt=True)
-@route("PATCH", "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}", auth="none", global_exempt=True)
+@route(
+    "PATCH", "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}", auth="none", global_exempt=True
+)
 async def edit_webhook_message(ctx: Ctx) -> web.Response:
     with ctx.state.lock:
         _, message, problem = _webhook_target(ctx)
@@ -553,7 +603,9 @@ async def edit_webhook_message(ctx: Ctx) -> web.Response:
 
 
 @route("DELETE", "/webhooks/{webhook_id}/{webhook_token}/messages/@original", auth="none", global_exempt=True)
-@route("DELETE", "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}", auth="none", global_exempt=True)
+@route(
+    "DELETE", "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}", auth="none", global_exempt=True
+)
 async def delete_webhook_message(ctx: Ctx) -> web.Response:
     with ctx.state.lock:
         interaction, message, problem = _webhook_target(ctx)
@@ -582,12 +634,17 @@ async def oauth_authorize(ctx: Ctx) -> web.Response:
     redirect_uri = query["redirect_uri"]
     params: dict[str, str] = {}
     if state.oauth_deny:
-        params = {"error": "access_denied", "error_description": "The resource owner or authorization server "
-                  "denied the request"}
+        params = {
+            "error": "access_denied",
+            "error_description": "The resource owner or authorization server denied the request",
+        }
     else:
         user_id = state.oauth_consent_user_id or _first_human(state)
-        params = {"code": state.authorize(user_id=user_id, scope=query["scope"].replace("+", " "),
-                                          redirect_uri=redirect_uri)}
+        params = {
+            "code": state.authorize(
+                user_id=user_id, scope=query["scope"].replace("+", " "), redirect_uri=redirect_uri
+            )
+        }
     if query.get("state") is not None:
         params["state"] = query["state"]
     separator = "&" if "?" in redirect_uri else "?"
@@ -663,12 +720,14 @@ async def oauth_revoke(ctx: Ctx) -> web.Response:
 @route("GET", "/oauth2/@me", auth="bearer")
 async def oauth_me(ctx: Ctx) -> web.Response:
     grant = ctx.bearer_grant
-    return json_response({
-        "application": {"id": ctx.state.application_id, "name": "DealScale", "bot_public": True},
-        "scopes": grant.scope.split(),
-        "expires": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(grant.access_expires_at)),
-        "user": ctx.state.users[grant.user_id],
-    })
+    return json_response(
+        {
+            "application": {"id": ctx.state.application_id, "name": "DealScale", "bot_public": True},
+            "scopes": grant.scope.split(),
+            "expires": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(grant.access_expires_at)),
+            "user": ctx.state.users[grant.user_id],
+        }
+    )
 
 
 # --- the dispatcher -------------------------------------------------------------------------------
@@ -682,7 +741,8 @@ def _rate_limit_429(retry_after: float, *, is_global: bool, scope: str) -> web.R
         headers["X-RateLimit-Global"] = "true"
     return json_response(
         {"message": "You are being rate limited.", "retry_after": round(retry_after, 3), "global": is_global},
-        status=429, headers=headers,
+        status=429,
+        headers=headers,
     )
 
 
@@ -783,6 +843,7 @@ class FakeDiscordServer:
     def _handler_for(self, spec: RouteSpec) -> Callable[[web.Request], Awaitable[web.Response]]:
         async def handle(request: web.Request) -> web.Response:
             return await self._dispatch(request, spec)
+
         return handle
 
     async def _dispatch(self, request: web.Request, spec: RouteSpec) -> web.Response:
@@ -799,14 +860,27 @@ class FakeDiscordServer:
             form = dict(parse_qsl(body.decode(), keep_blank_values=True))
         reason = request.headers.get("X-Audit-Log-Reason")
         recorded = RecordedRequest(
-            method=request.method, path=request.path, route=spec.template, query=dict(request.query),
-            headers=dict(request.headers), json=payload, form=form, body=body, time=time.time(),
+            method=request.method,
+            path=request.path,
+            route=spec.template,
+            query=dict(request.query),
+            headers=dict(request.headers),
+            json=payload,
+            form=form,
+            body=body,
+            time=time.time(),
             audit_log_reason=unquote(reason) if reason is not None else None,
         )
         with state.lock:
             state.requests.append(recorded)
-        ctx = Ctx(state=state, request=request, params=dict(request.match_info), query=dict(request.query),
-                  json=payload, form=form)
+        ctx = Ctx(
+            state=state,
+            request=request,
+            params=dict(request.match_info),
+            query=dict(request.query),
+            json=payload,
+            form=form,
+        )
         response = await self._respond(ctx, spec)
         recorded.status = response.status
         if response.status in (401, 403) or (
@@ -884,18 +958,25 @@ class FakeDiscordServer:
                 self.state.ratelimit_hits[bucket_name] = self.state.ratelimit_hits.get(bucket_name, 0) + 1
             response = _rate_limit_429(failure.retry_after, is_global=failure.is_global, scope=failure.scope)
             if not failure.is_global:
-                response.headers.update({
-                    "X-RateLimit-Limit": "1", "X-RateLimit-Remaining": "0",
-                    "X-RateLimit-Reset": f"{time.time() + failure.retry_after:.3f}",
-                    "X-RateLimit-Reset-After": f"{failure.retry_after:.3f}", "X-RateLimit-Bucket": bucket_name,
-                })
+                response.headers.update(
+                    {
+                        "X-RateLimit-Limit": "1",
+                        "X-RateLimit-Remaining": "0",
+                        "X-RateLimit-Reset": f"{time.time() + failure.retry_after:.3f}",
+                        "X-RateLimit-Reset-After": f"{failure.retry_after:.3f}",
+                        "X-RateLimit-Bucket": bucket_name,
+                    }
+                )
             return response
         if failure.body is not None:
             return json_response(failure.body, status=failure.status)
         if failure.status >= 500:
             # Discord's edge answers 5xx with an HTML page, not JSON; clients must cope.
-            return web.Response(status=failure.status, text="<html><body>upstream error</body></html>",
-                                content_type="text/html")
+            return web.Response(
+                status=failure.status,
+                text="<html><body>upstream error</body></html>",
+                content_type="text/html",
+            )
         defaults = {401: UNAUTHORIZED, 403: MISSING_PERMISSIONS, 404: UNKNOWN_MEMBER}
         return err(defaults.get(failure.status, (failure.status, 0, f"{failure.status}: Error")))
 

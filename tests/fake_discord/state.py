@@ -157,8 +157,15 @@ class FakeDiscordState:
             )
             self.users[self.bot_user["id"]] = self.bot_user
             self.add_guild(GUILD_ID, name="DealScale Test Guild")
-            self.add_role(GUILD_ID, role_id=BOT_ROLE_ID, name="DealScale", position=10,
-                          permissions=str(1 << 28), managed=True, bot_id=self.application_id)
+            self.add_role(
+                GUILD_ID,
+                role_id=BOT_ROLE_ID,
+                name="DealScale",
+                position=10,
+                permissions=str(1 << 28),
+                managed=True,
+                bot_id=self.application_id,
+            )
             self.add_member(GUILD_ID, self.bot_user["id"], roles=[BOT_ROLE_ID])
             self.add_channel(GUILD_ID, channel_id=DEFAULT_CHANNEL_ID, name="general")
 
@@ -167,8 +174,16 @@ class FakeDiscordState:
 
     # --- seeding --------------------------------------------------------------------------------
     @staticmethod
-    def _user_payload(user_id: str, *, username: str, bot: bool, email: str | None, verified: bool,
-                      global_name: str | None = None, avatar: str | None = None) -> dict:
+    def _user_payload(
+        user_id: str,
+        *,
+        username: str,
+        bot: bool,
+        email: str | None,
+        verified: bool,
+        global_name: str | None = None,
+        avatar: str | None = None,
+    ) -> dict:
         return {
             "id": user_id,
             "username": username,
@@ -187,15 +202,27 @@ class FakeDiscordState:
             "verified": verified,
         }
 
-    def add_user(self, user_id: str | None = None, *, username: str | None = None,
-                 global_name: str | None = None, email: str | None = None, verified: bool = True,
-                 avatar: str | None = None, dms_closed: bool = False) -> dict:
+    def add_user(
+        self,
+        user_id: str | None = None,
+        *,
+        username: str | None = None,
+        global_name: str | None = None,
+        email: str | None = None,
+        verified: bool = True,
+        avatar: str | None = None,
+        dms_closed: bool = False,
+    ) -> dict:
         """Create a Discord user; ``dms_closed`` makes DMs to them fail with 50007."""
         with self.lock:
             user_id = str(user_id or self.snowflake())
             username = username or f"user{user_id[-4:]}"
             user = self._user_payload(
-                user_id, username=username, bot=False, verified=verified, avatar=avatar,
+                user_id,
+                username=username,
+                bot=False,
+                verified=verified,
+                avatar=avatar,
                 email=email if email is not None else f"{username}@example.com",
                 global_name=global_name if global_name is not None else username.title(),
             )
@@ -204,19 +231,42 @@ class FakeDiscordState:
                 self.dms_closed.add(user_id)
             return user
 
-    def add_guild(self, guild_id: str | None = None, *, name: str = "Guild", owner_id: str | None = None) -> dict:
+    def add_guild(
+        self, guild_id: str | None = None, *, name: str = "Guild", owner_id: str | None = None
+    ) -> dict:
         """Create a guild with its @everyone role (same id as the guild, position 0)."""
         with self.lock:
             guild_id = str(guild_id or self.snowflake())
             self.guilds[guild_id] = {
-                "id": guild_id, "name": name, "icon": None, "splash": None, "discovery_splash": None,
-                "owner_id": owner_id or "1000000000000000001", "afk_channel_id": None, "afk_timeout": 300,
-                "verification_level": 0, "default_message_notifications": 0, "explicit_content_filter": 0,
-                "features": [], "mfa_level": 0, "system_channel_id": None, "system_channel_flags": 0,
-                "rules_channel_id": None, "vanity_url_code": None, "description": None, "banner": None,
-                "premium_tier": 0, "premium_subscription_count": 0, "preferred_locale": "en-US",
-                "public_updates_channel_id": None, "nsfw_level": 0, "premium_progress_bar_enabled": False,
-                "emojis": [], "stickers": [], "application_id": None, "max_members": 500000,
+                "id": guild_id,
+                "name": name,
+                "icon": None,
+                "splash": None,
+                "discovery_splash": None,
+                "owner_id": owner_id or "1000000000000000001",
+                "afk_channel_id": None,
+                "afk_timeout": 300,
+                "verification_level": 0,
+                "default_message_notifications": 0,
+                "explicit_content_filter": 0,
+                "features": [],
+                "mfa_level": 0,
+                "system_channel_id": None,
+                "system_channel_flags": 0,
+                "rules_channel_id": None,
+                "vanity_url_code": None,
+                "description": None,
+                "banner": None,
+                "premium_tier": 0,
+                "premium_subscription_count": 0,
+                "preferred_locale": "en-US",
+                "public_updates_channel_id": None,
+                "nsfw_level": 0,
+                "premium_progress_bar_enabled": False,
+                "emojis": [],
+                "stickers": [],
+                "application_id": None,
+                "max_members": 500000,
             }
             self.roles[guild_id] = {}
             self.members[guild_id] = {}
@@ -224,46 +274,82 @@ class FakeDiscordState:
             self.add_role(guild_id, role_id=guild_id, name="@everyone", position=0, permissions="104324673")
             return self.guilds[guild_id]
 
-    def add_role(self, guild_id: str = GUILD_ID, *, name: str, position: int, role_id: str | None = None,
-                 permissions: str = "0", managed: bool = False, bot_id: str | None = None,
-                 color: int = 0, hoist: bool = False) -> dict:
+    def add_role(
+        self,
+        guild_id: str = GUILD_ID,
+        *,
+        name: str,
+        position: int,
+        role_id: str | None = None,
+        permissions: str = "0",
+        managed: bool = False,
+        bot_id: str | None = None,
+        color: int = 0,
+        hoist: bool = False,
+    ) -> dict:
         """Create a role; a role at or above the bot's top role, or a managed one, can't be assigned."""
         with self.lock:
             role_id = str(role_id or self.snowflake())
             role = {
-                "id": role_id, "name": name, "color": color,
+                "id": role_id,
+                "name": name,
+                "color": color,
                 "colors": {"primary_color": color, "secondary_color": None, "tertiary_color": None},
-                "hoist": hoist, "icon": None, "unicode_emoji": None, "position": position,
-                "permissions": permissions, "managed": managed, "mentionable": False, "flags": 0,
+                "hoist": hoist,
+                "icon": None,
+                "unicode_emoji": None,
+                "position": position,
+                "permissions": permissions,
+                "managed": managed,
+                "mentionable": False,
+                "flags": 0,
             }
             if bot_id:
                 role["tags"] = {"bot_id": bot_id}
             self.roles[str(guild_id)][role_id] = role
             return role
 
-    def add_member(self, guild_id: str, user_id: str, *, roles: list[str] | None = None,
-                   nick: str | None = None) -> dict:
+    def add_member(
+        self, guild_id: str, user_id: str, *, roles: list[str] | None = None, nick: str | None = None
+    ) -> dict:
         """Put an existing user in a guild with the given role ids."""
         with self.lock:
             guild_id, user_id = str(guild_id), str(user_id)
             member = {
-                "user": self.users[user_id], "nick": nick, "avatar": None, "banner": None,
-                "roles": [str(r) for r in (roles or [])], "joined_at": _now_iso(), "premium_since": None,
-                "deaf": False, "mute": False, "flags": 0, "pending": False,
+                "user": self.users[user_id],
+                "nick": nick,
+                "avatar": None,
+                "banner": None,
+                "roles": [str(r) for r in (roles or [])],
+                "joined_at": _now_iso(),
+                "premium_since": None,
+                "deaf": False,
+                "mute": False,
+                "flags": 0,
+                "pending": False,
                 "communication_disabled_until": None,
             }
             self.members[guild_id][user_id] = member
             return member
 
-    def add_channel(self, guild_id: str = GUILD_ID, *, name: str, channel_id: str | None = None,
-                    channel_type: int = 0) -> dict:
+    def add_channel(
+        self, guild_id: str = GUILD_ID, *, name: str, channel_id: str | None = None, channel_type: int = 0
+    ) -> dict:
         """Create a guild channel (type 0 = text)."""
         with self.lock:
             channel_id = str(channel_id or self.snowflake())
             self.channels[channel_id] = {
-                "id": channel_id, "type": channel_type, "guild_id": str(guild_id), "name": name,
-                "position": len(self.channels), "permission_overwrites": [], "nsfw": False,
-                "parent_id": None, "topic": None, "last_message_id": None, "rate_limit_per_user": 0,
+                "id": channel_id,
+                "type": channel_type,
+                "guild_id": str(guild_id),
+                "name": name,
+                "position": len(self.channels),
+                "permission_overwrites": [],
+                "nsfw": False,
+                "parent_id": None,
+                "topic": None,
+                "last_message_id": None,
+                "rate_limit_per_user": 0,
                 "flags": 0,
             }
             self.messages.setdefault(channel_id, {})
@@ -288,12 +374,21 @@ class FakeDiscordState:
             payload["roles"] = sorted(self.roles[guild_id].values(), key=lambda r: r["position"])
             if full:
                 members = list(self.members[guild_id].values())
-                payload.update({
-                    "members": members, "member_count": len(members), "large": False,
-                    "unavailable": False, "joined_at": _now_iso(), "voice_states": [], "presences": [],
-                    "threads": [], "stage_instances": [], "guild_scheduled_events": [],
-                    "channels": [c for c in self.channels.values() if c.get("guild_id") == guild_id],
-                })
+                payload.update(
+                    {
+                        "members": members,
+                        "member_count": len(members),
+                        "large": False,
+                        "unavailable": False,
+                        "joined_at": _now_iso(),
+                        "voice_states": [],
+                        "presences": [],
+                        "threads": [],
+                        "stage_instances": [],
+                        "guild_scheduled_events": [],
+                        "channels": [c for c in self.channels.values() if c.get("guild_id") == guild_id],
+                    }
+                )
             return payload
 
     # --- messages -------------------------------------------------------------------------------
@@ -304,22 +399,37 @@ class FakeDiscordState:
                 channel_id = self.snowflake()
                 self.dm_channels[user_id] = channel_id
                 self.channels[channel_id] = {
-                    "id": channel_id, "type": 1, "last_message_id": None, "flags": 0,
+                    "id": channel_id,
+                    "type": 1,
+                    "last_message_id": None,
+                    "flags": 0,
                     "recipients": [self.users[user_id]],
                 }
                 self.messages[channel_id] = {}
             return self.channels[channel_id]
 
-    def make_message(self, channel_id: str, body: dict, *, author: dict | None = None,
-                     webhook_id: str | None = None) -> dict:
+    def make_message(
+        self, channel_id: str, body: dict, *, author: dict | None = None, webhook_id: str | None = None
+    ) -> dict:
         with self.lock:
             channel = self.channels.get(channel_id, {})
             message = {
-                "id": self.snowflake(), "channel_id": channel_id, "author": author or self.bot_user,
-                "content": body.get("content") or "", "timestamp": _now_iso(), "edited_timestamp": None,
-                "tts": bool(body.get("tts")), "mention_everyone": False, "mentions": [], "mention_roles": [],
-                "attachments": [], "embeds": body.get("embeds") or [], "components": body.get("components") or [],
-                "pinned": False, "type": 0, "flags": body.get("flags") or 0,
+                "id": self.snowflake(),
+                "channel_id": channel_id,
+                "author": author or self.bot_user,
+                "content": body.get("content") or "",
+                "timestamp": _now_iso(),
+                "edited_timestamp": None,
+                "tts": bool(body.get("tts")),
+                "mention_everyone": False,
+                "mentions": [],
+                "mention_roles": [],
+                "attachments": [],
+                "embeds": body.get("embeds") or [],
+                "components": body.get("components") or [],
+                "pinned": False,
+                "type": 0,
+                "flags": body.get("flags") or 0,
             }
             if channel.get("guild_id"):
                 message["guild_id"] = channel["guild_id"]
@@ -343,15 +453,26 @@ class FakeDiscordState:
             return self.sent_messages(channel_id) if channel_id else []
 
     # --- interactions ---------------------------------------------------------------------------
-    def create_interaction(self, *, name: str = "ping", user_id: str, guild_id: str | None = GUILD_ID,
-                           channel_id: str | None = DEFAULT_CHANNEL_ID, options: list[dict] | None = None,
-                           command_id: str | None = None, interaction_type: int = 2,
-                           data: dict | None = None) -> dict:
+    def create_interaction(
+        self,
+        *,
+        name: str = "ping",
+        user_id: str,
+        guild_id: str | None = GUILD_ID,
+        channel_id: str | None = DEFAULT_CHANNEL_ID,
+        options: list[dict] | None = None,
+        command_id: str | None = None,
+        interaction_type: int = 2,
+        data: dict | None = None,
+    ) -> dict:
         """A real-shaped INTERACTION_CREATE payload (slash command by default), registered for callbacks."""
         with self.lock:
             interaction = Interaction(
-                id=self.snowflake(), token="aW50ZXJhY3Rpb24" + secrets.token_urlsafe(40),
-                application_id=self.application_id, channel_id=channel_id, guild_id=guild_id,
+                id=self.snowflake(),
+                token="aW50ZXJhY3Rpb24" + secrets.token_urlsafe(40),
+                application_id=self.application_id,
+                channel_id=channel_id,
+                guild_id=guild_id,
                 created_at=time.time(),
             )
             self.interactions[interaction.token] = interaction
@@ -363,11 +484,19 @@ class FakeDiscordState:
                 if guild_id:
                     data["guild_id"] = guild_id
             payload = {
-                "id": interaction.id, "application_id": self.application_id, "type": interaction_type,
-                "data": data, "channel_id": channel_id, "token": interaction.token, "version": 1,
-                "locale": "en-US", "app_permissions": "562949953421311", "entitlements": [],
+                "id": interaction.id,
+                "application_id": self.application_id,
+                "type": interaction_type,
+                "data": data,
+                "channel_id": channel_id,
+                "token": interaction.token,
+                "version": 1,
+                "locale": "en-US",
+                "app_permissions": "562949953421311",
+                "entitlements": [],
                 "authorizing_integration_owners": {"0": guild_id} if guild_id else {"1": user["id"]},
-                "context": 0 if guild_id else 1, "attachment_size_limit": 10485760,
+                "context": 0 if guild_id else 1,
+                "attachment_size_limit": 10485760,
             }
             if channel_id and channel_id in self.channels:
                 payload["channel"] = self.channels[channel_id]
@@ -395,13 +524,21 @@ class FakeDiscordState:
             return found
 
     # --- OAuth2 ---------------------------------------------------------------------------------
-    def authorize(self, *, user_id: str, scope: str = "identify email",
-                  redirect_uri: str = "http://testserver/accounts/discord/callback/") -> str:
+    def authorize(
+        self,
+        *,
+        user_id: str,
+        scope: str = "identify email",
+        redirect_uri: str = "http://testserver/accounts/discord/callback/",
+    ) -> str:
         """Record a user's consent and return the one-use authorization code (as /oauth2/authorize does)."""
         with self.lock:
             grant = OAuthGrant(
-                user_id=str(user_id), scope=scope, redirect_uri=redirect_uri,
-                code=secrets.token_urlsafe(20), code_expires_at=time.time() + AUTHORIZATION_CODE_LIFETIME,
+                user_id=str(user_id),
+                scope=scope,
+                redirect_uri=redirect_uri,
+                code=secrets.token_urlsafe(20),
+                code_expires_at=time.time() + AUTHORIZATION_CODE_LIFETIME,
             )
             self.grants.append(grant)
             return grant.code
@@ -412,8 +549,10 @@ class FakeDiscordState:
             grant.refresh_token = secrets.token_urlsafe(24)
             grant.access_expires_at = time.time() + ACCESS_TOKEN_LIFETIME
             return {
-                "access_token": grant.access_token, "token_type": "Bearer",
-                "expires_in": ACCESS_TOKEN_LIFETIME, "refresh_token": grant.refresh_token,
+                "access_token": grant.access_token,
+                "token_type": "Bearer",
+                "expires_in": ACCESS_TOKEN_LIFETIME,
+                "refresh_token": grant.refresh_token,
                 "scope": grant.scope,
             }
 
@@ -425,8 +564,9 @@ class FakeDiscordState:
             grant.code_used = True
             return self.issue_tokens(grant)
 
-    def grant_by(self, *, code: str | None = None, access_token: str | None = None,
-                 refresh_token: str | None = None) -> OAuthGrant | None:
+    def grant_by(
+        self, *, code: str | None = None, access_token: str | None = None, refresh_token: str | None = None
+    ) -> OAuthGrant | None:
         with self.lock:
             for grant in self.grants:
                 if grant.revoked:
@@ -449,8 +589,9 @@ class FakeDiscordState:
         return self.grant_by(access_token=token) is None and self.grant_by(refresh_token=token) is None
 
     # --- behaviours -----------------------------------------------------------------------------
-    def set_rate_limit(self, method: str, route: str, *, limit: int, window: float = 1.0,
-                       bucket: str | None = None) -> None:
+    def set_rate_limit(
+        self, method: str, route: str, *, limit: int, window: float = 1.0, bucket: str | None = None
+    ) -> None:
         """Limit ``method route`` (a template like ``/guilds/{guild_id}/members/{user_id}/roles/{role_id}``).
 
         Routes given the same ``bucket`` hash share one limit, as Discord's shared buckets do.
@@ -459,14 +600,32 @@ class FakeDiscordState:
             key = f"{method.upper()} {route}"
             self.rate_limits[key] = RateLimitRule(limit=limit, window=window, bucket=bucket or _hash(key))
 
-    def fail_next(self, method: str, route: str, *, status: int, times: int = 1, body: dict | None = None,
-                  retry_after: float = 1.0, scope: str = "user", is_global: bool = False) -> None:
+    def fail_next(
+        self,
+        method: str,
+        route: str,
+        *,
+        status: int,
+        times: int = 1,
+        body: dict | None = None,
+        retry_after: float = 1.0,
+        scope: str = "user",
+        is_global: bool = False,
+    ) -> None:
         """Answer the next ``times`` calls of ``method route`` with ``status`` (500/502/503/429/403...)."""
         with self.lock:
-            self.failures.append(InjectedFailure(
-                method=method.upper(), route=route, status=status, times=times, body=body,
-                retry_after=retry_after, scope=scope, is_global=is_global,
-            ))
+            self.failures.append(
+                InjectedFailure(
+                    method=method.upper(),
+                    route=route,
+                    status=status,
+                    times=times,
+                    body=body,
+                    retry_after=retry_after,
+                    scope=scope,
+                    is_global=is_global,
+                )
+            )
 
     def take_failure(self, method: str, route: str) -> InjectedFailure | None:
         with self.lock:
@@ -480,7 +639,8 @@ class FakeDiscordState:
         """Recorded requests, filtered by method and route template (or an exact path)."""
         with self.lock:
             return [
-                r for r in self.requests
+                r
+                for r in self.requests
                 if (method is None or r.method == method.upper())
                 and (route is None or route in (r.route, r.path))
             ]

@@ -6,8 +6,8 @@ import json
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from discordbot import embeds
 from discord_rest.client import DiscordClient, DiscordError
+from discordbot import embeds
 from discordbot.services import AmbiguousChannel, find_text_channel_id, post_announcement
 
 MAX_CONTENT = 2000

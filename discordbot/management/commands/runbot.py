@@ -8,8 +8,8 @@ import structlog
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from discordbot.bot import build_bot
 from discord_rest.ratelimit import install_on_nextcord
+from discordbot.bot import build_bot
 
 logger = structlog.get_logger(__name__)
 
