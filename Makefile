@@ -34,7 +34,12 @@ test: install
 	DEBUG=true SECRET_KEY=test-secret-key DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
 		CELERY_BROKER_URL=memory:// $(PY) -m pytest $(ARGS)
 
+# Layers and cycles (import-linter), lint and format (ruff), types (mypy), Django's checks, migrations.
 check: install
+	$(VENV)/bin/lint-imports --no-cache
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	DEBUG=true $(VENV)/bin/mypy
 	DEBUG=true $(PY) manage.py check
 	DEBUG=true $(PY) manage.py makemigrations --check --dry-run
 

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "credits",
     "discordbot",
     "rolesync",
+    "portal",
     "ops",
 ]
 

@@ -2,7 +2,6 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from dealscale import views
 from ops import health
 from ops import views as ops_views
 
@@ -21,11 +20,11 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("api/", include("portal.api_urls")),
     path("api/", include("accounts.api_urls")),
     path("api/", include("credits.api_urls")),
     path("api/", include("leaderboard.api_urls")),
-    path("", include("accounts.urls")),
+    path("", include("portal.urls")),
     path("", include("credits.urls")),
     path("", include("leaderboard.urls")),
-    path("", views.home, name="home"),
 ]

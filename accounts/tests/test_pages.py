@@ -176,8 +176,8 @@ def test_api_me_and_the_profile_show_the_all_time_rank(member, client, monkeypat
         asked.append((user, period))
         return entry
 
-    monkeypatch.setattr("accounts.api.entry_for", entry_for)
-    monkeypatch.setattr("accounts.views.entry_for", entry_for)
+    monkeypatch.setattr("portal.api.entry_for", entry_for)
+    monkeypatch.setattr("portal.views.entry_for", entry_for)
     _, key = create_api_token(user=member)
 
     body = APIClient().get("/api/me", HTTP_AUTHORIZATION=f"Bearer {key}").json()

@@ -1,4 +1,4 @@
-"""Web pages of the accounts app: the profile with Discord link, credits, rank and API tokens."""
+"""The member's pages: the home page and the profile (Discord link, credits, rank and API tokens)."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -19,6 +19,10 @@ from accounts.services import (
 )
 from credits.selectors import balance_for, pending_requests_for
 from leaderboard.selectors import entry_for
+
+
+def home(request):
+    return render(request, "home.html")
 
 
 def _profile_context(request, **extra) -> dict:

@@ -1,8 +1,9 @@
 from django.urls import path
 
-from accounts import views
+from portal import views
 
 urlpatterns = [
+    path("", views.home, name="home"),
     path("profile/", views.profile, name="profile"),
     path("profile/discord/unlink/", views.unlink_discord_view, name="discord-unlink"),
     path("profile/api-tokens/", views.create_api_token_view, name="api-token-create"),
