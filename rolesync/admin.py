@@ -3,6 +3,7 @@ from django.contrib.admin.utils import flatten_fieldsets
 from django.utils.html import format_html, format_html_join
 
 from accounts.models import AuditEvent
+from dealscale.errors import DomainError
 from rolesync import services
 from rolesync.models import Milestone, MilestoneTrack, RoleSyncRun, SyncExclusion
 
@@ -177,8 +178,8 @@ class RoleSyncRunAdmin(admin.ModelAdmin):
                 follow_up = services.confirm_run(
                     run_id=run.pk, actor=request.user, source=AuditEvent.Source.ADMIN
                 )
-            except services.RunNotAwaitingConfirmation as exc:
-                self.message_user(request, str(exc), level=messages.ERROR)
+            except DomainError as exc:
+                self.message_user(request, exc.message, level=messages.ERROR)
             else:
                 self.message_user(
                     request,

@@ -53,7 +53,7 @@ class SyncRolesApi(APIView):
         serializer.is_valid(raise_exception=True)
         run = services.queue_run(
             trigger=RoleSyncRun.Trigger.API,
-            requested_by=request.user,
+            actor=request.user,
             user_ids=serializer.validated_data.get("user_ids", []),
             source=AuditEvent.Source.API,
         )

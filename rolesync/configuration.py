@@ -1,4 +1,5 @@
-"""The milestones file moved between environments: its format, and validation that reports every error.
+"""The milestones file moved between environments: its format, validation that reports every error, and
+writing a valid one over the tables (`services.import_milestones` calls both, in one transaction).
 
     {"tracks": [{"name": "Rank tiers", "exclusive": true, "milestones": [
         {"name": "Top 10", "discord_role_id": "123…", "period": "all", "max_rank": 10}, …]}, …]}
@@ -12,7 +13,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from rolesync.models import Period
+from rolesync.errors import InvalidConfiguration
+from rolesync.models import Milestone, MilestoneTrack, Period
 
 SNOWFLAKE = re.compile(r"^[0-9]{15,21}$")
 TRACK_KEYS = {"name", "exclusive", "milestones"}
@@ -38,14 +40,6 @@ class TrackSpec:
     name: str
     exclusive: bool
     milestones: tuple[MilestoneSpec, ...]
-
-
-class InvalidConfiguration(Exception):
-    """The milestones file has errors; `errors` lists every one with its JSON path."""
-
-    def __init__(self, errors: list[str]):
-        super().__init__(f"{len(errors)} error(s) in the milestones configuration")
-        self.errors = errors
 
 
 def parse_configuration(data: Any) -> list[TrackSpec]:
@@ -142,3 +136,27 @@ def _name(raw: dict, path: str, errors: list[str]) -> str | None:
 def _unknown_keys(raw: dict, allowed: set[str], path: str, errors: list[str]) -> None:
     for key in sorted(set(raw) - allowed):
         errors.append(f"{path}.{key}: unknown field (expected {', '.join(sorted(allowed))})")
+
+
+def replace_milestones(specs: list[TrackSpec]) -> list[MilestoneTrack]:
+    """Delete every track and milestone and create those of `specs`; the caller holds the transaction."""
+    # Deleting first frees the unique role ids and track names that the new rows may reuse.
+    Milestone.objects.all().delete()
+    MilestoneTrack.objects.all().delete()
+    tracks = []
+    for position, spec in enumerate(specs):
+        track = MilestoneTrack.objects.create(name=spec.name, exclusive=spec.exclusive, position=position)
+        Milestone.objects.bulk_create(
+            Milestone(
+                track=track,
+                name=m.name,
+                discord_role_id=m.discord_role_id,
+                period=m.period,
+                max_rank=m.max_rank,
+                min_score=m.min_score,
+                position=index,
+            )
+            for index, m in enumerate(spec.milestones)
+        )
+        tracks.append(track)
+    return tracks

@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent
 from discord_rest.client import DiscordClient
-from rolesync import services
+from rolesync import errors, services
 from rolesync.models import RoleSyncRun
 from rolesync.tests.conftest import MEMBER_ROLES
 from rolesync.tests.factories import SyncExclusionFactory
@@ -241,7 +241,7 @@ def test_the_brake_holds_a_mass_removal_until_staff_confirm(
 
 def test_only_a_held_run_can_be_confirmed(guild):
     run = full_sync()
-    with pytest.raises(services.RunNotAwaitingConfirmation):
+    with pytest.raises(errors.RunNotAwaitingConfirmation):
         services.confirm_run(run_id=run.pk, actor=None, source=AuditEvent.Source.ADMIN)
 
 

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import AuditEvent
 from rolesync import selectors, services
-from rolesync.configuration import InvalidConfiguration
+from rolesync.errors import InvalidConfiguration
 
 
 class Command(BaseCommand):

@@ -57,9 +57,7 @@ class Command(BaseCommand):
             self.stdout.write("Confirm it in the admin (Discord role sync → Role sync runs) to apply it.")
 
     def _dry_run(self, user_ids: list[int] | None) -> None:
-        prepared = services.prepare_plan(
-            client=services.discord_client(), user_ids=user_ids, discord_ids=[] if user_ids else None
-        )
+        prepared = services.prepare_plan(user_ids=user_ids, discord_ids=[] if user_ids else None)
         plan = prepared.plan
         for change in plan.changes:
             self.stdout.write(prepared.describe(change))
