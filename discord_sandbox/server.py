@@ -23,7 +23,7 @@ from urllib.parse import parse_qsl, unquote, urlencode
 
 from aiohttp import web
 
-from tests.fake_discord.state import (
+from discord_sandbox.state import (
     BucketWindow,
     FakeDiscordState,
     InjectedFailure,
@@ -767,7 +767,7 @@ class FakeDiscordServer:
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
         self._started = threading.Event()
-        from tests.fake_discord.gateway import FakeGateway
+        from discord_sandbox.gateway import FakeGateway
 
         self.gateway = FakeGateway(self)
 

@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from tests.fake_discord import APPLICATION_ID, BOT_TOKEN, CLIENT_SECRET, GUILD_ID
+from discord_sandbox import APPLICATION_ID, BOT_TOKEN, CLIENT_SECRET, GUILD_ID
 
 BOT = {"Authorization": f"Bot {BOT_TOKEN}"}
 BASIC = {"Authorization": "Basic " + base64.b64encode(f"{APPLICATION_ID}:{CLIENT_SECRET}".encode()).decode()}

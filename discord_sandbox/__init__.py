@@ -7,8 +7,8 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from tests.fake_discord.server import FakeDiscordServer
-from tests.fake_discord.state import (
+from discord_sandbox.server import FakeDiscordServer
+from discord_sandbox.state import (
     APPLICATION_ID,
     BOT_ROLE_ID,
     BOT_TOKEN,
