@@ -1,7 +1,7 @@
 """The ``fake_discord`` fixture: one fake Discord server per test session, reset before every test.
 
 Loaded for the whole suite with ``-p discord_sandbox.pytest_plugin`` (pyproject ``addopts``), so tests in
-every app can ask for ``fake_discord``, not just those under ``tests/``.
+every app can ask for ``fake_discord``.
 """
 
 import pytest
