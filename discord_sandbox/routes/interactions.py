@@ -96,17 +96,19 @@ def _webhook_target(ctx: Ctx) -> tuple[object, dict | None, web.Response | None]
     return interaction, message, None
 
 
-@route("GET", "/webhooks/{webhook_id}/{webhook_token}/messages/@original", auth="none", global_exempt=True)
+# Under each handler below the @original route is the decorator nearest the function, so it registers (and
+# matches) before the {message_id} template that would also take "@original".
 @route("GET", "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}", auth="none", global_exempt=True)
+@route("GET", "/webhooks/{webhook_id}/{webhook_token}/messages/@original", auth="none", global_exempt=True)
 async def get_webhook_message(ctx: Ctx) -> web.Response:
     _, message, problem = _webhook_target(ctx)
     return problem if problem is not None else json_response(message)
 
 
-@route("PATCH", "/webhooks/{webhook_id}/{webhook_token}/messages/@original", auth="none", global_exempt=True)
 @route(
     "PATCH", "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}", auth="none", global_exempt=True
 )
+@route("PATCH", "/webhooks/{webhook_id}/{webhook_token}/messages/@original", auth="none", global_exempt=True)
 async def edit_webhook_message(ctx: Ctx) -> web.Response:
     with ctx.state.lock:
         _, message, problem = _webhook_target(ctx)
@@ -115,10 +117,10 @@ async def edit_webhook_message(ctx: Ctx) -> web.Response:
         return json_response(ctx.state.edit_message(message, ctx.json or {}))
 
 
-@route("DELETE", "/webhooks/{webhook_id}/{webhook_token}/messages/@original", auth="none", global_exempt=True)
 @route(
     "DELETE", "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}", auth="none", global_exempt=True
 )
+@route("DELETE", "/webhooks/{webhook_id}/{webhook_token}/messages/@original", auth="none", global_exempt=True)
 async def delete_webhook_message(ctx: Ctx) -> web.Response:
     with ctx.state.lock:
         interaction, message, problem = _webhook_target(ctx)
