@@ -26,7 +26,7 @@ from django.conf import settings  # noqa: E402
 from dealscale.redis_client import get_redis  # noqa: E402
 from discord_rest.client import DiscordClient  # noqa: E402
 from discord_rest.ratelimit import Governor, MemoryStore, RedisStore, route_key  # noqa: E402
-from tests.fake_discord import APPLICATION_ID, BOT_TOKEN, CLIENT_SECRET, GUILD_ID, FakeDiscordServer  # noqa: E402
+from discord_sandbox import APPLICATION_ID, BOT_TOKEN, CLIENT_SECRET, GUILD_ID, FakeDiscordServer  # noqa: E402
 
 
 def governor_cost(store, count: int) -> float:

@@ -31,7 +31,7 @@ from waffle.models import Flag  # noqa: E402
 
 from accounts.models import DiscordToken  # noqa: E402
 from accounts.selectors import DISCORD_INTEGRATION_FLAG  # noqa: E402
-from tests.fake_discord import APPLICATION_ID, CLIENT_SECRET, FakeDiscordServer  # noqa: E402
+from discord_sandbox import APPLICATION_ID, CLIENT_SECRET, FakeDiscordServer  # noqa: E402
 
 
 class Rollback(Exception):

@@ -32,10 +32,10 @@ from django.db import transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from accounts.models import User  # noqa: E402
+from discord_sandbox import GUILD_ID, FakeDiscordServer  # noqa: E402
 from leaderboard import services as leaderboard_services  # noqa: E402
 from rolesync import planner, selectors, services  # noqa: E402
 from rolesync.models import Milestone, MilestoneTrack  # noqa: E402
-from tests.fake_discord import GUILD_ID, FakeDiscordServer  # noqa: E402
 
 MEMBER_ROLES = "/guilds/{guild_id}/members/{user_id}/roles/{role_id}"
 ROUTE_LIMIT, ROUTE_WINDOW = 10, 1.0

@@ -8,9 +8,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from accounts.models import AuditEvent
+from discord_sandbox import APPLICATION_ID, DEFAULT_CHANNEL_ID, GUILD_ID
 from discordbot.commands_registry import command_payloads, payload_hash
 from discordbot.models import CommandRegistration
-from tests.fake_discord import APPLICATION_ID, DEFAULT_CHANNEL_ID, GUILD_ID
 
 pytestmark = pytest.mark.django_db
 

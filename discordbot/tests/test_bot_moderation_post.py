@@ -6,9 +6,9 @@ import pytest
 
 from credits.services import approve_request, request_credits
 from credits.tests.factories import CreditRequestFactory, ModeratorFactory, UserFactory
+from discord_sandbox import DEFAULT_CHANNEL_ID
 from discordbot.models import ModerationMessage
 from discordbot.tasks import post_credit_request_to_moderators, update_moderation_message
-from tests.fake_discord import DEFAULT_CHANNEL_ID
 
 pytestmark = pytest.mark.django_db
 

@@ -19,7 +19,7 @@ from discord_rest.client import (
     DiscordServerError,
     DiscordUnauthorized,
 )
-from tests.fake_discord import APPLICATION_ID, CLIENT_SECRET, DEFAULT_CHANNEL_ID, GUILD_ID
+from discord_sandbox import APPLICATION_ID, CLIENT_SECRET, DEFAULT_CHANNEL_ID, GUILD_ID
 
 ROLE_ROUTE = "/guilds/{guild_id}/members/{user_id}/roles/{role_id}"
 

@@ -19,12 +19,12 @@ from waffle.models import Flag
 
 from credits.models import CreditRequest
 from credits.tests.factories import CreditRequestFactory, ModeratorFactory, UserFactory
+from discord_sandbox import APPLICATION_ID, BOT_TOKEN, DEFAULT_CHANNEL_ID
 from discordbot import components
 from discordbot.models import BotHeartbeat, CommandInvocation
 from leaderboard.models import ScoreTotal
 from leaderboard.periods import ALL_TIME_START
 from leaderboard.services import recalculate_leaderboard
-from tests.fake_discord import APPLICATION_ID, BOT_TOKEN, DEFAULT_CHANNEL_ID
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

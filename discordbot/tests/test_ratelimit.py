@@ -14,7 +14,7 @@ from discord_rest.client import (
     DiscordRateLimited,
 )
 from discord_rest.ratelimit import Governor, MemoryStore, RedisStore, identity_for, route_key
-from tests.fake_discord import APPLICATION_ID, BOT_TOKEN, GUILD_ID
+from discord_sandbox import APPLICATION_ID, BOT_TOKEN, GUILD_ID
 
 ROLES = "/guilds/{guild_id}/roles"
 BOT = identity_for(f"Bot {BOT_TOKEN}")

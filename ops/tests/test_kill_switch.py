@@ -10,13 +10,13 @@ from waffle.models import Flag
 from accounts.discord_integration import set_discord_integration
 from accounts.tests.factories import StaffFactory, UserFactory
 from credits.tests.factories import CreditRequestFactory, ModeratorFactory
+from discord_sandbox import DEFAULT_CHANNEL_ID
 from discordbot import components
 from discordbot.models import BotHeartbeat, CommandInvocation
 from discordbot.tests.test_e2e_runbot import EPHEMERAL, callback_of, embed_of, linked_member, slash, start_bot
 from rolesync.models import RoleSyncRun
 from rolesync.selectors import role_sync_enabled
 from rolesync.services import create_full_run, execute_run
-from tests.fake_discord import DEFAULT_CHANNEL_ID
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

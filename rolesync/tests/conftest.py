@@ -5,10 +5,10 @@ from dataclasses import dataclass, field
 import pytest
 
 from accounts.tests.factories import DiscordAccountFactory
+from discord_sandbox import GUILD_ID
 from rolesync import selectors
 from rolesync.planner import Standing
 from rolesync.tests.factories import MilestoneFactory, TrackFactory, UserFactory
-from tests.fake_discord import GUILD_ID
 
 MEMBER_ROLES = "/guilds/{guild_id}/members/{user_id}/roles/{role_id}"
 

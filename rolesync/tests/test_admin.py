@@ -3,9 +3,9 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from accounts.models import AuditEvent
+from discord_sandbox import GUILD_ID
 from rolesync.models import Milestone, RoleSyncRun, SyncExclusion
 from rolesync.tests.factories import StaffFactory, TrackFactory, UserFactory
-from tests.fake_discord import GUILD_ID
 
 pytestmark = pytest.mark.django_db
 

@@ -5,11 +5,11 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent
 from discord_rest.client import DiscordClient
+from discord_sandbox import GUILD_ID
 from rolesync import errors, services
 from rolesync.models import RoleSyncRun
 from rolesync.tests.conftest import MEMBER_ROLES
 from rolesync.tests.factories import SyncExclusionFactory
-from tests.fake_discord import GUILD_ID
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from tests.fake_discord import APPLICATION_ID, BOT_TOKEN, CLIENT_SECRET, GUILD_ID
+from discord_sandbox import APPLICATION_ID, BOT_TOKEN, CLIENT_SECRET, GUILD_ID
 
 BOT = {"Authorization": f"Bot {BOT_TOKEN}"}
 BASIC = {"Authorization": "Basic " + base64.b64encode(f"{APPLICATION_ID}:{CLIENT_SECRET}".encode()).decode()}
@@ -286,6 +286,20 @@ def test_an_interaction_can_be_answered_once(api, fake_discord):
     assert first.status_code == 204
     assert (second.status_code, second.json()["code"]) == (400, 40060)
     assert original.json()["content"] == "100 credits"
+
+
+def test_original_response_requests_are_recorded_under_the_original_route(api, fake_discord):
+    user = fake_discord.add_user()
+    interaction = fake_discord.create_interaction(name="balance", user_id=user["id"])
+    callback = f"/interactions/{interaction['id']}/{interaction['token']}/callback"
+    api("POST", callback, headers={}, json={"type": 5})
+
+    original = f"/webhooks/{APPLICATION_ID}/{interaction['token']}/messages/@original"
+    api("PATCH", original, headers={}, json={"content": "100 credits"})
+
+    webhook_messages = "/webhooks/{webhook_id}/{webhook_token}/messages/"
+    assert [r.status for r in fake_discord.requests_to("PATCH", webhook_messages + "@original")] == [200]
+    assert fake_discord.requests_to("PATCH", webhook_messages + "{message_id}") == []
 
 
 def test_an_unknown_interaction_answers_10062(api):

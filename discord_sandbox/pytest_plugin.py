@@ -1,12 +1,12 @@
 """The ``fake_discord`` fixture: one fake Discord server per test session, reset before every test.
 
-Loaded for the whole suite with ``-p tests.fake_discord.pytest_plugin`` (pyproject ``addopts``), so tests in
-every app can ask for ``fake_discord``, not just those under ``tests/``.
+Loaded for the whole suite with ``-p discord_sandbox.pytest_plugin`` (pyproject ``addopts``), so tests in
+every app can ask for ``fake_discord``.
 """
 
 import pytest
 
-from tests.fake_discord import (
+from discord_sandbox import (
     APPLICATION_ID,
     BOT_TOKEN,
     CLIENT_SECRET,

@@ -1,4 +1,9 @@
-"""A fake Discord (REST + gateway) on 127.0.0.1 for the test suite; see README.md in this folder."""
+"""A fake Discord (REST API v10 + gateway) served on 127.0.0.1, in place of discord.com: one implementation
+for the test suite (``pytest_plugin``) and the ``make run`` sandbox alike. Never used in production.
+
+It depends on the standard library and aiohttp only (nextcord just to point nextcord at it), never on the
+project's apps, so the same server can stand in for Discord wherever the project runs. See README.md.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,8 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from tests.fake_discord.server import FakeDiscordServer
-from tests.fake_discord.state import (
+from discord_sandbox.server import FakeDiscordServer
+from discord_sandbox.state import (
     APPLICATION_ID,
     BOT_ROLE_ID,
     BOT_TOKEN,

@@ -8,7 +8,7 @@ import pytest
 
 from dealscale.redis_client import get_redis
 from discord_rest.ratelimit import Governor, RedisStore, identity_for, install_on_nextcord
-from tests.fake_discord import APPLICATION_ID, BOT_TOKEN, GUILD_ID
+from discord_sandbox import APPLICATION_ID, BOT_TOKEN, GUILD_ID
 
 
 class RecordingClient(nextcord.Client):

@@ -439,6 +439,15 @@ class FakeDiscordState:
             channel["last_message_id"] = message["id"]
             return message
 
+    def edit_message(self, message: dict, body: dict) -> dict:
+        """Apply an edit body (channel message or webhook message) to ``message``; a null field clears it."""
+        with self.lock:
+            for key in ("content", "embeds", "components", "flags"):
+                if key in body:
+                    message[key] = body[key] if body[key] is not None else ([] if key != "content" else "")
+            message["edited_timestamp"] = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
+            return message
+
     def sent_messages(self, channel_id: str | None = None) -> list[dict]:
         """Messages posted (to one channel, or everywhere), oldest first."""
         with self.lock:
