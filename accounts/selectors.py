@@ -128,18 +128,6 @@ def rollout_bucket(user_id: int) -> Decimal:
     return Decimal(int.from_bytes(digest[:8], "big") % 1000) / 10
 
 
-def discord_sign_in_open() -> bool:
-    """Whether members whose Discord account is already linked may sign in with it.
-
-    Always, except when the flag is switched off for everyone (the kill switch): the rollout
-    decides who may link (connect, or sign up with Discord), but a member who joined with Discord
-    and has no password must never be locked out because a rollout was reduced or their new
-    browser drew another bucket.
-    """
-    flag = waffle.get_waffle_flag_model().get(DISCORD_INTEGRATION_FLAG)
-    return bool(flag.pk) and flag.everyone is not False
-
-
 def discord_integration_enabled_for(request) -> bool:
     """Whether the visitor of `request` is inside the `discord_integration` rollout.
 
