@@ -1,6 +1,6 @@
 """The kill switch: the `discord_integration` waffle flag, switched by ops without a deploy.
 
-Off (`everyone = No`) refuses Discord linking on the web, answers every bot command with
+Off (`everyone = No`) refuses Discord linking and sign-in on the web, answers every bot command with
 "temporarily disabled" and pauses role sync. On (`everyone = Yes`) opens it to all members. A
 rollout (`everyone` unset, `percent` N) lets in members whose stable bucket is below N
 (accounts.selectors.discord_integration_enabled_for_user), plus staff and superusers if the flag
@@ -69,10 +69,27 @@ def discord_integration_state() -> IntegrationState:
     return _state(_flag())
 
 
-def discord_integration_switched_off() -> bool:
-    """True when the kill switch is off for everyone (the bot and role sync stop entirely)."""
-    flag = get_waffle_flag_model().get(DISCORD_INTEGRATION_FLAG)
+def _is_switched_off(flag) -> bool:
+    # The one definition of "the kill switch is off": the flag exists and says No for everyone.
     return flag.pk is not None and flag.everyone is False
+
+
+def discord_integration_switched_off() -> bool:
+    """True when the kill switch is off for everyone: the bot refuses every command and role sync
+    pauses (rolesync.selectors.role_sync_enabled, discordbot.cogs.base)."""
+    return _is_switched_off(get_waffle_flag_model().get(DISCORD_INTEGRATION_FLAG))
+
+
+def discord_sign_in_open() -> bool:
+    """Whether members whose Discord account is already linked may sign in with it: whenever the flag
+    exists and the kill switch is not off.
+
+    The rollout decides who may link (connect, or sign up with Discord), but a member who joined with
+    Discord and has no password must never be locked out because a rollout was reduced or their new
+    browser drew another bucket.
+    """
+    flag = get_waffle_flag_model().get(DISCORD_INTEGRATION_FLAG)
+    return flag.pk is not None and not _is_switched_off(flag)
 
 
 def parse_percent(raw: str) -> Decimal:

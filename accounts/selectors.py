@@ -1,16 +1,17 @@
 """Reads of the accounts app."""
 
 import hashlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import waffle
 from allauth.socialaccount.models import SocialAccount
 from django.conf import settings
-from django.db.models import OuterRef, Subquery
+from django.db.models import Count, OuterRef, Subquery
 from django.utils import timezone
 
-from accounts.models import APIToken, DiscordToken, OAuthAttempt
+from accounts.models import APIToken, AuditEvent, DiscordToken, OAuthAttempt
+from dealscale.timeseries import per_bucket
 
 
 def active_token_for_key(key: str) -> APIToken | None:
@@ -26,8 +27,16 @@ def discord_oauth_configured() -> bool:
     return bool(settings.DISCORD_CLIENT_ID and settings.DISCORD_CLIENT_SECRET)
 
 
+# OAuth health: two rules read the recorded callbacks on purpose, with their own settings.
+# - The health check (/health/discord): oauth_is_working, red once OAUTH_FAILURE_THRESHOLD callbacks
+#   failed within OAUTH_FAILURE_WINDOW_SECONDS and no success came after the latest of them.
+# - The "Discord OAuth failing" alert: oauth_failures_for_alert / oauth_failing_for_alert, firing while
+#   more than ALERT_OAUTH_FAILURES_THRESHOLD callbacks failed in the last
+#   ALERT_OAUTH_FAILURES_WINDOW_SECONDS, successes or not (a burst pages even if some members get in).
+
+
 def oauth_is_working() -> bool:
-    """True when the Discord OAuth app is configured and recent callbacks are not failing.
+    """The health rule: the Discord OAuth app is configured and recent callbacks are not failing.
 
     "Failing" means at least OAUTH_FAILURE_THRESHOLD failures in the window with no success after
     the latest of them: a few users pressing "cancel" on Discord must not turn health red.
@@ -41,6 +50,53 @@ def oauth_is_working() -> bool:
         return True
     last_failure = failures.order_by("-created_at").values_list("created_at", flat=True).first()
     return recent.filter(succeeded=True, created_at__gt=last_failure).exists()
+
+
+def oauth_failures_for_alert(*, now: datetime) -> int:
+    """How many OAuth callbacks failed in the ALERT_OAUTH_FAILURES_WINDOW_SECONDS up to `now`."""
+    since = now - timedelta(seconds=settings.ALERT_OAUTH_FAILURES_WINDOW_SECONDS)
+    return OAuthAttempt.objects.filter(succeeded=False, created_at__gt=since, created_at__lte=now).count()
+
+
+def oauth_failing_for_alert(failures: int) -> bool:
+    """The alert rule: more than ALERT_OAUTH_FAILURES_THRESHOLD failures (as counted by
+    oauth_failures_for_alert)."""
+    return failures > settings.ALERT_OAUTH_FAILURES_THRESHOLD
+
+
+def oauth_attempt_counts(*, since: datetime) -> dict[tuple[str, bool], int]:
+    """OAuth callbacks recorded after `since`, counted by (provider, succeeded)."""
+    rows = (
+        OAuthAttempt.objects.filter(created_at__gt=since)
+        .values("provider", "succeeded")
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+    return {(row["provider"], row["succeeded"]): row["count"] for row in rows}
+
+
+# The audit action of a new Discord link (accounts.services.record_discord_link).
+DISCORD_LINKED_ACTION = "discord.linked"
+
+
+def discord_links_count(*, since: datetime, until: datetime) -> int:
+    """Discord accounts linked in [since, until), from the audit trail (unlinks do not erase them)."""
+    return AuditEvent.objects.filter(
+        action=DISCORD_LINKED_ACTION, created_at__gte=since, created_at__lt=until
+    ).count()
+
+
+def discord_links_per_bucket(*, since: datetime, until: datetime, kind: str) -> dict[datetime, int]:
+    """discord_links_count per "hour" or "day" bucket of [since, until) (buckets without links absent)."""
+    rows = per_bucket(
+        AuditEvent.objects.filter(action=DISCORD_LINKED_ACTION),
+        field="created_at",
+        since=since,
+        until=until,
+        kind=kind,
+        count=Count("id"),
+    )
+    return {start: row["count"] for start, row in rows.items()}
 
 
 def discord_id_for(user) -> str | None:
@@ -126,18 +182,6 @@ def rollout_bucket(user_id: int) -> Decimal:
     """The stable 0.0–99.9 rollout position of a user id."""
     digest = hashlib.sha256(f"{DISCORD_INTEGRATION_FLAG}:{user_id}".encode()).digest()
     return Decimal(int.from_bytes(digest[:8], "big") % 1000) / 10
-
-
-def discord_sign_in_open() -> bool:
-    """Whether members whose Discord account is already linked may sign in with it.
-
-    Always, except when the flag is switched off for everyone (the kill switch): the rollout
-    decides who may link (connect, or sign up with Discord), but a member who joined with Discord
-    and has no password must never be locked out because a rollout was reduced or their new
-    browser drew another bucket.
-    """
-    flag = waffle.get_waffle_flag_model().get(DISCORD_INTEGRATION_FLAG)
-    return bool(flag.pk) and flag.everyone is not False
 
 
 def discord_integration_enabled_for(request) -> bool:

@@ -1,12 +1,15 @@
 """Reads of the credits app: balances, requests, the moderation queue and the ledger check."""
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from django.db import connection
-from django.db.models import BigIntegerField, Count, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models import BigIntegerField, Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from credits.models import CreditAccount, CreditRequest, LedgerEntry
+from dealscale.timeseries import per_bucket
 
 MODERATE_PERMISSION = "credits.moderate_creditrequest"
 
@@ -117,3 +120,48 @@ def ledger_drift() -> list[LedgerDrift]:
 def credit_account_count() -> int:
     """How many members have a credit account."""
     return CreditAccount.objects.count()
+
+
+def pending_request_count() -> int:
+    """How many credit requests wait for a moderator."""
+    return CreditRequest.objects.filter(status=CreditRequest.Status.PENDING).count()
+
+
+def credit_request_stats(*, since: datetime, until: datetime) -> dict[str, int]:
+    """Credit requests `created` in [since, until), and those `approved` or `denied` in it (cancelled
+    ones are the member's own choice, not a decision)."""
+    created = CreditRequest.objects.filter(created_at__gte=since, created_at__lt=until).count()
+    decided = CreditRequest.objects.filter(decided_at__gte=since, decided_at__lt=until).aggregate(
+        approved=Count("id", filter=Q(status=CreditRequest.Status.APPROVED)),
+        denied=Count("id", filter=Q(status=CreditRequest.Status.DENIED)),
+    )
+    return {"created": created, **decided}
+
+
+def credit_requests_created_per_bucket(*, since: datetime, until: datetime, kind: str) -> dict[datetime, int]:
+    """Credit requests created per "hour" or "day" bucket of [since, until) (empty buckets absent)."""
+    rows = per_bucket(
+        CreditRequest.objects.all(),
+        field="created_at",
+        since=since,
+        until=until,
+        kind=kind,
+        count=Count("id"),
+    )
+    return {start: row["count"] for start, row in rows.items()}
+
+
+def credit_decisions_per_bucket(
+    *, since: datetime, until: datetime, kind: str
+) -> dict[datetime, dict[str, Any]]:
+    """Moderator decisions per "hour" or "day" bucket of [since, until): `decided` (approved or denied)
+    and `approved` (empty buckets absent)."""
+    return per_bucket(
+        CreditRequest.objects.filter(status__in=[CreditRequest.Status.APPROVED, CreditRequest.Status.DENIED]),
+        field="decided_at",
+        since=since,
+        until=until,
+        kind=kind,
+        decided=Count("id"),
+        approved=Count("id", filter=Q(status=CreditRequest.Status.APPROVED)),
+    )

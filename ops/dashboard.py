@@ -2,24 +2,26 @@
 
 Every figure is counted from rows other parts of the system write as things happen: audit events
 (`discord.linked`), bot command invocations, credit requests, bot heartbeats and bot-offline alert
-incidents. Trends are one grouped query per series (TruncHour / TruncDay), with empty buckets
-filled in here.
+incidents, each read through its app's selectors. Trends are one grouped query per series (by hour
+or by day, dealscale.timeseries), with empty buckets filled in here.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Avg, Count, Q, QuerySet
-from django.db.models.functions import TruncDay, TruncHour
+from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import AuditEvent
-from credits.models import CreditRequest
-from discordbot.models import BotHeartbeat, CommandInvocation
+from accounts.selectors import discord_links_count, discord_links_per_bucket
+from credits.selectors import (
+    credit_decisions_per_bucket,
+    credit_request_stats,
+    credit_requests_created_per_bucket,
+)
+from discordbot.selectors import command_stats, command_stats_per_bucket, live_bot_uptime
 from ops.models import AlertIncident
 
-LINKED_ACTION = "discord.linked"
 RANGES = {"24h": "Last 24 hours", "7d": "Last 7 days"}
 
 
@@ -45,7 +47,7 @@ class Figure:
 class _Buckets:
     starts: list[datetime]
     step: timedelta
-    trunc: type
+    kind: str  # "hour" or "day", as dealscale.timeseries buckets
 
     @property
     def since(self) -> datetime:
@@ -60,69 +62,17 @@ def buckets_for(range_key: str, *, now: datetime) -> _Buckets:
     """The buckets of a trend range: 24 hours ending with the current hour, or 7 days ending today."""
     if range_key == "7d":
         today = now.replace(hour=0, minute=0, second=0, microsecond=0)
-        return _Buckets([today - timedelta(days=6 - i) for i in range(7)], timedelta(days=1), TruncDay)
+        return _Buckets([today - timedelta(days=6 - i) for i in range(7)], timedelta(days=1), "day")
     hour = now.replace(minute=0, second=0, microsecond=0)
-    return _Buckets([hour - timedelta(hours=23 - i) for i in range(24)], timedelta(hours=1), TruncHour)
+    return _Buckets([hour - timedelta(hours=23 - i) for i in range(24)], timedelta(hours=1), "hour")
 
 
-def _grouped(queryset: QuerySet, *, field: str, buckets: _Buckets, **aggregates) -> dict[datetime, dict]:
-    rows = (
-        queryset.filter(**{f"{field}__gte": buckets.since, f"{field}__lt": buckets.until})
-        .annotate(bucket=buckets.trunc(field))
-        .values("bucket")
-        .annotate(**aggregates)
-        .order_by("bucket")
-    )
-    return {row["bucket"]: row for row in rows}
-
-
-def _trend(
-    buckets: _Buckets, rows: dict[datetime, dict], value: Callable[[dict | None], float | None]
-) -> Trend:
+def _trend(buckets: _Buckets, rows: dict, value: Callable) -> Trend:
     return Trend(starts=buckets.starts, values=[value(rows.get(start)) for start in buckets.starts])
 
 
 def _ratio(part: int, whole: int) -> float | None:
     return part / whole if whole else None
-
-
-def links_count(*, since: datetime, until: datetime) -> int:
-    """Discord accounts linked in [since, until), from the audit trail (unlinks do not erase them)."""
-    return AuditEvent.objects.filter(
-        action=LINKED_ACTION, created_at__gte=since, created_at__lt=until
-    ).count()
-
-
-def command_stats(*, since: datetime, until: datetime) -> dict:
-    """Bot command invocations in [since, until): total, errors, distinct commands, average duration."""
-    return CommandInvocation.objects.filter(created_at__gte=since, created_at__lt=until).aggregate(
-        total=Count("id"),
-        errors=Count("id", filter=Q(outcome=CommandInvocation.Outcome.ERROR)),
-        distinct_commands=Count("command", distinct=True),
-        avg_ms=Avg("duration_ms"),
-    )
-
-
-def credit_stats(*, since: datetime, until: datetime) -> dict:
-    """Credit requests created in [since, until), and those approved or denied in it (cancelled ones are
-    the member's own choice, not a decision)."""
-    created = CreditRequest.objects.filter(created_at__gte=since, created_at__lt=until).count()
-    decided = CreditRequest.objects.filter(decided_at__gte=since, decided_at__lt=until).aggregate(
-        approved=Count("id", filter=Q(status=CreditRequest.Status.APPROVED)),
-        denied=Count("id", filter=Q(status=CreditRequest.Status.DENIED)),
-    )
-    return {"created": created, **decided}
-
-
-def live_bot_uptime(*, now: datetime, max_age: timedelta) -> timedelta | None:
-    """How long the live bot process has been running, or None when no heartbeat is fresh."""
-    started_at = (
-        BotHeartbeat.objects.filter(last_seen_at__gte=now - max_age)
-        .order_by("-last_seen_at")
-        .values_list("started_at", flat=True)
-        .first()
-    )
-    return None if started_at is None else now - started_at
 
 
 def availability_trend(buckets: _Buckets) -> Trend:
@@ -144,40 +94,26 @@ def availability_trend(buckets: _Buckets) -> Trend:
     return Trend(starts=buckets.starts, values=values)
 
 
-def health_figures(
-    *, range_key: str = "24h", now: datetime | None = None, heartbeat_max_age: timedelta
-) -> list[Figure]:
-    """The seven figures of the dashboard with their trends over `range_key` ("24h" or "7d")."""
+def health_figures(*, range_key: str = "24h", now: datetime | None = None) -> list[Figure]:
+    """The seven figures of the dashboard with their trends over `range_key` ("24h" or "7d").
+
+    The bot's uptime counts while the health check says it is online (discordbot.selectors.bot_is_online)."""
     now = now or timezone.now()
     buckets = buckets_for(range_key, now=now)
     day_ago, hour_ago = now - timedelta(hours=24), now - timedelta(hours=1)
     until = now + timedelta(microseconds=1)
 
-    links_rows = _grouped(
-        AuditEvent.objects.filter(action=LINKED_ACTION), field="created_at", buckets=buckets, n=Count("id")
-    )
-    command_rows = _grouped(
-        CommandInvocation.objects.all(),
-        field="created_at",
-        buckets=buckets,
-        n=Count("id"),
-        errors=Count("id", filter=Q(outcome=CommandInvocation.Outcome.ERROR)),
-        avg_ms=Avg("duration_ms"),
-    )
-    created_rows = _grouped(CreditRequest.objects.all(), field="created_at", buckets=buckets, n=Count("id"))
-    decided_rows = _grouped(
-        CreditRequest.objects.filter(status__in=[CreditRequest.Status.APPROVED, CreditRequest.Status.DENIED]),
-        field="decided_at",
-        buckets=buckets,
-        n=Count("id"),
-        approved=Count("id", filter=Q(status=CreditRequest.Status.APPROVED)),
-    )
+    series = {"since": buckets.since, "until": buckets.until, "kind": buckets.kind}
+    links_rows = discord_links_per_bucket(**series)
+    command_rows = command_stats_per_bucket(**series)
+    created_rows = credit_requests_created_per_bucket(**series)
+    decided_rows = credit_decisions_per_bucket(**series)
 
-    links = links_count(since=day_ago, until=until)
+    links = discord_links_count(since=day_ago, until=until)
     commands = command_stats(since=hour_ago, until=until)
-    credits = credit_stats(since=day_ago, until=until)
+    credits = credit_request_stats(since=day_ago, until=until)
     approval = _ratio(credits["approved"], credits["approved"] + credits["denied"])
-    uptime = live_bot_uptime(now=now, max_age=heartbeat_max_age)
+    uptime = live_bot_uptime(now=now)
     error_rate = _ratio(commands["errors"], commands["total"])
 
     return [
@@ -190,7 +126,7 @@ def health_figures(
             commands["total"],
             f"{commands['total']} ({commands['distinct_commands']} distinct)",
             "1 h",
-            _trend(buckets, command_rows, _count),
+            _trend(buckets, command_rows, _commands),
         ),
         Figure(
             "credit_requests",
@@ -228,12 +164,16 @@ def health_figures(
     ]
 
 
-def _count(row: dict | None) -> int:
-    return row["n"] if row else 0
+def _count(count: int | None) -> int:
+    return count or 0
+
+
+def _commands(row: dict | None) -> int:
+    return row["total"] if row else 0
 
 
 def _approval_rate(row: dict | None) -> float | None:
-    return _ratio(row["approved"], row["n"]) if row else None
+    return _ratio(row["approved"], row["decided"]) if row else None
 
 
 def _avg_ms(row: dict | None) -> float | None:
@@ -241,7 +181,7 @@ def _avg_ms(row: dict | None) -> float | None:
 
 
 def _error_rate(row: dict | None) -> float | None:
-    return _ratio(row["errors"], row["n"]) if row else None
+    return _ratio(row["errors"], row["total"]) if row else None
 
 
 def _percent(ratio: float | None) -> str:

@@ -4,27 +4,27 @@ Two kinds, chosen for being correct with several gunicorn workers and Celery pro
 - request metrics come from django-prometheus' middleware, in-process counters (with gunicorn's
   several workers, set PROMETHEUS_MULTIPROC_DIR so that every worker's counters are merged);
 - everything else is read at scrape time from shared state: the database (bot heartbeat, command
-  invocations, OAuth callbacks, role sync runs, alerts, credit requests) and Redis (Celery task
-  outcomes, counted by signal handlers in the worker). These are the same whichever process answers.
+  invocations, OAuth callbacks, role sync runs, alerts, credit requests, each through its app's
+  selectors) and Redis (Celery task outcomes, counted by signal handlers in the worker). These are
+  the same whichever process answers.
 """
 
 from datetime import timedelta
 
 from celery.signals import task_failure, task_retry, task_success
 from django.conf import settings
-from django.db.models import Avg, Count, Max
 from django.utils import timezone
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from accounts.models import OAuthAttempt
-from credits.models import CreditRequest
+from accounts.selectors import oauth_attempt_counts
+from credits.selectors import pending_request_count
 from dealscale.redis_client import get_redis
-from discordbot.models import BotHeartbeat, CommandInvocation
+from discordbot.selectors import command_counts_by_outcome, heartbeat_is_fresh, latest_heartbeat
 from ops.models import AlertIncident
 from ops.rules import RULES
-from rolesync.models import RoleSyncRun
+from rolesync.selectors import last_finished_run, run_counts_by_status
 
 RECENT_WINDOW = timedelta(minutes=5)
 TASK_COUNTS_KEY = "dealscale:metrics:celery_tasks"
@@ -67,13 +67,12 @@ class DealScaleCollector:
         pending = GaugeMetricFamily(
             "dealscale_credit_requests_pending", "Credit requests waiting for a moderator."
         )
-        pending.add_metric([], CreditRequest.objects.filter(status=CreditRequest.Status.PENDING).count())
+        pending.add_metric([], pending_request_count())
         yield pending
 
     def _bot(self, now):
-        fresh_after = now - timedelta(seconds=settings.BOT_HEARTBEAT_MAX_AGE_SECONDS)
-        heartbeat = BotHeartbeat.objects.order_by("-last_seen_at").first()
-        online = heartbeat is not None and heartbeat.last_seen_at >= fresh_after
+        heartbeat = latest_heartbeat()
+        online = heartbeat_is_fresh(heartbeat, now=now)
         up = GaugeMetricFamily("dealscale_bot_up", "1 when a bot process sent a heartbeat recently.")
         up.add_metric([], 1 if online else 0)
         yield up
@@ -97,12 +96,7 @@ class DealScaleCollector:
             yield latency
 
     def _commands(self, now):
-        rows = (
-            CommandInvocation.objects.filter(created_at__gt=now - RECENT_WINDOW)
-            .values("command", "outcome")
-            .annotate(n=Count("id"), avg_ms=Avg("duration_ms"), max_ms=Max("duration_ms"))
-            .order_by("command", "outcome")
-        )
+        rows = command_counts_by_outcome(since=now - RECENT_WINDOW)
         count = GaugeMetricFamily(
             "dealscale_discord_commands_5m",
             "Bot commands handled in the last 5 minutes.",
@@ -114,41 +108,30 @@ class DealScaleCollector:
             labels=["command", "outcome"],
         )
         for row in rows:
-            count.add_metric([row["command"], row["outcome"]], row["n"])
+            count.add_metric([row["command"], row["outcome"]], row["count"])
             avg.add_metric([row["command"], row["outcome"]], row["avg_ms"])
         yield count
         yield avg
 
     def _oauth(self, now):
-        rows = (
-            OAuthAttempt.objects.filter(created_at__gt=now - RECENT_WINDOW)
-            .values("provider", "succeeded")
-            .annotate(n=Count("id"))
-            .order_by()
-        )
+        counts = oauth_attempt_counts(since=now - RECENT_WINDOW)
         attempts = GaugeMetricFamily(
             "dealscale_oauth_attempts_5m",
             "OAuth callbacks in the last 5 minutes.",
             labels=["provider", "outcome"],
         )
-        for row in rows:
-            attempts.add_metric([row["provider"], "success" if row["succeeded"] else "failure"], row["n"])
+        for (provider, succeeded), count in counts.items():
+            attempts.add_metric([provider, "success" if succeeded else "failure"], count)
         yield attempts
 
     def _role_sync(self, now):
-        rows = (
-            RoleSyncRun.objects.filter(created_at__gt=now - timedelta(hours=24))
-            .values("status")
-            .annotate(n=Count("id"))
-            .order_by()
-        )
         runs = GaugeMetricFamily(
             "dealscale_role_sync_runs_24h", "Role sync runs in the last 24 hours.", labels=["status"]
         )
-        for row in rows:
-            runs.add_metric([row["status"]], row["n"])
+        for status, count in run_counts_by_status(since=now - timedelta(hours=24)).items():
+            runs.add_metric([status], count)
         yield runs
-        last = RoleSyncRun.objects.filter(finished_at__isnull=False).order_by("-finished_at").first()
+        last = last_finished_run()
         if last is None:
             return
         finished = GaugeMetricFamily(

@@ -2,6 +2,8 @@
 
 Each rule looks at rows other parts of the system already write (bot heartbeats, command
 invocations, OAuth callbacks) at a given instant, so a test can replay any moment with a fake clock.
+The rows are read through their apps' selectors, which also hold the bot-offline and OAuth-failing
+rules next to the health checks' own (different thresholds, on purpose).
 """
 
 from collections.abc import Callable
@@ -9,10 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Q
 
-from accounts.models import OAuthAttempt
-from discordbot.models import BotHeartbeat, CommandInvocation
+from accounts.selectors import oauth_failing_for_alert, oauth_failures_for_alert
+from discordbot.selectors import bot_offline_for_alert, command_error_counts, seconds_since_last_heartbeat
 from ops.models import AlertIncident
 
 
@@ -34,13 +35,12 @@ class AlertRule:
 
 
 def bot_offline(now: datetime) -> Observation:
-    """Firing when no bot process has written a heartbeat for ALERT_BOT_OFFLINE_SECONDS."""
-    limit = settings.ALERT_BOT_OFFLINE_SECONDS
-    last_seen = BotHeartbeat.objects.order_by("-last_seen_at").values_list("last_seen_at", flat=True).first()
-    if last_seen is None:
+    """Firing by discordbot.selectors.bot_offline_for_alert (no heartbeat for ALERT_BOT_OFFLINE_SECONDS)."""
+    silent_for = seconds_since_last_heartbeat(now=now)
+    if silent_for is None:
         return Observation(True, float("inf"), "No bot process has ever sent a heartbeat.")
-    silent_for = max((now - last_seen).total_seconds(), 0.0)
-    if silent_for > limit:
+    if bot_offline_for_alert(silent_for):
+        limit = settings.ALERT_BOT_OFFLINE_SECONDS
         return Observation(True, silent_for, f"No bot heartbeat for {silent_for:.0f} s (limit {limit} s).")
     return Observation(False, silent_for, f"Last bot heartbeat {silent_for:.0f} s ago.")
 
@@ -55,9 +55,7 @@ def command_error_rate(now: datetime) -> Observation:
     """
     window = settings.ALERT_ERROR_RATE_WINDOW_SECONDS
     threshold = settings.ALERT_ERROR_RATE_THRESHOLD
-    counts = CommandInvocation.objects.filter(
-        created_at__gt=now - timedelta(seconds=window), created_at__lte=now
-    ).aggregate(total=Count("id"), errors=Count("id", filter=Q(outcome=CommandInvocation.Outcome.ERROR)))
+    counts = command_error_counts(since=now - timedelta(seconds=window), until=now)
     total, errors = counts["total"], counts["errors"]
     rate = errors / total if total else 0.0
     summary = f"{errors} of {total} bot commands failed in the last {window // 60} min ({rate:.1%})."
@@ -66,14 +64,13 @@ def command_error_rate(now: datetime) -> Observation:
 
 
 def oauth_failures(now: datetime) -> Observation:
-    """Firing when more than ALERT_OAUTH_FAILURES_THRESHOLD OAuth callbacks failed in the window."""
+    """Firing by accounts.selectors.oauth_failing_for_alert (more than ALERT_OAUTH_FAILURES_THRESHOLD
+    failed callbacks in ALERT_OAUTH_FAILURES_WINDOW_SECONDS)."""
+    failures = oauth_failures_for_alert(now=now)
     window = settings.ALERT_OAUTH_FAILURES_WINDOW_SECONDS
     threshold = settings.ALERT_OAUTH_FAILURES_THRESHOLD
-    failures = OAuthAttempt.objects.filter(
-        succeeded=False, created_at__gt=now - timedelta(seconds=window), created_at__lte=now
-    ).count()
     summary = f"{failures} Discord OAuth callbacks failed in the last {window} s (limit {threshold})."
-    return Observation(failures > threshold, float(failures), summary)
+    return Observation(oauth_failing_for_alert(failures), float(failures), summary)
 
 
 RULES: list[AlertRule] = [

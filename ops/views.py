@@ -1,7 +1,6 @@
 """The operations doors: the staff dashboard page (inside the admin) and the Prometheus endpoint."""
 
 import hmac
-from datetime import timedelta
 
 from django.conf import settings
 from django.contrib import admin
@@ -30,9 +29,7 @@ def discord_health_dashboard(request):
     range_key = request.GET.get("range", "24h")
     if range_key not in dashboard.RANGES:
         range_key = "24h"
-    figures = dashboard.health_figures(
-        range_key=range_key, heartbeat_max_age=timedelta(seconds=settings.BOT_HEARTBEAT_MAX_AGE_SECONDS)
-    )
+    figures = dashboard.health_figures(range_key=range_key)
     date_format = "%d %b" if range_key == "7d" else "%d %b %H:00"
     cards = [
         {

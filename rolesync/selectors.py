@@ -2,15 +2,16 @@
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from allauth.socialaccount.models import SocialAccount
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Q
+from django.db.models import Count, Q
 
 from accounts.discord_integration import discord_integration_switched_off
 from leaderboard import selectors as leaderboard_selectors
-from rolesync.models import Milestone, MilestoneTrack, SyncExclusion
+from rolesync.models import Milestone, MilestoneTrack, RoleSyncRun, SyncExclusion
 from rolesync.planner import LinkedUser, MilestoneRule, Standing, TrackRule
 
 # The user primary key is a BigAutoField.
@@ -184,3 +185,19 @@ def _gap(milestone: Milestone, standing: Standing | None) -> tuple[float, str]:
         return gap, f"reach rank {milestone.max_rank}{when} (you are #{standing.rank})"
     missing = milestone.min_score - (standing.score if standing is not None else 0)
     return missing / max(milestone.min_score, 1), f"{missing} more points{when}"
+
+
+def run_counts_by_status(*, since: datetime) -> dict[str, int]:
+    """Role sync runs created after `since`, counted by status."""
+    rows = (
+        RoleSyncRun.objects.filter(created_at__gt=since)
+        .values("status")
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+    return {row["status"]: row["count"] for row in rows}
+
+
+def last_finished_run() -> RoleSyncRun | None:
+    """The role sync run that finished last, or None when none has finished."""
+    return RoleSyncRun.objects.filter(finished_at__isnull=False).order_by("-finished_at").first()

@@ -5,7 +5,8 @@ from allauth.utils import get_request_param
 from django.conf import settings
 from django.shortcuts import render
 
-from accounts.selectors import discord_integration_enabled_for, discord_sign_in_open
+from accounts.discord_integration import discord_sign_in_open
+from accounts.selectors import discord_integration_enabled_for
 
 
 class DealScaleDiscordOAuth2Adapter(DiscordOAuth2Adapter):

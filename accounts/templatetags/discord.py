@@ -1,11 +1,7 @@
 from django import template
 
-from accounts.selectors import (
-    discord_avatar_url,
-    discord_integration_enabled_for,
-    discord_oauth_configured,
-    discord_sign_in_open,
-)
+from accounts.discord_integration import discord_sign_in_open
+from accounts.selectors import discord_avatar_url, discord_integration_enabled_for, discord_oauth_configured
 
 register = template.Library()
 

@@ -16,6 +16,11 @@ NOW = T0 + timedelta(minutes=30)  # 12:30 UTC
 MAX_AGE = timedelta(seconds=120)
 
 
+@pytest.fixture(autouse=True)
+def heartbeat_max_age(settings):
+    settings.BOT_HEARTBEAT_MAX_AGE_SECONDS = int(MAX_AGE.total_seconds())
+
+
 def at(clock, moment):
     clock.move_to(moment, tick=False)
 
@@ -79,9 +84,7 @@ def recorded_events(clock):
 
 
 def figures(range_key="24h"):
-    return {
-        f.key: f for f in dashboard.health_figures(range_key=range_key, now=NOW, heartbeat_max_age=MAX_AGE)
-    }
+    return {f.key: f for f in dashboard.health_figures(range_key=range_key, now=NOW)}
 
 
 def bucket(figure, hour: int, day_offset: int = 0):
