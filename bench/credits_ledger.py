@@ -213,8 +213,8 @@ def main() -> None:
         print(
             f"Credits ledger benchmark on PostgreSQL (scratch database {SCRATCH.name}), {os.cpu_count()} CPUs"
         )
-        # The DM task is not part of the measure: deciding only enqueues it after commit.
-        with mock.patch("credits.tasks.notify_decision.delay"):
+        # The DM task is not part of the measure: a decision only queues it, from its event, after commit.
+        with mock.patch("discordbot.tasks.notify_decision.delay"):
             moderator = make_moderator()
             contention(moderator, args.rounds)
             throughput(moderator, args.threads, args.per_thread)

@@ -15,7 +15,6 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.services import record_audit_event
-from credits import tasks
 from credits.errors import (
     CreditsValidationError,
     InsufficientBalance,
@@ -25,7 +24,7 @@ from credits.errors import (
 )
 from credits.models import CreditAccount, CreditRequest, LedgerEntry
 from credits.selectors import can_moderate, requested_today_total
-from dealscale.queueing import enqueue_on_commit
+from credits.signals import credit_request_created, credit_request_decided
 
 REASON_MIN_LENGTH = 10
 REASON_MAX_LENGTH = 500
@@ -67,9 +66,11 @@ def request_credits(
                 return earlier
         _check_pending_limit(user)
         _check_daily_cap(user, amount)
-        return CreditRequest.objects.create(
+        credit_request = CreditRequest.objects.create(
             user=user, amount=amount, reason=reason, source=source, idempotency_key=idempotency_key
         )
+        _announce_after_commit(credit_request_created, credit_request_id=credit_request.pk)
+    return credit_request
 
 
 def approve_request(
@@ -104,7 +105,6 @@ def approve_request(
             ledger_entry_id=entry.pk,
             balance_after=entry.balance_after,
         )
-        _notify_after_commit(credit_request)
     return credit_request
 
 
@@ -131,7 +131,6 @@ def deny_request(
             note=note,
             ip_address=ip_address,
         )
-        _notify_after_commit(credit_request)
     return credit_request
 
 
@@ -159,8 +158,6 @@ def cancel_request(
             ip_address=ip_address,
             by_owner=by_owner,
         )
-        if not by_owner:
-            _notify_after_commit(credit_request)
     return credit_request
 
 
@@ -321,11 +318,13 @@ def _post_entry(
 
 
 def _decide(credit_request: CreditRequest, *, status: str, actor, note: str) -> None:
+    """Record the decision on the locked request and announce it once the transaction commits."""
     credit_request.status = status
     credit_request.decided_at = timezone.now()
     credit_request.decided_by = actor
     credit_request.decision_note = note
     credit_request.save(update_fields=["status", "decided_at", "decided_by", "decision_note"])
+    _announce_after_commit(credit_request_decided, credit_request_id=credit_request.pk, status=status)
 
 
 def _audit_decision(
@@ -349,6 +348,7 @@ def _audit_decision(
     )
 
 
-def _notify_after_commit(credit_request: CreditRequest) -> None:
-    # After commit: a rolled-back decision is never announced, and a slow Discord never holds the locks.
-    enqueue_on_commit(tasks.notify_decision, credit_request.pk)
+def _announce_after_commit(signal, **event) -> None:
+    # After commit: a rolled-back change is never announced, and a slow listener never holds the locks.
+    # robust: a listener's failure (e.g. the broker is down) must not fail a change already committed.
+    transaction.on_commit(lambda: signal.send(sender=CreditRequest, **event), robust=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -250,8 +250,8 @@ class DiscordClient:
         channel_id: str,
         *,
         content: str | None = None,
-        embeds: list[dict] | None = None,
-        components: list[dict] | None = None,
+        embeds: Sequence[Mapping[str, Any]] | None = None,
+        components: Sequence[Mapping[str, Any]] | None = None,
     ) -> dict:
         """Post a message; mentions are disabled so a message never pings anyone by accident."""
         body: dict[str, Any] = {"allowed_mentions": {"parse": []}}
@@ -263,7 +263,9 @@ class DiscordClient:
             body["components"] = components
         return self.request("POST", f"/channels/{channel_id}/messages", json=body)
 
-    def send_dm(self, user_id: str, *, content: str | None = None, embeds: list[dict] | None = None) -> dict:
+    def send_dm(
+        self, user_id: str, *, content: str | None = None, embeds: Sequence[Mapping[str, Any]] | None = None
+    ) -> dict:
         """DM a user; DiscordForbidden with code 50007 when they don't accept DMs from the guild's bots."""
         channel = self.create_dm(user_id)
         return self.send_message(channel["id"], content=content, embeds=embeds)

@@ -14,6 +14,7 @@ BRAND = nextcord.Colour(0x5865F2)
 SUCCESS = nextcord.Colour(0x2ECC71)
 WARNING = nextcord.Colour(0xF1C40F)
 DANGER = nextcord.Colour(0xE74C3C)
+MUTED = nextcord.Colour(0x95A5A6)
 FOOTER = "DealScale"
 
 PERIOD_TITLES = {"all": "All time", "week": "This week", "month": "This month"}
@@ -213,6 +214,28 @@ def moderation_decided(
     )
     if note:
         embed.add_field(name="Note", value=note, inline=False)
+    return embed
+
+
+DECISION_DM = {
+    "approved": ("Credit request approved", SUCCESS),
+    "denied": ("Credit request denied", DANGER),
+    "cancelled": ("Credit request cancelled", MUTED),
+}
+
+
+def decision_dm(
+    *, request_id: int, amount: int, reason: str, status: str, note: str, decided_at: datetime | None
+) -> nextcord.Embed:
+    """The DM telling a member the decision on their request."""
+    title, colour = DECISION_DM[status]
+    # Discord refuses an embed whose description passes 4096 characters or a field value 1024.
+    embed = _embed(title=title, colour=colour, description=reason[:4096])
+    embed.add_field(name="Amount", value=f"{number(amount)} credits")
+    embed.add_field(name="Request", value=f"#{request_id}")
+    if note:
+        embed.add_field(name="Note", value=note[:1024], inline=False)
+    embed.timestamp = decided_at
     return embed
 
 

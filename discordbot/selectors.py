@@ -7,6 +7,8 @@ from django.conf import settings
 from django.db.models import Avg, Count, Q
 from django.utils import timezone
 
+from credits.models import CreditRequest
+from credits.selectors import credit_requests
 from dealscale.timeseries import per_bucket
 from discordbot.models import BotHeartbeat, CommandInvocation, CommandRegistration, ModerationMessage
 
@@ -110,3 +112,13 @@ def command_error_counts(*, since: datetime, until: datetime) -> dict[str, int]:
     return CommandInvocation.objects.filter(created_at__gt=since, created_at__lte=until).aggregate(
         total=Count("id"), errors=Count("id", filter=Q(outcome=CommandInvocation.Outcome.ERROR))
     )
+
+
+def moderation_message_for(*, credit_request_id: int) -> ModerationMessage | None:
+    """The moderators' channel message posted for the request, or None."""
+    return ModerationMessage.objects.filter(credit_request_id=credit_request_id).first()
+
+
+def credit_request_to_deliver(request_id: int) -> CreditRequest | None:
+    """The credit request with its member and decider loaded, for a message about it; None if unknown."""
+    return credit_requests().filter(pk=request_id).first()

@@ -1,14 +1,29 @@
-"""Writes of the discordbot app."""
+"""Writes of the discordbot app, and the Discord deliveries of the credits events (one function each)."""
 
 import time
 
+import structlog
+from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
 from accounts.models import AuditEvent
+from accounts.selectors import discord_id_for
 from accounts.services import record_audit_event
-from discord_rest.client import DiscordClient
+from credits.models import CreditRequest
+from dealscale.locks import single_flight
+from discord_rest.client import (
+    DiscordClient,
+    DiscordError,
+    DiscordNotFound,
+    DiscordRateLimited,
+    DiscordServerError,
+)
+from discordbot import components, embeds
 from discordbot.models import BotHeartbeat, CommandInvocation, CommandRegistration, ModerationMessage
+from discordbot.selectors import credit_request_to_deliver, moderation_message_exists, moderation_message_for
+
+logger = structlog.get_logger(__name__)
 
 TEXT_CHANNEL_TYPES = {0, 5}  # GUILD_TEXT, GUILD_ANNOUNCEMENT
 
@@ -132,3 +147,117 @@ def post_announcement(client: DiscordClient, *, channel_id: str, body: dict, ope
         data={"channel_id": channel_id, "message_id": message["id"], **body, "operator": operator},
     )
     return message
+
+
+def post_moderation_request(request_id: int) -> None:
+    """Post a new credit request to DISCORD_MOD_CHANNEL_ID with Approve / Deny buttons, once.
+
+    Skipped when no channel is configured, the request is no longer pending, or its message was already
+    posted. Raises DiscordError.
+    """
+    channel_id = settings.DISCORD_MOD_CHANNEL_ID
+    if not channel_id:
+        logger.info("moderation_post_skipped", request_id=request_id, reason="DISCORD_MOD_CHANNEL_ID not set")
+        return
+    # Two deliveries of this task (a retry racing a redelivery) must not post two messages.
+    with single_flight(f"moderation-post-{request_id}", ttl_seconds=120) as acquired:
+        if not acquired or moderation_message_exists(credit_request_id=request_id):
+            logger.info("moderation_post_skipped", request_id=request_id, reason="already posted")
+            return
+        credit_request = credit_request_to_deliver(request_id)
+        if credit_request is None or not credit_request.is_pending:
+            logger.info("moderation_post_skipped", request_id=request_id, reason="not pending")
+            return
+        embed = embeds.moderation_request(
+            request_id=credit_request.pk,
+            member=str(credit_request.user),
+            discord_id=discord_id_for(credit_request.user),
+            amount=credit_request.amount,
+            reason=credit_request.reason,
+            source=credit_request.source,
+        )
+        message = DiscordClient().send_message(
+            channel_id, embeds=[embed.to_dict()], components=components.moderation_buttons(credit_request.pk)
+        )
+        remember_moderation_message(
+            credit_request_id=credit_request.pk, channel_id=channel_id, message_id=message["id"]
+        )
+    logger.info("moderation_post_sent", request_id=request_id, message_id=message["id"])
+
+
+def show_decision_on_moderation_message(request_id: int) -> None:
+    """Show the decision on the request's moderators' message and remove its buttons.
+
+    Covers decisions made on the web, in the admin or by the member cancelling; after a button click the
+    message already shows it and this edit is a harmless repeat. Skipped when nothing was posted or the
+    request is pending; a message deleted since is given up. Raises DiscordError.
+    """
+    posted = moderation_message_for(credit_request_id=request_id)
+    credit_request = credit_request_to_deliver(request_id)
+    if posted is None or credit_request is None or credit_request.is_pending:
+        return
+    decider = credit_request.decided_by or credit_request.user
+    decider_discord_id = discord_id_for(decider)
+    embed = embeds.moderation_decided(
+        request_id=credit_request.pk,
+        member=str(credit_request.user),
+        amount=credit_request.amount,
+        reason=credit_request.reason,
+        status=credit_request.status,
+        moderator=f"{decider} (<@{decider_discord_id}>)" if decider_discord_id else str(decider),
+        note=credit_request.decision_note,
+    )
+    try:
+        DiscordClient().edit_message(
+            posted.channel_id, posted.message_id, embeds=[embed.to_dict()], components=[]
+        )
+    except DiscordNotFound:
+        logger.info("moderation_message_gone", request_id=request_id, message_id=posted.message_id)
+        return
+    logger.info("moderation_message_updated", request_id=request_id, status=credit_request.status)
+
+
+def dm_decision(request_id: int) -> None:
+    """DM the member the decision on their request when their Discord account is linked.
+
+    Skipped for a pending or unknown request and for a member who cancelled their own request. A refusal
+    that retrying cannot fix (403 DMs closed, 404 unknown user) is logged and given up: the decision,
+    committed before, never depends on it. Raises DiscordRateLimited, DiscordServerError.
+    """
+    credit_request = credit_request_to_deliver(request_id)
+    if credit_request is None or credit_request.is_pending:
+        logger.warning("credit_decision_notice_skipped", request_id=request_id, reason="not decided")
+        return
+    if (
+        credit_request.status == CreditRequest.Status.CANCELLED
+        and credit_request.decided_by_id == credit_request.user_id
+    ):
+        logger.info("credit_decision_notice_skipped", request_id=request_id, reason="cancelled by the member")
+        return
+    discord_id = discord_id_for(credit_request.user)
+    if discord_id is None:
+        logger.info("credit_decision_notice_skipped", request_id=request_id, reason="discord not linked")
+        return
+    embed = embeds.decision_dm(
+        request_id=credit_request.pk,
+        amount=credit_request.amount,
+        reason=credit_request.reason,
+        status=credit_request.status,
+        note=credit_request.decision_note,
+        decided_at=credit_request.decided_at,
+    )
+    try:
+        DiscordClient().send_dm(discord_id, embeds=[embed.to_dict()])
+    except (DiscordRateLimited, DiscordServerError):
+        raise  # for now only: the task retries these
+    except DiscordError as exc:
+        # Retrying cannot help: the member closed their DMs (403/50007), left Discord (404)...
+        logger.info(
+            "credit_decision_notice_refused",
+            request_id=request_id,
+            discord_id=discord_id,
+            status=exc.status,
+            code=exc.code,
+        )
+        return
+    logger.info("credit_decision_notice_sent", request_id=request_id, discord_id=discord_id)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from allauth.socialaccount.models import SocialAccount
-from django.db.models import F, OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from accounts.models import User
@@ -104,11 +104,6 @@ def latest_snapshot_rows(period: str) -> Iterable:
         .values_list("user_id", "rank", "score", named=True)
         .iterator(chunk_size=10_000)
     )
-
-
-def rank_changes(generation: SnapshotGeneration) -> QuerySet:
-    """Rows of `generation` whose rank moved since the previous one, new entrants included (lazy)."""
-    return LeaderboardSnapshot.objects.filter(generation_id=generation.pk).exclude(rank=F("previous_rank"))
 
 
 def leaderboard_payload(*, period: str, limit: int, offset: int) -> tuple[int | None, dict]:

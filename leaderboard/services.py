@@ -17,7 +17,6 @@ from accounts.services import record_audit_event
 from leaderboard import page_cache, ranking, selectors
 from leaderboard.models import LedgerState, ScoreEvent, ServiceKey, SnapshotGeneration
 from leaderboard.periods import Period, period_start
-from leaderboard.signals import ranks_changed
 from leaderboard.signing import encrypt_secret
 
 logger = structlog.get_logger(__name__)
@@ -257,7 +256,6 @@ def _recalculate_period(period: str, *, force: bool) -> PeriodOutcome:
         )
         generation.duration_ms = round((perf_counter() - started) * 1000)
         generation.save(update_fields=["row_count", "duration_ms"])
-        transaction.on_commit(lambda: _publish_rank_changes(generation))
     return PeriodOutcome(
         period=period,
         skipped=False,
@@ -307,12 +305,3 @@ def _retire_old_generations(period: str) -> None:
             continue  # its day is not in the history yet (the archive failed): keep it for the next run
         if ranking.drop_generation_rows(generation.pk):
             SnapshotGeneration.objects.filter(pk=generation.pk).delete()
-
-
-def _publish_rank_changes(generation: SnapshotGeneration) -> None:
-    ranks_changed.send(
-        sender=SnapshotGeneration,
-        period=generation.period,
-        generation=generation,
-        changes=selectors.rank_changes(generation),
-    )

@@ -3,7 +3,8 @@
 import random
 import threading
 from collections import Counter
-from unittest import mock
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from django.core.management import call_command
@@ -13,6 +14,7 @@ from django.db.models import Count, Sum
 from credits import services
 from credits.errors import CreditsError
 from credits.models import CreditAccount, CreditRequest, LedgerEntry
+from credits.signals import credit_request_created, credit_request_decided
 from credits.tests.factories import CreditRequestFactory, ModeratorFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -41,6 +43,26 @@ def run_concurrently(count: int, work) -> list[tuple[str, object]]:
     return outcomes
 
 
+@contextmanager
+def announcements() -> Iterator[dict[str, list]]:
+    """The credits events received from every thread: created ids and (id, status) decisions."""
+    received: dict[str, list] = {"created": [], "decided": []}
+
+    def on_created(sender, credit_request_id, **kwargs):
+        received["created"].append(credit_request_id)
+
+    def on_decided(sender, credit_request_id, status, **kwargs):
+        received["decided"].append((credit_request_id, status))
+
+    credit_request_created.connect(on_created)
+    credit_request_decided.connect(on_decided)
+    try:
+        yield received
+    finally:
+        credit_request_created.disconnect(on_created)
+        credit_request_decided.disconnect(on_decided)
+
+
 def errors_of(outcomes) -> Counter:
     return Counter(type(value).__name__ for kind, value in outcomes if kind == "error")
 
@@ -49,7 +71,7 @@ def test_fifty_concurrent_approvals_grant_a_request_exactly_once():
     moderators = [ModeratorFactory() for _ in range(5)]
     credit_request = CreditRequestFactory(amount=1_000)
 
-    with mock.patch("credits.tasks.notify_decision.delay") as notify:
+    with announcements() as announced:
         outcomes = run_concurrently(
             50,
             lambda i: services.approve_request(
@@ -62,7 +84,7 @@ def test_fifty_concurrent_approvals_grant_a_request_exactly_once():
     assert all("already approved" in value.message for kind, value in outcomes if kind == "error")
     assert LedgerEntry.objects.filter(request=credit_request, kind="grant").count() == 1
     assert CreditAccount.objects.get(pk=credit_request.user_id).balance == 1_000
-    notify.assert_called_once_with(credit_request.pk)
+    assert announced["decided"] == [(credit_request.pk, "approved")]
 
 
 def test_concurrent_approve_deny_and_cancel_of_one_request_leave_exactly_one_decision():
@@ -74,7 +96,7 @@ def test_concurrent_approve_deny_and_cancel_of_one_request_leave_exactly_one_dec
         lambda: services.deny_request(credit_request.pk, moderator=moderator, note="Not now", source="api"),
         lambda: services.cancel_request(credit_request.pk, actor=owner, source="web"),
     ]
-    with mock.patch("credits.tasks.notify_decision.delay"):
+    with announcements() as announced:
         outcomes = run_concurrently(30, lambda i: actions[i % 3]())
 
     assert sum(kind == "ok" for kind, _ in outcomes) == 1
@@ -82,6 +104,7 @@ def test_concurrent_approve_deny_and_cancel_of_one_request_leave_exactly_one_dec
     credit_request.refresh_from_db()
     granted = LedgerEntry.objects.filter(request=credit_request).count()
     assert granted == (1 if credit_request.status == "approved" else 0)
+    assert announced["decided"] == [(credit_request.pk, credit_request.status)]
 
 
 def test_two_concurrent_requests_with_max_pending_1_file_only_one(settings):
@@ -181,7 +204,7 @@ def test_a_mixed_concurrent_workload_keeps_every_balance_equal_to_its_ledger(set
                 done[type(refusal).__name__] += 1
         return done
 
-    with mock.patch("credits.tasks.notify_decision.delay"):
+    with announcements() as announced:
         outcomes = run_concurrently(12, workload)
 
     assert {kind for kind, _ in outcomes} == {"ok"}, [v for k, v in outcomes if k == "error"]
@@ -201,6 +224,12 @@ def test_a_mixed_concurrent_workload_keeps_every_balance_equal_to_its_ledger(set
     assert all(row["n"] == 1 for row in grants)
     assert {row["request"] for row in grants} == set(
         CreditRequest.objects.filter(status="approved").values_list("pk", flat=True)
+    )
+    # Every committed request and decision was announced exactly once, refused ones never.
+    assert sorted(announced["created"]) == sorted(CreditRequest.objects.values_list("pk", flat=True))
+    assert len(announced["created"]) == totals["request"]
+    assert sorted(announced["decided"]) == sorted(
+        CreditRequest.objects.exclude(status="pending").values_list("pk", "status")
     )
     capsys.readouterr()
     call_command("verify_ledger")

@@ -1,5 +1,4 @@
 from datetime import UTC, datetime
-from unittest import mock
 
 import pytest
 import time_machine
@@ -279,33 +278,6 @@ def test_a_decision_note_over_500_characters_is_refused(member, moderator):
     with pytest.raises(CreditsValidationError) as error:
         services.approve_request(credit_request.pk, moderator=moderator, note="n" * 501, source="admin")
     assert list(error.value.errors) == ["note"]
-
-
-def test_decisions_tell_the_member_after_commit_but_their_own_cancel_does_not(
-    member, moderator, django_capture_on_commit_callbacks
-):
-    approved, denied, by_moderator, by_owner = (CreditRequestFactory(user=member) for _ in range(4))
-    with (
-        mock.patch("credits.tasks.notify_decision.delay") as delay,
-        django_capture_on_commit_callbacks(execute=True),
-    ):
-        services.approve_request(approved.pk, moderator=moderator, source="admin")
-        services.deny_request(denied.pk, moderator=moderator, note="Not eligible", source="admin")
-        services.cancel_request(by_moderator.pk, actor=moderator, source="admin")
-        services.cancel_request(by_owner.pk, actor=member, source="web")
-    assert [c.args for c in delay.call_args_list] == [(approved.pk,), (denied.pk,), (by_moderator.pk,)]
-
-
-def test_a_failing_broker_does_not_turn_a_committed_decision_into_an_error(
-    member, moderator, django_capture_on_commit_callbacks
-):
-    credit_request = file_request(member)
-    with (
-        mock.patch("credits.tasks.notify_decision.delay", side_effect=ConnectionError("broker down")),
-        django_capture_on_commit_callbacks(execute=True),
-    ):
-        services.approve_request(credit_request.pk, moderator=moderator, source="admin")
-    assert CreditRequest.objects.get(pk=credit_request.pk).status == Status.APPROVED
 
 
 # --- Adjustments and spends --------------------------------------------------------------------

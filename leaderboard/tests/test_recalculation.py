@@ -1,5 +1,5 @@
 """The recalculation: competition ranks, tie-break order, calendar periods, previous ranks, skipping,
-rank-change publication, daily history and retiring old generations."""
+daily history and retiring old generations."""
 
 from datetime import UTC, date, datetime, timedelta
 
@@ -10,7 +10,6 @@ from django.db import connection
 from accounts.tests.factories import UserFactory
 from leaderboard import selectors, services
 from leaderboard.models import LeaderboardSnapshot, RankHistory, SnapshotGeneration
-from leaderboard.signals import ranks_changed
 from leaderboard.tests.factories import give
 
 pytestmark = pytest.mark.django_db
@@ -105,30 +104,6 @@ def test_the_first_run_publishes_an_empty_leaderboard_so_readers_know_it_was_com
     services.recalculate_leaderboard()
     assert selectors.live_generation("all").row_count == 0
     assert all(o.skipped for o in services.recalculate_leaderboard())
-
-
-def test_rank_changes_are_published_after_commit_with_only_the_moved_members(
-    django_capture_on_commit_callbacks,
-):
-    leader, climber, steady = UserFactory(username="leader"), UserFactory(username="climber"), UserFactory()
-    give(leader, 30)
-    give(steady, 100)
-    give(climber, 10)
-    services.recalculate_leaderboard()
-    received = []
-
-    def receiver(sender, period, generation, changes, **kwargs):
-        received.append((period, sorted((c.user_id, c.previous_rank, c.rank) for c in changes)))
-
-    ranks_changed.connect(receiver)
-    try:
-        give(climber, 25)
-        with django_capture_on_commit_callbacks(execute=True):
-            services.recalculate_leaderboard()
-    finally:
-        ranks_changed.disconnect(receiver)
-    assert ("all", [(leader.pk, 2, 3), (climber.pk, 3, 2)]) in received
-    assert {period for period, _ in received} == {"all", "week", "month"}
 
 
 def test_the_closing_standings_of_each_day_go_to_the_history_and_quiet_days_carry_forward():

@@ -1,10 +1,12 @@
+"""A decided credit request is DMed to its member (task `credits.tasks.notify_decision`, kept from its first home)."""
+
 import pytest
 from allauth.socialaccount.models import SocialAccount
 
 from credits import services
 from credits.models import CreditRequest
-from credits.tasks import MAX_RETRIES, notify_decision
 from credits.tests.factories import CreditRequestFactory, ModeratorFactory, UserFactory
+from discordbot.tasks import MAX_RETRIES, notify_decision
 
 pytestmark = pytest.mark.django_db
 
@@ -50,6 +52,10 @@ def test_an_approval_is_sent_as_a_dm_to_the_linked_member(fake_discord, linked_m
     [dm] = fake_discord.dms_to(discord_id)
     [embed] = dm["embeds"]
     assert embed["title"] == "Credit request approved"
+    assert embed["description"] == credit_request.reason
+    assert embed["color"] == 0x2ECC71
+    assert embed["timestamp"] == credit_request.decided_at.isoformat()
+    assert embed["footer"] == {"text": "DealScale"}
     assert {f["name"]: f["value"] for f in embed["fields"]} == {
         "Amount": "1,200 credits",
         "Request": f"#{credit_request.pk}",
@@ -68,6 +74,28 @@ def test_a_denial_dm_carries_the_reason(fake_discord, linked_member, moderator):
     [dm] = fake_discord.dms_to(discord_id)
     assert dm["embeds"][0]["title"] == "Credit request denied"
     assert {"name": "Note", "value": "No proof attached", "inline": False} in dm["embeds"][0]["fields"]
+
+
+def test_a_moderator_cancelling_a_request_tells_the_member(fake_discord, linked_member, moderator):
+    member, discord_id = linked_member
+    credit_request = CreditRequestFactory(user=member)
+    services.cancel_request(credit_request.pk, actor=moderator, note="Filed twice", source="admin")
+
+    assert notify_decision.apply(args=[credit_request.pk]).successful()
+
+    [dm] = fake_discord.dms_to(discord_id)
+    assert dm["embeds"][0]["title"] == "Credit request cancelled"
+    assert {"name": "Note", "value": "Filed twice", "inline": False} in dm["embeds"][0]["fields"]
+
+
+def test_a_member_cancelling_their_own_request_is_not_told_what_they_did(fake_discord, linked_member):
+    member, _ = linked_member
+    credit_request = CreditRequestFactory(user=member)
+    services.cancel_request(credit_request.pk, actor=member, source="web")
+
+    assert notify_decision.apply(args=[credit_request.pk]).successful()
+
+    assert fake_discord.requests == []
 
 
 def test_no_dm_is_attempted_when_discord_is_not_linked(fake_discord, moderator):
