@@ -5,16 +5,13 @@ import time
 from django.core.cache import cache
 from django.utils import timezone
 
-from accounts.models import AuditEvent
+from accounts.models import AuditEvent, User
 from accounts.services import record_audit_event
 from discord_rest.client import DiscordClient
+from discordbot.errors import AmbiguousChannel
 from discordbot.models import BotHeartbeat, CommandInvocation, CommandRegistration, ModerationMessage
 
 TEXT_CHANNEL_TYPES = {0, 5}  # GUILD_TEXT, GUILD_ANNOUNCEMENT
-
-
-class AmbiguousChannel(Exception):
-    """No text channel, or several, carry the name asked for."""
 
 
 def record_heartbeat(
@@ -119,16 +116,16 @@ def find_text_channel_id(client: DiscordClient, *, guild_id: str, name: str) -> 
     return matches[0]["id"]
 
 
-def post_announcement(client: DiscordClient, *, channel_id: str, body: dict, operator: str) -> dict:
+def post_announcement(client: DiscordClient, *, channel_id: str, body: dict, actor: User | str) -> dict:
     """Post `body` (content or embeds) to the channel and audit it; returns Discord's message.
 
-    Raises DiscordError.
+    `actor` is the user, or for the CLI the shell user's name (see record_audit_event). Raises DiscordError.
     """
     message = client.send_message(channel_id, **body)
     record_audit_event(
-        actor=None,
+        actor=actor,
         action="discord.announcement_posted",
         source=AuditEvent.Source.CLI,
-        data={"channel_id": channel_id, "message_id": message["id"], **body, "operator": operator},
+        data={"channel_id": channel_id, "message_id": message["id"], **body},
     )
     return message

@@ -17,7 +17,7 @@ def test_a_new_request_is_queued_for_the_moderators_channel_after_commit(django_
     with patch("discordbot.tasks.post_credit_request_to_moderators.delay") as delay:
         with django_capture_on_commit_callbacks(execute=True):
             credit_request = request_credits(
-                user=UserFactory(), amount=10, reason="Helped new members all week", source="discord"
+                user=UserFactory(), amount=10, reason="Helped new members all week", origin="discord"
             )
 
     delay.assert_called_once_with(credit_request.pk)
@@ -46,7 +46,7 @@ def test_a_decision_made_elsewhere_is_shown_on_the_moderators_message(
 
     with patch("discordbot.tasks.update_moderation_message.delay") as update:
         with django_capture_on_commit_callbacks(execute=True):
-            approve_request(credit_request.pk, moderator=moderator, source="web")
+            approve_request(credit_request.pk, actor=moderator, source="web")
     update.assert_called_once_with(credit_request.pk)
     update_moderation_message(credit_request.pk)
 
