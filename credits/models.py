@@ -85,7 +85,7 @@ class CreditRequest(models.Model):
             return
         if not self.is_pending:
             raise AlreadyDecided(
-                f"Credit request #{self.pk} was already {self.status}; it cannot become {target}.",
+                f"Credit request #{self.pk} was already {self.status}.",
                 current=self.status,
                 target=target,
             )

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from accounts.models import AuditEvent
+from accounts.models import AuditEvent, User
 from accounts.selectors import discord_id_for
 from accounts.services import record_audit_event
 from credits.models import CreditRequest
@@ -20,16 +20,13 @@ from discord_rest.client import (
     DiscordServerError,
 )
 from discordbot import components, embeds
+from discordbot.errors import AmbiguousChannel
 from discordbot.models import BotHeartbeat, CommandInvocation, CommandRegistration, ModerationMessage
 from discordbot.selectors import credit_request_to_deliver, moderation_message_exists, moderation_message_for
 
 logger = structlog.get_logger(__name__)
 
 TEXT_CHANNEL_TYPES = {0, 5}  # GUILD_TEXT, GUILD_ANNOUNCEMENT
-
-
-class AmbiguousChannel(Exception):
-    """No text channel, or several, carry the name asked for."""
 
 
 def record_heartbeat(
@@ -134,17 +131,17 @@ def find_text_channel_id(client: DiscordClient, *, guild_id: str, name: str) -> 
     return matches[0]["id"]
 
 
-def post_announcement(client: DiscordClient, *, channel_id: str, body: dict, operator: str) -> dict:
+def post_announcement(client: DiscordClient, *, channel_id: str, body: dict, actor: User | str) -> dict:
     """Post `body` (content or embeds) to the channel and audit it; returns Discord's message.
 
-    Raises DiscordError.
+    `actor` is the user, or for the CLI the shell user's name (see record_audit_event). Raises DiscordError.
     """
     message = client.send_message(channel_id, **body)
     record_audit_event(
-        actor=None,
+        actor=actor,
         action="discord.announcement_posted",
         source=AuditEvent.Source.CLI,
-        data={"channel_id": channel_id, "message_id": message["id"], **body, "operator": operator},
+        data={"channel_id": channel_id, "message_id": message["id"], **body},
     )
     return message
 

@@ -49,7 +49,7 @@ def announced():
 
 
 def file_request(user, **kwargs):
-    return services.request_credits(user=user, amount=500, reason=REASON, source="web", **kwargs)
+    return services.request_credits(user=user, amount=500, reason=REASON, origin="web", **kwargs)
 
 
 def test_a_new_request_is_announced_once_after_its_commit(
@@ -79,8 +79,8 @@ def test_every_decision_is_announced_once_after_its_commit_with_the_new_status(
 ):
     approved, denied, by_moderator, by_owner = (CreditRequestFactory(user=member) for _ in range(4))
     with django_capture_on_commit_callbacks() as callbacks:
-        services.approve_request(approved.pk, moderator=moderator, source="admin")
-        services.deny_request(denied.pk, moderator=moderator, note="Not eligible", source="admin")
+        services.approve_request(approved.pk, actor=moderator, source="admin")
+        services.deny_request(denied.pk, actor=moderator, note="Not eligible", source="admin")
         services.cancel_request(by_moderator.pk, actor=moderator, source="admin")
         services.cancel_request(by_owner.pk, actor=member, source="web")
         assert announced == []
@@ -103,7 +103,7 @@ def test_a_rolled_back_request_or_decision_is_never_announced(
             file_request(member)
             raise Boom
         with pytest.raises(Boom), transaction.atomic():
-            services.approve_request(pending.pk, moderator=moderator, source="admin")
+            services.approve_request(pending.pk, actor=moderator, source="admin")
             raise Boom
     assert announced == []
     assert not CreditRequest.objects.filter(user=member).exists()
@@ -115,13 +115,13 @@ def test_a_refused_decision_is_not_announced(
 ):
     credit_request = CreditRequestFactory(user=member)
     with django_capture_on_commit_callbacks(execute=True):
-        services.deny_request(credit_request.pk, moderator=moderator, note="Not eligible", source="admin")
+        services.deny_request(credit_request.pk, actor=moderator, note="Not eligible", source="admin")
     with django_capture_on_commit_callbacks(execute=True):
         with pytest.raises(AlreadyDecided):
-            services.approve_request(credit_request.pk, moderator=moderator, source="admin")
+            services.approve_request(credit_request.pk, actor=moderator, source="admin")
         with pytest.raises(CreditsValidationError):
             services.deny_request(
-                CreditRequestFactory(user=member).pk, moderator=moderator, note="", source="api"
+                CreditRequestFactory(user=member).pk, actor=moderator, note="", source="api"
             )
     assert announced == [("decided", credit_request.pk, "denied")]
 
@@ -137,7 +137,7 @@ def test_a_failing_listener_does_not_turn_a_committed_decision_into_an_error(
     credit_request_decided.connect(broken_listener)
     try:
         with django_capture_on_commit_callbacks(execute=True):
-            services.approve_request(credit_request.pk, moderator=moderator, source="admin")
+            services.approve_request(credit_request.pk, actor=moderator, source="admin")
     finally:
         credit_request_decided.disconnect(broken_listener)
     assert CreditRequest.objects.get(pk=credit_request.pk).status == CreditRequest.Status.APPROVED

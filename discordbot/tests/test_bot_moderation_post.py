@@ -22,7 +22,7 @@ def test_a_new_request_is_queued_for_the_moderators_channel_after_commit(django_
     with patch("discordbot.tasks.post_credit_request_to_moderators.delay") as delay:
         with django_capture_on_commit_callbacks(execute=True):
             credit_request = request_credits(
-                user=UserFactory(), amount=10, reason="Helped new members all week", source="discord"
+                user=UserFactory(), amount=10, reason="Helped new members all week", origin="discord"
             )
 
     delay.assert_called_once_with(credit_request.pk)
@@ -51,7 +51,7 @@ def test_a_decision_made_elsewhere_is_shown_on_the_moderators_message(
 
     with patch("discordbot.tasks.update_moderation_message.delay") as update:
         with django_capture_on_commit_callbacks(execute=True):
-            approve_request(credit_request.pk, moderator=moderator, source="web")
+            approve_request(credit_request.pk, actor=moderator, source="web")
     update.assert_called_once_with(credit_request.pk)
     update_moderation_message(credit_request.pk)
 
@@ -117,7 +117,7 @@ def test_a_discord_outage_while_showing_a_decision_is_retried_by_the_task(
     settings.DISCORD_MOD_CHANNEL_ID = DEFAULT_CHANNEL_ID
     credit_request = CreditRequestFactory()
     post_credit_request_to_moderators(credit_request.pk)
-    approve_request(credit_request.pk, moderator=ModeratorFactory(display_name="Mia"), source="web")
+    approve_request(credit_request.pk, actor=ModeratorFactory(display_name="Mia"), source="web")
     fake_discord.fail_next("PATCH", EDIT, status=503, times=BEYOND_CLIENT_RETRIES)
 
     assert update_moderation_message.apply(args=[credit_request.pk]).successful()
@@ -133,7 +133,7 @@ def test_a_moderators_message_deleted_since_is_given_up(fake_discord, settings):
     settings.DISCORD_MOD_CHANNEL_ID = DEFAULT_CHANNEL_ID
     credit_request = CreditRequestFactory()
     post_credit_request_to_moderators(credit_request.pk)
-    approve_request(credit_request.pk, moderator=ModeratorFactory(), source="web")
+    approve_request(credit_request.pk, actor=ModeratorFactory(), source="web")
     fake_discord.messages[DEFAULT_CHANNEL_ID].clear()
 
     assert update_moderation_message.apply(args=[credit_request.pk]).successful()

@@ -39,7 +39,7 @@ def linked_member(fake_discord):
 
 def approved_request(member, moderator, *, amount=1_200, note="Enjoy!") -> CreditRequest:
     credit_request = CreditRequestFactory(user=member, amount=amount)
-    return services.approve_request(credit_request.pk, moderator=moderator, note=note, source="admin")
+    return services.approve_request(credit_request.pk, actor=moderator, note=note, source="admin")
 
 
 def test_an_approval_is_sent_as_a_dm_to_the_linked_member(fake_discord, linked_member, moderator):
@@ -69,7 +69,7 @@ def test_an_approval_is_sent_as_a_dm_to_the_linked_member(fake_discord, linked_m
 def test_a_denial_dm_carries_the_reason(fake_discord, linked_member, moderator):
     member, discord_id = linked_member
     credit_request = CreditRequestFactory(user=member)
-    services.deny_request(credit_request.pk, moderator=moderator, note="No proof attached", source="admin")
+    services.deny_request(credit_request.pk, actor=moderator, note="No proof attached", source="admin")
     notify_decision.apply(args=[credit_request.pk])
     [dm] = fake_discord.dms_to(discord_id)
     assert dm["embeds"][0]["title"] == "Credit request denied"

@@ -32,7 +32,7 @@ def test_a_new_request_queues_only_its_post_to_the_moderators_after_commit(
 ):
     with django_capture_on_commit_callbacks(execute=True):
         credit_request = services.request_credits(
-            user=UserFactory(), amount=10, reason="Helped new members all week", source="discord"
+            user=UserFactory(), amount=10, reason="Helped new members all week", origin="discord"
         )
         assert ids(queued["post"]) == []
 
@@ -46,8 +46,8 @@ def test_every_decision_queues_the_moderators_message_edit_and_the_member_dm_onc
     member, moderator = UserFactory(), ModeratorFactory()
     approved, denied, by_moderator, by_owner = (CreditRequestFactory(user=member) for _ in range(4))
     with django_capture_on_commit_callbacks(execute=True):
-        services.approve_request(approved.pk, moderator=moderator, source="admin")
-        services.deny_request(denied.pk, moderator=moderator, note="Not eligible", source="admin")
+        services.approve_request(approved.pk, actor=moderator, source="admin")
+        services.deny_request(denied.pk, actor=moderator, note="Not eligible", source="admin")
         services.cancel_request(by_moderator.pk, actor=moderator, source="admin")
         services.cancel_request(by_owner.pk, actor=member, source="web")
 
@@ -71,7 +71,7 @@ def test_a_failing_broker_does_not_turn_a_committed_decision_into_an_error(
         ) as dm,
         django_capture_on_commit_callbacks(execute=True),
     ):
-        services.approve_request(credit_request.pk, moderator=ModeratorFactory(), source="admin")
+        services.approve_request(credit_request.pk, actor=ModeratorFactory(), source="admin")
 
     dm.assert_called_once_with(credit_request.pk)
     assert CreditRequest.objects.get(pk=credit_request.pk).status == CreditRequest.Status.APPROVED

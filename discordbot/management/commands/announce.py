@@ -6,9 +6,10 @@ import json
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from dealscale.errors import DomainError
 from discord_rest.client import DiscordClient, DiscordError
 from discordbot import embeds
-from discordbot.services import AmbiguousChannel, find_text_channel_id, post_announcement
+from discordbot.services import find_text_channel_id, post_announcement
 
 MAX_CONTENT = 2000
 MAX_DESCRIPTION = 4096
@@ -52,8 +53,8 @@ class Command(BaseCommand):
                 raise CommandError("A channel name needs DISCORD_GUILD_ID; or pass the channel id.")
             try:
                 channel_id = find_text_channel_id(client, guild_id=settings.DISCORD_GUILD_ID, name=channel)
-            except AmbiguousChannel as error:
-                raise CommandError(str(error)) from error
+            except DomainError as error:
+                raise CommandError(error.message) from error
             except DiscordError as error:
                 raise CommandError(f"Could not list the server's channels: {error}") from error
 
@@ -63,7 +64,7 @@ class Command(BaseCommand):
             return
         try:
             # The shell user who ran the command: the CLI has no signed-in actor.
-            message = post_announcement(client, channel_id=channel_id, body=body, operator=getpass.getuser())
+            message = post_announcement(client, channel_id=channel_id, body=body, actor=getpass.getuser())
         except DiscordError as error:
             raise CommandError(f"Discord refused the message: {error}") from error
         self.stdout.write(self.style.SUCCESS(f"Posted to channel {channel_id} (message {message['id']})."))
