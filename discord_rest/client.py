@@ -227,14 +227,18 @@ class DiscordClient:
         status = response.status_code
         if isinstance(body, dict):
             message = body.get("message") or body.get("error_description") or body.get("error") or str(body)
-            kwargs = {"code": _code(body), "error": body.get("error"), "body": body}
+            code, error = _code(body), body.get("error")
         else:
-            message, kwargs = (body or response.reason or "error")[:200], {"body": body}
+            message, code, error = (body or response.reason or "error")[:200], None, None
         if status == 429:
-            return DiscordRateLimited(message, status=status, retry_after=retry_after or 1.0, **kwargs)
+            return DiscordRateLimited(
+                message, status=status, retry_after=retry_after or 1.0, code=code, error=error, body=body
+            )
         if status >= 500:
-            return DiscordServerError(message, status=status, **kwargs)
-        return ERRORS_BY_STATUS.get(status, DiscordError)(message, status=status, **kwargs)
+            return DiscordServerError(message, status=status, code=code, error=error, body=body)
+        return ERRORS_BY_STATUS.get(status, DiscordError)(
+            message, status=status, code=code, error=error, body=body
+        )
 
     # --- users and messages ----------------------------------------------------------------------
     def get_current_user(self) -> dict:
