@@ -583,15 +583,24 @@ def discord_summary(stats: dict, *, approved: int, seconds: int) -> dict:
     }
 
 
-def drain_queue(*, timeout: float) -> float | None:
-    """Seconds until the workers emptied the broker's queue, or None when they did not within `timeout`."""
+def drain_queue(*, timeout: float, quiet_seconds: float = 5.0) -> float | None:
+    """Seconds until the workers emptied the broker's queue, or None when they did not within `timeout`.
+
+    Empty for `quiet_seconds` in a row: a task taken from the queue is still running for a moment (and
+    a retried one comes back), so one empty look is not the end.
+    """
     from dealscale.redis_client import get_redis
 
     redis = get_redis()
     started = time.monotonic()
+    empty_since = None
     while time.monotonic() - started < timeout:
-        if redis.llen("celery") == 0 and not redis.keys("unacked*"):
-            return time.monotonic() - started
+        if redis.llen("celery") == 0 and not redis.hlen("unacked"):
+            empty_since = empty_since or time.monotonic()
+            if time.monotonic() - empty_since >= quiet_seconds:
+                return empty_since - started
+        else:
+            empty_since = None
         time.sleep(0.5)
     return None
 
