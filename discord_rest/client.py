@@ -245,6 +245,10 @@ class DiscordClient:
         """The bot's own user."""
         return self.request("GET", "/users/@me")
 
+    def get_current_application(self) -> dict:
+        """The bot's application: its id, ``flags`` (privileged intents granted) and ``redirect_uris``."""
+        return self.request("GET", "/applications/@me")
+
     def create_dm(self, user_id: str) -> dict:
         """Open (or find) the DM channel with a user."""
         return self.request("POST", "/users/@me/channels", json={"recipient_id": str(user_id)})
@@ -279,6 +283,14 @@ class DiscordClient:
         return self.request("PATCH", f"/channels/{channel_id}/messages/{message_id}", json=fields)
 
     # --- guilds, roles, members ------------------------------------------------------------------
+    def get_guild(self, guild_id: str) -> dict:
+        """The guild (with its roles and ``owner_id``); DiscordForbidden (50001) when the bot is not in it."""
+        return self.request("GET", f"/guilds/{guild_id}")
+
+    def get_guild_channels(self, guild_id: str) -> list[dict]:
+        """The guild's channels with their ``permission_overwrites`` (those the bot cannot view are left out)."""
+        return self.request("GET", f"/guilds/{guild_id}/channels")
+
     def get_guild_roles(self, guild_id: str) -> list[dict]:
         """Every role of the guild (with position and managed flag)."""
         return self.request("GET", f"/guilds/{guild_id}/roles")

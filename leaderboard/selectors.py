@@ -15,8 +15,9 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import discord_avatar_url
-from leaderboard.models import LeaderboardSnapshot, RankHistory, SnapshotGeneration
+from leaderboard.models import LeaderboardSnapshot, RankHistory, ServiceKey, SnapshotGeneration
 from leaderboard.periods import Period
+from leaderboard.signing import UndecryptableSecret, decrypt_secret
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -245,3 +246,19 @@ def resolve_event_users(events: Sequence[Mapping]) -> list[int | None]:
         else by_discord.get(str(event["discord_id"]))
         for event in events
     ]
+
+
+def active_service_keys_readable() -> dict[str, bool]:
+    """Every active score-webhook service key by name, with whether its signing secret still decrypts: it
+    stops when SECRET_KEY changes without the old key kept in SECRET_KEY_FALLBACKS."""
+    readable = {}
+    for name, encrypted in ServiceKey.objects.filter(revoked_at__isnull=True).values_list(
+        "name", "encrypted_secret"
+    ):
+        try:
+            decrypt_secret(encrypted)
+        except UndecryptableSecret:
+            readable[name] = False
+        else:
+            readable[name] = True
+    return readable
