@@ -49,7 +49,7 @@ def benchmarks(quick: bool) -> list[tuple[str, list[str], dict]]:
     users = "20000" if quick else "100000"
     return [
         ("leaderboard_recalc", ["--users", users, "--runs", "1" if quick else "3"], {}),
-        ("leaderboard_api", ["--users", users, "--duration", "3" if quick else "8"], {}),
+        ("leaderboard_api", ["--users", users, "--duration", "3" if quick else "5"], {}),
         ("oauth_callback", ["--rounds", "20" if quick else "200"], scratch),
         ("bot_handlers", ["--members", users, "--runs", "30" if quick else "300", "--no-cleanup"], scratch),
         (
