@@ -16,8 +16,11 @@ With the cache down, every lookup reads the database: slower, never wrong.
 
 from collections.abc import Iterable
 
+import structlog
 from django.core.cache import cache
 from django.db import transaction
+from django_redis.exceptions import ConnectionInterrupted
+from redis.exceptions import RedisError
 
 from accounts.models import APIToken
 from accounts.selectors import active_token_for_key
@@ -26,6 +29,10 @@ PREFIX = "apitoken"
 LOOKUP_SECONDS = 60
 TOMBSTONE_SECONDS = 30
 TOMBSTONE = "forgotten"
+# What a cache that does not swallow its errors raises when Redis is down (or a file cache's disk fails).
+CACHE_ERRORS = (RedisError, ConnectionInterrupted, OSError)
+
+logger = structlog.get_logger(__name__)
 
 
 def _cache_key(key_hash: str) -> str:
@@ -35,12 +42,19 @@ def _cache_key(key_hash: str) -> str:
 def cached_active_token(key: str) -> tuple[APIToken | None, bool]:
     """The active token whose clear key is `key` (with its user) or None, and whether the database was read."""
     cache_key = _cache_key(APIToken.hash_key(key))
-    hit = cache.get(cache_key)
+    try:
+        hit = cache.get(cache_key)
+    except CACHE_ERRORS as exc:
+        logger.warning("token_lookup_cache_unavailable", error=repr(exc))
+        return active_token_for_key(key), True
     if isinstance(hit, APIToken):
         return hit, False
     token = active_token_for_key(key)
     if token is not None and hit is None:
-        cache.add(cache_key, token, LOOKUP_SECONDS)
+        try:
+            cache.add(cache_key, token, LOOKUP_SECONDS)
+        except CACHE_ERRORS as exc:
+            logger.warning("token_lookup_cache_unavailable", error=repr(exc))
     return token, True
 
 
@@ -54,7 +68,11 @@ def forget_token_lookups(key_hashes: Iterable[str]) -> None:
         return
 
     def bury() -> None:
-        cache.set_many(dict.fromkeys(keys, TOMBSTONE), TOMBSTONE_SECONDS)
+        try:
+            cache.set_many(dict.fromkeys(keys, TOMBSTONE), TOMBSTONE_SECONDS)
+        except CACHE_ERRORS as exc:
+            # An entry Redis still holds when it comes back expires within LOOKUP_SECONDS.
+            logger.warning("token_lookup_forget_failed", tokens=len(keys), error=repr(exc))
 
     bury()
     transaction.on_commit(bury, robust=True)

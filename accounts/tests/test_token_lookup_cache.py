@@ -131,10 +131,13 @@ def test_a_lookup_that_read_the_token_before_its_revoke_cannot_cache_it_again(mo
         authenticate(key)
 
 
-def test_with_the_cache_down_lookups_fall_back_to_the_database(django_assert_num_queries):
+@pytest.mark.parametrize("swallowed", [True, False], ids=["errors ignored", "errors raised"])
+def test_with_the_cache_down_lookups_fall_back_to_the_database(django_assert_num_queries, swallowed):
     member = UserFactory()
     token, key = create_api_token(user=member)
-    with override_settings(CACHES=UNREACHABLE_REDIS):
+    caches = {"default": {**UNREACHABLE_REDIS["default"]}}
+    caches["default"]["OPTIONS"] = {**caches["default"]["OPTIONS"], "IGNORE_EXCEPTIONS": swallowed}
+    with override_settings(CACHES=caches):
         assert authenticate(key)[0] == member
         with django_assert_num_queries(1):  # the lookup itself: nothing was cached
             assert authenticate(key)[0] == member
