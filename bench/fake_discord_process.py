@@ -147,9 +147,11 @@ class Sandbox:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users-file", required=True)
+    parser.add_argument("--global-limit", type=int, default=50, help="requests per second per bot token")
     args = parser.parse_args()
     discord_ids = Path(args.users_file).read_text().split()
     sandbox = Sandbox(discord_ids)
+    sandbox.server.state.global_limit = args.global_limit
     hello = {
         "base_url": sandbox.server.base_url,
         "moderation_channel_id": sandbox.moderation_channel,

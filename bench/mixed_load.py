@@ -442,6 +442,8 @@ def scale_out(args, data_dir: Path, log_dir: Path, keys, seeded, pending_ids: li
             str(BENCH_DIR / "fake_discord_process.py"),
             "--users-file",
             str(data_dir / "discord_ids.txt"),
+            "--global-limit",
+            str(args.discord_global_limit),
         ],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -469,6 +471,8 @@ def scale_out(args, data_dir: Path, log_dir: Path, keys, seeded, pending_ids: li
             "DISCORD_GUILD_ID": GUILD_ID,
             "DISCORD_MOD_CHANNEL_ID": hello["moderation_channel_id"],
             "DISCORD_TOKEN_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+            # The governor's idea of the limit and the fake's are the same number, as in production.
+            "DISCORD_GLOBAL_RATE_LIMIT": str(args.discord_global_limit),
         }
         env = web_env(prometheus, discord)
         for port in PORTS:
@@ -663,6 +667,13 @@ def main() -> None:
         "--pending", type=int, default=1500, help="pending requests to approve per configuration"
     )
     parser.add_argument("--no-scale-out", action="store_true")
+    parser.add_argument("--no-single", action="store_true", help="only the scale-out configuration")
+    parser.add_argument(
+        "--discord-global-limit",
+        type=int,
+        default=50,
+        help="Discord's global limit at the fake and in the governor (lower it to make it bind on a slow machine)",
+    )
     parser.add_argument("--json", help="write the figures to this file")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -691,8 +702,9 @@ def main() -> None:
             flush=True,
         )
 
-        results["single"] = single(args, data_dir, log_dir, keys, seeded)
-        print_run("1 gunicorn (3 sync workers), PostgreSQL + Redis", results["single"])
+        if not args.no_single:
+            results["single"] = single(args, data_dir, log_dir, keys, seeded)
+            print_run("1 gunicorn (3 sync workers), PostgreSQL + Redis", results["single"])
         if not args.no_scale_out:
             pending_ids = add_pending_requests(
                 linked=seeded["linked"], start=offset + args.pending, count=args.pending, data_dir=data_dir
