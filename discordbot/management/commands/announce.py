@@ -16,6 +16,7 @@ from discordbot.services import find_text_channel_id, post_announcement
 
 MAX_CONTENT = 2000
 MAX_DESCRIPTION = 4096
+MAX_TITLE = 256  # message.mdx "Embed Limits"; the 📢 prefix counts too
 
 
 class Command(BaseCommand):
@@ -45,6 +46,10 @@ class Command(BaseCommand):
             raise CommandError(f"The message is {len(text)} characters; Discord allows {limit} here.")
         if embed:
             notice = embeds.announcement(title=title, text=text).to_dict()
+            if len(notice["title"]) > MAX_TITLE:
+                raise CommandError(
+                    f"The title is {len(notice['title'])} characters; Discord allows {MAX_TITLE}."
+                )
             body = {"embeds": [notice]}
         else:
             body = {"content": text}
