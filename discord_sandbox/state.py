@@ -110,6 +110,7 @@ class Interaction:
     response: dict | None = None
     original_message: dict | None = None
     followups: list[dict] = field(default_factory=list)
+    message: dict | None = None  # the message a component interaction's button or select is on
 
 
 class FakeDiscordState:
@@ -142,6 +143,10 @@ class FakeDiscordState:
             self.grants: list[OAuthGrant] = []
             self.oauth_deny = False
             self.oauth_consent_user_id: str | None = None
+            # Off, /oauth2/authorize consents at once for ``oauth_consent_user_id`` (what tests drive); on (the
+            # ``make run`` sandbox), it shows the consent page where the visitor picks who they are.
+            self.oauth_consent_page = False
+            self.application_name = "DealScale"
             self.interactions: dict[str, Interaction] = {}
             self.requests: list[RecordedRequest] = []
             self.failures: list[InjectedFailure] = []

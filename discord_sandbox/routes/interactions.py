@@ -42,6 +42,11 @@ async def interaction_callback(ctx: Ctx) -> web.Response:
                 data,
                 webhook_id=interaction.application_id,
             )
+        elif body.get("type") in (6, 7) and interaction.message is not None:
+            # A component's UPDATE_MESSAGE edits the message it is on, which @original then names.
+            if body.get("type") == 7:
+                state.edit_message(interaction.message, data)
+            interaction.original_message = interaction.message
     if ctx.query.get("with_response") == "true":
         return json_response(
             {
