@@ -16,18 +16,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
 from discord_sandbox.html import attr, esc, markdown, page
 from discord_sandbox.routes.oauth import VISITOR_COOKIE
+from discord_sandbox.server import FakeDiscordServer
 from discord_sandbox.state import DEFAULT_CHANNEL_ID, GUILD_ID, FakeDiscordState
 
-if TYPE_CHECKING:
-    from discord_sandbox.server import FakeDiscordServer
-
-SANDBOX_SERVER = web.AppKey("sandbox_server", object)
+SANDBOX_SERVER = web.AppKey("sandbox_server", FakeDiscordServer)
 # Interactions started from the page, by token: who ran what, to label the bot's replies.
 STARTED = web.AppKey("sandbox_interactions", dict)
 
@@ -396,20 +394,22 @@ async def _read_json(request: web.Request) -> dict:
     return body
 
 
-def _member_or_problem(state: FakeDiscordState, user_id: Any) -> web.Response | None:
+def _acting_member(state: FakeDiscordState, user_id: Any) -> str | web.Response:
+    """The id of the guild member the visitor acts as, or the page's answer when there is none."""
     if not isinstance(user_id, str) or user_id not in state.members.get(GUILD_ID, {}):
         return _problem("Choose a member of the guild to act as.")
-    return None
+    return user_id
 
 
 async def run_command(request: web.Request) -> web.Response:
     server = _server(request)
     state = server.state
     body = await _read_json(request)
-    user_id, channel_id = body.get("user_id"), body.get("channel_id") or DEFAULT_CHANNEL_ID
+    channel_id = str(body.get("channel_id") or DEFAULT_CHANNEL_ID)
     with state.lock:
-        if problem := _member_or_problem(state, user_id):
-            return problem
+        user_id = _acting_member(state, body.get("user_id"))
+        if isinstance(user_id, web.Response):
+            return user_id
         command = next((c for c in _commands(state) if c["name"] == body.get("command")), None)
         if command is None:
             return _problem("That command is not registered.")
@@ -438,7 +438,8 @@ async def run_command(request: web.Request) -> web.Response:
 
 def _command_options(state: FakeDiscordState, command: dict, given: dict) -> tuple[list, dict] | str:
     """The interaction's ``options`` and ``resolved`` for the values typed, or what is wrong with them."""
-    options, resolved = [], {}
+    options: list[dict] = []
+    resolved: dict[str, dict] = {}
     for option in command.get("options") or []:
         raw = given.get(option["name"])
         if raw in (None, ""):
@@ -477,16 +478,16 @@ async def click_component(request: web.Request) -> web.Response:
         found = _message_for(state, body.get("channel_id"), body.get("message_id"))
         if isinstance(found, web.Response):
             return found
-        custom_id = body.get("custom_id")
+        custom_id = str(body.get("custom_id"))
         if not any(
             c.get("custom_id") == custom_id
             for row in found.get("components") or []
             for c in row.get("components", [])
         ):
             return _problem("That button is not on the message any more.", status=409)
-        user_id = body.get("user_id")
-        if problem := _member_or_problem(state, user_id):
-            return problem
+        user_id = _acting_member(state, body.get("user_id"))
+        if isinstance(user_id, web.Response):
+            return user_id
     return await _deliver(
         request,
         name=custom_id,
@@ -509,9 +510,9 @@ async def submit_modal(request: web.Request) -> web.Response:
         found = _message_for(state, body.get("channel_id"), body.get("message_id"))
         if isinstance(found, web.Response):
             return found
-        user_id = body.get("user_id")
-        if problem := _member_or_problem(state, user_id):
-            return problem
+        user_id = _acting_member(state, body.get("user_id"))
+        if isinstance(user_id, web.Response):
+            return user_id
     rows = [
         {"type": 1, "components": [{"type": 4, "custom_id": str(name), "value": str(value)}]}
         for name, value in values.items()
