@@ -80,6 +80,7 @@ label { display: block; font-size: 12px; text-transform: uppercase; color: var(-
   padding: 0 .5em; margin: .15em .15em 0 0; }
 .role::before { content: "\\25CF "; color: var(--role-color, var(--muted)); }
 dialog { background: var(--panel); color: var(--text); border: 0; border-radius: 8px; min-width: 360px; }
+dialog label input, dialog label textarea { display: block; width: 100%; margin-top: .3em; }
 dialog::backdrop { background: rgba(0, 0, 0, .6); }
 """
 

@@ -106,7 +106,7 @@ class Product:
                 pytest.fail(f"No banner within {START_TIMEOUT} s:\n{self.log_tail()}")
             time.sleep(0.5)
         text = banner.read_text()
-        assert "Not up after" not in text, text + self.log_tail()
+        assert "Not up" not in text, text + self.log_tail()
         self.banner = text
 
     def stop(self) -> None:

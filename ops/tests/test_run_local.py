@@ -85,3 +85,25 @@ def test_the_sandbox_needs_debug(handed_over, settings, tmp_path):
 
     with pytest.raises(CommandError, match="DEBUG on"):
         call_command("run_local", "--run-dir", str(tmp_path))
+
+
+def test_a_bot_discord_refuses_is_reported_and_the_rest_keeps_running(monkeypatch, tmp_path):
+    import io
+
+    from ops.management.commands import run_local
+
+    monkeypatch.setenv("DEALSCALE_RUN_DIR", str(tmp_path))
+    monkeypatch.setenv("DEALSCALE_RUN_DISCORD", "discord")
+
+    def refuse(name, **options):
+        raise CommandError("Discord rejected DISCORD_BOT_TOKEN (401).")
+
+    monkeypatch.setattr(run_local, "call_command", refuse)
+    paused = []
+    monkeypatch.setattr(run_local, "_pause_until_stopped", lambda: paused.append(True))
+    errors = io.StringIO()
+
+    call_command("run_local", "bot", stderr=errors)
+
+    assert (tmp_path / "bot-failed").read_text() == "Discord rejected DISCORD_BOT_TOKEN (401)."
+    assert "The bot is not running" in errors.getvalue() and paused == [True]

@@ -38,12 +38,15 @@ RUN_DIR = "DEALSCALE_RUN_DIR"
 RUN_DISCORD = "DEALSCALE_RUN_DISCORD"  # "sandbox" or "discord"
 RUN_STARTED_AT = "DEALSCALE_RUN_STARTED_AT"
 SANDBOX, DISCORD = "sandbox", "discord"
+BOT_FAILED = "bot-failed"  # in the run directory: why the bot process gave up
 WAIT_SECONDS = 180.0
 POLL_SECONDS = 0.5
 
 
 class Command(BaseCommand):
     help = "Run the whole product on this machine (what `make run` does); Ctrl-C stops it."
+    # runserver reports the system checks once; the bot and banner processes repeating them bury the banner.
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser):
         parser.add_argument("action", nargs="?", choices=["start", "bot", "banner"], default="start")
@@ -147,7 +150,19 @@ class Command(BaseCommand):
 
     # --- bot ------------------------------------------------------------------------------------------
     def _bot(self) -> None:
-        sandbox = os.environ.get(RUN_DISCORD) == SANDBOX
+        failed = _run_dir() / BOT_FAILED
+        failed.unlink(missing_ok=True)
+        try:
+            self._deploy_and_run_bot(sandbox=os.environ.get(RUN_DISCORD) == SANDBOX)
+        except (CommandError, OSError) as error:
+            # honcho would stop everything when this process ends: a bot Discord refuses (a wrong token)
+            # or cannot reach (no network; aiohttp's and requests' errors are OSErrors) must not take the
+            # site down with it. The banner reports it.
+            failed.write_text(str(error))
+            self.stderr.write(f"The bot is not running: {error} The rest of make run keeps going.")
+            _pause_until_stopped()
+
+    def _deploy_and_run_bot(self, *, sandbox: bool) -> None:
         if sandbox:
             url = f"{settings.DISCORD_API_BASE_URL}/gateway"
             if not _wait_until(lambda: _answers(url), timeout=60):
@@ -163,14 +178,14 @@ class Command(BaseCommand):
 
     # --- banner ---------------------------------------------------------------------------------------
     def _banner(self) -> None:
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-        run_dir = Path(os.environ.get(RUN_DIR) or Path(settings.BASE_DIR) / ".run")
+        run_dir = _run_dir()
         sandbox = os.environ.get(RUN_DISCORD) == SANDBOX
         site = settings.SITE_URL
         started = datetime.fromtimestamp(float(os.environ.get(RUN_STARTED_AT) or time.time()), tz=UTC)
         waits = {"the web app": lambda: _answers(f"{site}/health")}
         if sandbox or settings.DISCORD_BOT_TOKEN:
-            waits["the bot"] = bot_is_online
+            # Not waited for once its process gave up (it said why in the log).
+            waits["the bot"] = lambda: bot_is_online() or (run_dir / BOT_FAILED).exists()
         if sandbox:
             sandbox_url = f"http://127.0.0.1:{os.environ.get('DISCORD_SANDBOX_PORT', '8001')}"
             waits["the Discord sandbox"] = lambda: _sandbox_ready(sandbox_url)
@@ -182,6 +197,8 @@ class Command(BaseCommand):
             waits["the worker (first role sync)"] = synced
         deadline = time.monotonic() + WAIT_SECONDS
         late = [name for name, ready in waits.items() if not _wait_until(ready, deadline=deadline)]
+        if (run_dir / BOT_FAILED).exists():
+            late.append("the bot")
         connections.close_all()
         password_file = run_dir / "admin-password"
         password = password_file.read_text().strip() if password_file.exists() else f"(see {password_file})"
@@ -203,7 +220,7 @@ class Command(BaseCommand):
             )
         lines += [f"  API docs   {site}/api/docs/", ""]
         if late:
-            lines.append(f"  Not up after {WAIT_SECONDS:.0f} s: {', '.join(late)} (see the log above).")
+            lines.append(f"  Not up: {', '.join(late)} (see the log above).")
         lines.append(f"Ctrl-C stops everything. This screen again: cat {run_dir / 'banner.txt'}")
         width = max(len(line) for line in lines) + 4
         text = "\n".join(["=" * width, *(f"  {line}" for line in lines), "=" * width])
@@ -211,8 +228,17 @@ class Command(BaseCommand):
         self.stdout.write(text)
         self.stdout.flush()
         # honcho stops everything when one process ends: the banner stays until Ctrl-C.
-        while True:
-            signal.pause()
+        _pause_until_stopped()
+
+
+def _run_dir() -> Path:
+    return Path(os.environ.get(RUN_DIR) or Path(settings.BASE_DIR) / ".run")
+
+
+def _pause_until_stopped() -> None:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    while True:
+        signal.pause()
 
 
 def _answers(url: str) -> bool:
