@@ -817,8 +817,6 @@ def run_preflight(
     *, fix_commands: bool = False, actor: str = "", client: DiscordClient | None = None
 ) -> Report:
     """Run every check in checklist order. Only `fix_commands` writes to Discord (the slash commands)."""
-    ctx = Preflight(
-        fix_commands=fix_commands, actor=actor, client=client or DiscordClient(max_retries=2)
-    )
+    ctx = Preflight(fix_commands=fix_commands, actor=actor, client=client or DiscordClient(max_retries=2))
     results = [check.run(ctx) for check in CHECKS]
     return Report(ran_at=timezone.now(), results=results, fixed_commands=ctx.commands_fixed)
