@@ -10,7 +10,7 @@ from accounts.models import AuditEvent
 from accounts.selectors import user_for_discord_id
 from credits.selectors import can_moderate
 from credits.services import NOTE_MAX_LENGTH, approve_request, deny_request
-from discordbot import components, embeds
+from discordbot import components, embeds, limits
 from discordbot.asyncdb import database_sync_to_async
 from discordbot.cogs.base import BotCog, Refusal, note_user
 
@@ -56,7 +56,7 @@ class DenyNoteModal(nextcord.ui.Modal):
 
     def __init__(self, request_id: int):
         super().__init__(
-            title=f"Deny request #{request_id}",
+            title=limits.truncate(f"Deny request #{request_id}", limits.MODAL_TITLE),
             custom_id=components.custom_id(components.DENY_NOTE, request_id),
             timeout=15 * 60,
             auto_defer=False,
