@@ -110,6 +110,9 @@ class Interaction:
     response: dict | None = None
     original_message: dict | None = None
     followups: list[dict] = field(default_factory=list)
+    # The message a component (or a modal opened from one) is attached to: what @original names once the
+    # interaction is answered with DEFERRED_UPDATE_MESSAGE (6) or UPDATE_MESSAGE (7).
+    source_message: dict | None = None
 
 
 class FakeDiscordState:
@@ -473,8 +476,12 @@ class FakeDiscordState:
         command_id: str | None = None,
         interaction_type: int = 2,
         data: dict | None = None,
+        message: dict | None = None,
     ) -> dict:
-        """A real-shaped INTERACTION_CREATE payload (slash command by default), registered for callbacks."""
+        """A real-shaped INTERACTION_CREATE payload (slash command by default), registered for callbacks.
+
+        ``message``: for a component or modal submit, the message (from ``make_message``) it came from.
+        """
         with self.lock:
             interaction = Interaction(
                 id=self.snowflake(),
@@ -483,6 +490,7 @@ class FakeDiscordState:
                 channel_id=channel_id,
                 guild_id=guild_id,
                 created_at=time.time(),
+                source_message=message,
             )
             self.interactions[interaction.token] = interaction
             user = self.users[str(user_id)]
@@ -507,6 +515,8 @@ class FakeDiscordState:
                 "context": 0 if guild_id else 1,
                 "attachment_size_limit": 10485760,
             }
+            if message is not None:
+                payload["message"] = message
             if channel_id and channel_id in self.channels:
                 payload["channel"] = self.channels[channel_id]
             if guild_id:

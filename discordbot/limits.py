@@ -10,7 +10,7 @@ all of them together across the message's embeds) and "Create Message" (content 
 docs/interactions/receiving-and-responding.mdx "Modal" (title up to 45 characters).
 """
 
-from typing import Any
+from typing import Any, cast
 
 import nextcord
 
@@ -98,7 +98,7 @@ def embed_problems(embed: dict[str, Any]) -> list[str]:
 def fit_embed(embed: nextcord.Embed) -> nextcord.Embed:
     """`embed` cut to Discord's limits: each part truncated with an ellipsis, then the longest parts
     shortened until the whole is within 6000 characters. An embed that already fits is unchanged."""
-    data = embed.to_dict()
+    data = cast(dict[str, Any], embed.to_dict())
     if not embed_problems(data):
         return embed
     if data.get("title"):

@@ -42,6 +42,11 @@ async def interaction_callback(ctx: Ctx) -> web.Response:
                 data,
                 webhook_id=interaction.application_id,
             )
+        elif body.get("type") in (6, 7) and interaction.source_message is not None:
+            # A component's answer is the message it is attached to: 7 edits it now, 6 through @original.
+            interaction.original_message = interaction.source_message
+            if body.get("type") == 7:
+                state.edit_message(interaction.source_message, data)
     if ctx.query.get("with_response") == "true":
         return json_response(
             {
