@@ -77,10 +77,13 @@ class FakeGateway:
         self.last_identify: dict[int, float] = {}  # rate-limit bucket -> when its last IDENTIFY was let in
         self.zombies: set[web.WebSocketResponse] = set()  # connections that get no ACKs and no dispatches
         self.closes: list[int | None] = []  # the close code of every connection a client ended
+        self._server_closed: set[web.WebSocketResponse] = set()
 
     # --- test controls (call through FakeDiscord, which hops onto the server loop) -------------------
     async def dispatch(self, event: str, data: dict) -> int:
         """Send a dispatch to every identified session (buffered while a session is disconnected)."""
+        if event == "INTERACTION_CREATE":
+            self.server.state.interaction_dispatched(data)
         sent = 0
         for session in list(self.sessions.values()):
             await self._send_dispatch(session, event, data)
@@ -97,7 +100,7 @@ class FakeGateway:
         for session in self.sessions.values():
             if session.ws is not None and not session.ws.closed:
                 ws, session.ws = session.ws, None
-                await ws.close(code=code, message=b"fake gateway dropped the connection")
+                await self._close(ws, code, b"fake gateway dropped the connection")
 
     async def close_all(self, code: int = 1001) -> None:
         await self.drop(code)
@@ -158,7 +161,7 @@ class FakeGateway:
             while sent_at and sent_at[0] <= now - 60:
                 sent_at.popleft()
             if len(sent_at) > PAYLOADS_PER_MINUTE:
-                await ws.close(code=RATE_LIMITED, message=b"You are being rate limited.")
+                await self._close(ws, RATE_LIMITED, b"You are being rate limited.")
                 break
             op, data = message.get("op"), message.get("d")
             if op == HEARTBEAT:
@@ -172,12 +175,19 @@ class FakeGateway:
         self._closed_by_client(ws)
         return ws
 
+    async def _close(self, ws: web.WebSocketResponse, code: int, message: bytes) -> None:
+        self._server_closed.add(ws)
+        await ws.close(code=code, message=message)
+
     def _closed_by_client(self, ws: web.WebSocketResponse) -> None:
         self.zombies.discard(ws)
+        if ws in self._server_closed:
+            self._server_closed.discard(ws)
+            return
+        self.closes.append(ws.close_code)
         for session_id, session in list(self.sessions.items()):
             if session.ws is ws:
                 session.ws = None
-                self.closes.append(ws.close_code)
                 # gateway.mdx "Initiating a Disconnect": closing with 1000 or 1001 invalidates the session.
                 if ws.close_code in SESSION_ENDING_CLOSES:
                     del self.sessions[session_id]
@@ -186,10 +196,10 @@ class FakeGateway:
         state = self.server.state
         self.identifies.append(data)
         if data.get("token") not in (state.bot_token, f"Bot {state.bot_token}"):
-            await ws.close(code=AUTHENTICATION_FAILED, message=b"Authentication failed.")
+            await self._close(ws, AUTHENTICATION_FAILED, b"Authentication failed.")
             return
         if (data.get("intents") or 0) & GUILD_MEMBERS_INTENT and not state.guild_members_intent:
-            await ws.close(code=DISALLOWED_INTENTS, message=b"Disallowed intent(s).")
+            await self._close(ws, DISALLOWED_INTENTS, b"Disallowed intent(s).")
             return
         shard_id = (data.get("shard") or [0, 1])[0]
         bucket = shard_id % self.max_concurrency
@@ -246,8 +256,6 @@ class FakeGateway:
         session.seq += 1
         frame = {"op": DISPATCH, "d": data, "s": session.seq, "t": event}
         session.events.append(frame)
-        if event == "INTERACTION_CREATE":
-            self.server.state.interaction_dispatched(data)
         if session.ws is not None and not session.ws.closed and session.ws not in self.zombies:
             await self._send(session.ws, frame)
 

@@ -212,6 +212,7 @@ class FakeDiscordServer:
         )
         response = await self._respond(ctx, spec, recorded)
         recorded.status = 0 if response is None else response.status
+        recorded.done = True
         if response is None:
             # Close the connection with nothing written: the client sees a reset, not an answer.
             if request.transport is not None:

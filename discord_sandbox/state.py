@@ -56,6 +56,7 @@ class RecordedRequest:
     status: int = 0  # 0 when the client got no response (an injected dropped connection)
     audit_log_reason: str | None = None  # X-Audit-Log-Reason, URL-decoded
     handled: bool = False  # the route did its work (False when an injected failure answered instead)
+    done: bool = False  # answered, or dropped: nothing more will happen for this request
 
 
 @dataclass
