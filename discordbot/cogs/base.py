@@ -88,7 +88,8 @@ def cooldown_seconds(command: str) -> float:
 async def interaction_gate(interaction: nextcord.Interaction) -> bool:
     """The one check every slash command passes before it runs (nextcord global application check).
 
-    Cooldowns live in the shared cache so that every shard and process agrees on them. The command-wide
+    It runs after the command was acknowledged (`DealScaleBotMixin._answer_command`): the kill switch is in
+    the database and the cooldown in Redis, and neither may hold up the first response. Cooldowns live in the shared cache so that every shard and process agrees on them. The command-wide
     kill switch (`discord_integration` off for everyone) is checked first; the per-member rollout of the
     flag is applied where the member is resolved (`member_for`).
     """
@@ -219,9 +220,13 @@ async def open_modal_in_time(
 
 
 def _discard_outcome(task: asyncio.Future) -> None:
-    # The modal is open; a refusal now comes again on submit. Retrieved so asyncio does not log it.
-    if not task.cancelled():
-        task.exception()
+    # The modal is open and its submit checks again, so a late refusal is dropped (retrieved, so asyncio
+    # does not log it); a late bug is logged here and answered on submit, where it happens again.
+    if task.cancelled():
+        return
+    error = task.exception()
+    if error is not None and not isinstance(error, DomainError):
+        logger.warning("bot_modal_check_failed_late", error=repr(error))
 
 
 async def report_unexpected_error(interaction: nextcord.Interaction, error: BaseException) -> None:

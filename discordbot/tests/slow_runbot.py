@@ -4,7 +4,9 @@ Run as `python -m discordbot.tests.slow_runbot [runbot options]` with SLOWED (co
 `module:function` names) and SLOWED_SECONDS in the environment. Each named function sleeps, runs, and when
 it returns tells the fake Discord with a `GET /gateway` carrying an `X-Slowed: <name>` header: the fake's
 request log then shows what the bot sent before the slow work was over, with no clock in the test.
-The functions are replaced on their module, so callers that look them up at call time get the slow one.
+BROKEN names functions that raise RuntimeError instead of running (a bug behind the command; slowed too
+when also in SLOWED). The functions are replaced on their module, so callers that look them up at call
+time get the replacement.
 """
 
 import functools
@@ -16,6 +18,14 @@ import time
 import requests
 
 MARKER_HEADER = "X-Slowed"
+
+
+def broken(function, name: str):
+    @functools.wraps(function)
+    def fail(*args, **kwargs):
+        raise RuntimeError(f"{name} broken by slow_runbot")
+
+    return fail
 
 
 def slowed(function, name: str):
@@ -37,10 +47,11 @@ def main() -> None:
     import django
 
     django.setup()
-    for name in os.environ["SLOWED"].split(","):
-        module_name, _, attribute = name.partition(":")
-        module = importlib.import_module(module_name)
-        setattr(module, attribute, slowed(getattr(module, attribute), name))
+    for variable, replacement in (("BROKEN", broken), ("SLOWED", slowed)):
+        for name in filter(None, os.environ.get(variable, "").split(",")):
+            module_name, _, attribute = name.partition(":")
+            module = importlib.import_module(module_name)
+            setattr(module, attribute, replacement(getattr(module, attribute), name))
 
     from django.core.management import execute_from_command_line
 

@@ -12,6 +12,7 @@ import pytest
 from discordbot.bot import ComponentRoute, DealScaleBot
 from discordbot.cogs.base import (
     Acknowledgement,
+    BotCog,
     InteractionRun,
     Refusal,
     acknowledge,
@@ -245,3 +246,15 @@ async def test_a_refusal_within_the_budget_is_raised_and_no_modal_opens(run, set
     with pytest.raises(Refusal):
         await open_modal_in_time(recorder.interaction, object(), checks=refusal)
     assert recorder.names() == []
+
+
+async def test_a_bug_after_a_public_deferral_is_answered_privately(run):
+    recorder = Recorder()
+    await acknowledge(recorder.interaction, Acknowledgement.PUBLIC)
+
+    await BotCog(MagicMock()).cog_application_command_error(recorder.interaction, KeyError("boom"))
+
+    assert recorder.names() == ["defer", "delete_original", "followup"]
+    assert recorder.calls[2][1]["ephemeral"] is True
+    assert recorder.calls[2][1]["embed"].title == "⚠️ Sorry"
+    assert run.outcome == "error"
