@@ -221,3 +221,40 @@ def test_announce_posts_a_title_and_body_at_the_limits(fake_discord):
     assert embed["title"] == "📢 " + "T" * 253 and embed["description"] == "B" * 4096
     assert limits.embed_problems(embed) == []
     assert fake_discord.requests_to("POST", MESSAGES)[-1].status == 200
+
+
+def pathological_embeds() -> dict[str, object]:
+    card = embeds.RankCard(name=LONG, rank=3, previous_rank=9, score=10, generated_at=NOW)
+    return {
+        "leaderboard": embeds.leaderboard(
+            period="all",
+            rows=rows(25, 150),
+            own_row=embeds.LeaderboardRow(rank=10**6, name=LONG, score=1),
+            caller_linked=True,
+            link_url="https://dealscale.example/profile/",
+            generated_at=NOW,
+        ),
+        "rank": embeds.rank(card, milestone=embeds.Milestone(name=LONG, needed=LONG)),
+        "request": embeds.request_filed(request_id=1, amount=5, status="pending", reason=LONG),
+        "moderation": embeds.moderation_request(
+            request_id=1, member=LONG, discord_id="1", amount=5, reason=LONG, source="web"
+        ),
+        "decided": embeds.moderation_decided(
+            request_id=1, member=LONG, amount=5, reason=LONG, status="denied", moderator=LONG, note=LONG
+        ),
+        "dm": embeds.decision_dm(
+            request_id=1, amount=5, reason=LONG, status="denied", note=LONG, decided_at=NOW
+        ),
+        "announcement": embeds.announcement(title=LONG, text=LONG),
+    }
+
+
+@pytest.mark.parametrize("name", list(pathological_embeds()))
+def test_the_fake_discord_accepts_each_embed_built_from_over_long_data(fake_discord, name):
+    from discord_rest.client import DiscordClient
+
+    embed = pathological_embeds()[name]
+
+    message = DiscordClient().send_message(DEFAULT_CHANNEL_ID, embeds=[embed.to_dict()])
+
+    assert message["embeds"][0]["title"] == embed.title
