@@ -265,6 +265,8 @@ BOT_REQUEST_CREDITS_COOLDOWN_SECONDS = env.float("BOT_REQUEST_CREDITS_COOLDOWN_S
 BOT_MODAL_CHECK_BUDGET_SECONDS = env.float("BOT_MODAL_CHECK_BUDGET_SECONDS", default=1.5)
 # Channel where new credit requests are posted with Approve / Deny buttons (empty: not posted).
 DISCORD_MOD_CHANNEL_ID = env("DISCORD_MOD_CHANNEL_ID", default="")
+# Channel `manage.py announce` posts to when no --channel is given (empty: --channel is required).
+DISCORD_ANNOUNCEMENTS_CHANNEL_ID = env("DISCORD_ANNOUNCEMENTS_CHANNEL_ID", default="")
 # OAuth is "not working" when this many callbacks failed in the window and none succeeded since.
 OAUTH_FAILURE_WINDOW_SECONDS = env.int("OAUTH_FAILURE_WINDOW_SECONDS", default=300)
 OAUTH_FAILURE_THRESHOLD = env.int("OAUTH_FAILURE_THRESHOLD", default=5)

@@ -221,7 +221,7 @@ class FakeGateway:
                 "session_type": "normal",
                 "resume_gateway_url": self.server.ws_url,
                 "shard": data.get("shard", [0, 1]),
-                "application": {"id": state.application_id, "flags": 565248},
+                "application": {"id": state.application_id, "flags": state.application_flags},
                 "private_channels": [],
                 "relationships": [],
                 "presences": [],

@@ -23,6 +23,16 @@ CLIENT_SECRET = "fake-client-secret"
 GUILD_ID = "1200000000000000001"
 DEFAULT_CHANNEL_ID = "1300000000000000001"
 BOT_ROLE_ID = "1400000000000000001"
+# Application flags (``application.mdx`` "Application Flags"): the privileged intents a bot in under 100
+# servers has once they are switched on in the portal: presence, server members, message content.
+GATEWAY_PRESENCE_LIMITED = 1 << 13
+GATEWAY_GUILD_MEMBERS_LIMITED = 1 << 15
+GATEWAY_MESSAGE_CONTENT_LIMITED = 1 << 19
+DEFAULT_APPLICATION_FLAGS = (
+    GATEWAY_PRESENCE_LIMITED | GATEWAY_GUILD_MEMBERS_LIMITED | GATEWAY_MESSAGE_CONTENT_LIMITED
+)
+VIEW_CHANNEL = 1 << 10
+ADMINISTRATOR = 1 << 3
 
 # Discord's epoch-based snowflakes are increasing; a counter keeps ids unique, sortable and readable.
 _FIRST_SNOWFLAKE = 1500000000000000000
@@ -147,6 +157,10 @@ class FakeDiscordState:
             self.bot_token = BOT_TOKEN
             self.application_id = APPLICATION_ID
             self.client_secret = CLIENT_SECRET
+            # GET /applications/@me: ``flags`` (READY's application too) and ``redirect_uris`` (left out of
+            # the answer while None, as the field is optional in Discord's application object).
+            self.application_flags = DEFAULT_APPLICATION_FLAGS
+            self.redirect_uris: list[str] | None = None
             self.users: dict[str, dict] = {}
             self.dms_closed: set[str] = set()
             self.guilds: dict[str, dict] = {}
@@ -382,9 +396,16 @@ class FakeDiscordState:
             return member
 
     def add_channel(
-        self, guild_id: str = GUILD_ID, *, name: str, channel_id: str | None = None, channel_type: int = 0
+        self,
+        guild_id: str = GUILD_ID,
+        *,
+        name: str,
+        channel_id: str | None = None,
+        channel_type: int = 0,
+        permission_overwrites: list[dict] | None = None,
     ) -> dict:
-        """Create a guild channel (type 0 = text)."""
+        """Create a guild channel (type 0 = text, 5 = announcement); overwrites are
+        ``{"id", "type": 0 role | 1 member, "allow", "deny"}`` with permission strings."""
         with self.lock:
             channel_id = str(channel_id or self.snowflake())
             self.channels[channel_id] = {
@@ -393,7 +414,7 @@ class FakeDiscordState:
                 "guild_id": str(guild_id),
                 "name": name,
                 "position": len(self.channels),
-                "permission_overwrites": [],
+                "permission_overwrites": list(permission_overwrites or []),
                 "nsfw": False,
                 "parent_id": None,
                 "topic": None,
@@ -415,6 +436,41 @@ class FakeDiscordState:
             roles = self.roles[guild_id]
             ids = bot_member["roles"] if bot_member else []
             return max([roles[r]["position"] for r in ids if r in roles] + [0])
+
+    def channel_permissions(self, channel_id: str, user_id: str) -> int:
+        """A member's permissions in a guild channel, computed as Discord documents it (``permissions.mdx``,
+        "Permission Overwrites"): owner or ADMINISTRATOR has all; else @everyone | roles, then overwrites."""
+        everything = (1 << 64) - 1
+        with self.lock:
+            channel = self.channels[channel_id]
+            guild_id = channel["guild_id"]
+            member = self.members[guild_id].get(user_id)
+            if member is None:
+                return 0
+            if self.guilds[guild_id]["owner_id"] == user_id:
+                return everything
+            roles = self.roles[guild_id]
+            permissions = int(roles[guild_id]["permissions"])
+            for role_id in member["roles"]:
+                if role_id in roles:
+                    permissions |= int(roles[role_id]["permissions"])
+            if permissions & ADMINISTRATOR:
+                return everything
+            overwrites = {o["id"]: o for o in channel["permission_overwrites"]}
+            if everyone := overwrites.get(guild_id):
+                permissions = (permissions & ~int(everyone["deny"])) | int(everyone["allow"])
+            allow = deny = 0
+            for role_id in member["roles"]:
+                if overwrite := overwrites.get(role_id):
+                    allow |= int(overwrite["allow"])
+                    deny |= int(overwrite["deny"])
+            permissions = (permissions & ~deny) | allow
+            if own := overwrites.get(user_id):
+                permissions = (permissions & ~int(own["deny"])) | int(own["allow"])
+            return permissions
+
+    def bot_can_view(self, channel_id: str) -> bool:
+        return bool(self.channel_permissions(channel_id, self.bot_user["id"]) & VIEW_CHANNEL)
 
     def guild_payload(self, guild_id: str, *, full: bool = False) -> dict:
         """The guild object; ``full`` adds GUILD_CREATE's members and channels."""

@@ -1,4 +1,7 @@
-"""`manage.py announce --channel <id or name> "text" [--embed [--title T]] [--dry-run]`: post a notice."""
+"""`manage.py announce [--channel <id or name>] "text" [--embed [--title T]] [--dry-run]`: post a notice.
+
+Without --channel it posts to DISCORD_ANNOUNCEMENTS_CHANNEL_ID.
+"""
 
 import getpass
 import json
@@ -20,14 +23,20 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("text", help="The message.")
-        parser.add_argument("--channel", required=True, help="Channel id, or its name in DISCORD_GUILD_ID.")
+        parser.add_argument(
+            "--channel",
+            help="Channel id, or its name in DISCORD_GUILD_ID (default: DISCORD_ANNOUNCEMENTS_CHANNEL_ID).",
+        )
         parser.add_argument("--embed", action="store_true", help="Post the text as an embed.")
         parser.add_argument("--title", default="Announcement", help="Title of the embed (with --embed).")
         parser.add_argument(
             "--dry-run", action="store_true", help="Print what would be posted; send nothing."
         )
 
-    def handle(self, *args, text, channel, embed=False, title="Announcement", dry_run=False, **options):
+    def handle(self, *args, text, channel=None, embed=False, title="Announcement", dry_run=False, **options):
+        channel = channel or settings.DISCORD_ANNOUNCEMENTS_CHANNEL_ID
+        if not channel:
+            raise CommandError("Pass --channel, or set DISCORD_ANNOUNCEMENTS_CHANNEL_ID.")
         text = text.strip()
         refusal = announcement_refusal(text=text, title=title, embed=embed)
         if refusal:
