@@ -9,8 +9,8 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 
 from accounts import crypto
-from accounts.discord_provider.failures import DiscordCallbackFailed
 from accounts.fields import FERNET_PREFIX
+from accounts.oauth_failures import DiscordCallbackFailed
 from accounts.selectors import discord_id_for, discord_integration_enabled_for
 from accounts.services import record_oauth_attempt
 

@@ -11,7 +11,6 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from accounts import crypto
-from accounts.discord_provider.failures import describe_failure
 from accounts.errors import (
     DiscordTemporarilyUnavailable,
     NotLinked,
@@ -20,6 +19,7 @@ from accounts.errors import (
     UnlinkWouldLockOut,
 )
 from accounts.models import APIToken, AuditEvent, DiscordToken, OAuthAttempt, User
+from accounts.oauth_failures import describe_failure
 from accounts.selectors import privileges_of
 from accounts.signals import discord_linked, discord_unlinked
 from discord_rest.client import DiscordClient, DiscordError, DiscordServerError, DiscordUnauthorized

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.shortcuts import render
 
 from accounts.discord_integration import discord_sign_in_open
-from accounts.discord_provider.failures import DiscordCallbackFailed, failed_call
+from accounts.oauth_failures import DiscordCallbackFailed, failed_call
 from accounts.selectors import discord_integration_enabled_for
 from discord_rest.client import DiscordClient, DiscordError
 

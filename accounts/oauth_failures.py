@@ -1,4 +1,6 @@
-"""How a Discord call of the OAuth callback failed, as allauth's callback view expects to be told.
+"""How an OAuth call to Discord failed: for allauth's callback view, and for the OAuth attempts recorded.
+
+It sits beside, not inside, the provider package: the services describe failed token refreshes with it.
 
 allauth's callback view turns a ProviderException raised while it exchanges the code or fetches the profile
 into its error page (HTTP 401) and `on_authentication_error`, which records the OAuth failure: so every
