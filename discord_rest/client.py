@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import random
+import secrets
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
@@ -273,9 +274,19 @@ class DiscordClient:
         content: str | None = None,
         embeds: Sequence[Mapping[str, Any]] | None = None,
         components: Sequence[Mapping[str, Any]] | None = None,
+        nonce: str | None = None,
     ) -> dict:
-        """Post a message; mentions are disabled so a message never pings anyone by accident."""
-        body: dict[str, Any] = {"allowed_mentions": {"parse": []}}
+        """Post a message; mentions are disabled so a message never pings anyone by accident.
+
+        Every post carries a ``nonce`` (given, up to 25 characters, or random) with ``enforce_nonce``: when a
+        retry follows a 5xx Discord sent after creating the message, Discord returns that message instead
+        of posting it twice (``message.mdx``, "Create Message"; the nonce holds for a few minutes).
+        """
+        body: dict[str, Any] = {
+            "allowed_mentions": {"parse": []},
+            "nonce": nonce or secrets.token_hex(12),
+            "enforce_nonce": True,
+        }
         if content is not None:
             body["content"] = content
         if embeds is not None:

@@ -19,6 +19,7 @@ import asyncio
 import json
 import secrets
 import time
+import weakref
 from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -63,6 +64,8 @@ class GatewaySession:
 class FakeGateway:
     def __init__(self, server: FakeDiscordServer) -> None:
         self.server = server
+        # Kept across resets: a socket closed by the last test's reset may finish closing after it.
+        self._server_closed: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
         self.reset()
 
     def reset(self) -> None:
@@ -77,7 +80,6 @@ class FakeGateway:
         self.last_identify: dict[int, float] = {}  # rate-limit bucket -> when its last IDENTIFY was let in
         self.zombies: set[web.WebSocketResponse] = set()  # connections that get no ACKs and no dispatches
         self.closes: list[int | None] = []  # the close code of every connection a client ended
-        self._server_closed: set[web.WebSocketResponse] = set()
 
     # --- test controls (call through FakeDiscord, which hops onto the server loop) -------------------
     async def dispatch(self, event: str, data: dict) -> int:

@@ -247,12 +247,9 @@ class FakeDiscordServer:
         key = f"{spec.method} {spec.template}"
         failure = state.take_failure(spec.method, spec.template, recorded)
         if failure is not None and not failure.after_work:
-            if failure.hang and not await self._hang(failure.hang):
-                return None
-            if failure.disconnect:
-                return None
-            if failure.status is not None:
-                return self._failure_response(failure, key)
+            ends, answer = await self._inject(failure, key)
+            if ends:
+                return answer
 
         with state.lock:
             rule = state.rate_limits.get(key) or RateLimitRule(
@@ -277,13 +274,20 @@ class FakeDiscordServer:
         recorded.handled = True
         response.headers.update(headers)
         if failure is not None and failure.after_work:
-            if failure.hang and not await self._hang(failure.hang):
-                return None
-            if failure.disconnect:
-                return None
-            if failure.status is not None:
-                return self._failure_response(failure, key)
+            ends, answer = await self._inject(failure, key)
+            if ends:
+                return answer
         return response
+
+    async def _inject(self, failure: InjectedFailure, key: str) -> tuple[bool, web.Response | None]:
+        """Whether the failure ends the request, and its answer (None: the connection is dropped)."""
+        if failure.hang and not await self._hang(failure.hang):
+            return True, None
+        if failure.disconnect:
+            return True, None
+        if failure.status is not None:
+            return True, self._failure_response(failure, key)
+        return False, None
 
     async def _hang(self, seconds: float) -> bool:
         """Hold a response ``seconds``; False when a reset released it first (the request is then dropped)."""

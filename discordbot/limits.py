@@ -35,28 +35,19 @@ EMPTY_FIELD = "—"
 
 
 def length(text: str) -> int:
-    """The length of `text` as Discord's limits count it, erring on the long side.
+    """The length of `text` as Discord's limits count it: in code points, as Python counts a str.
 
-    Counted in UTF-16 code units: an emoji outside the Basic Multilingual Plane counts two, so text that
-    fits here fits whether Discord counts code points or UTF-16 units.
+    (Discord's API is Python: discord-api-docs issue 1315, "the API calculates length based on the number
+    of codepoints"; an emoji is one, however many UTF-16 units or UTF-8 bytes it takes.)
     """
-    return len(text.encode("utf-16-le")) // 2
+    return len(text)
 
 
 def truncate(text: str, limit: int) -> str:
     """`text` if it fits in `limit`, else its start and an ellipsis, `limit` long at most."""
     if length(text) <= limit:
         return text
-    budget = limit - length(ELLIPSIS)
-    kept: list[str] = []
-    used = 0
-    for char in text:
-        size = length(char)
-        if used + size > budget:
-            break
-        kept.append(char)
-        used += size
-    return "".join(kept).rstrip() + ELLIPSIS
+    return text[: limit - length(ELLIPSIS)].rstrip() + ELLIPSIS
 
 
 def embed_size(embed: dict[str, Any]) -> int:

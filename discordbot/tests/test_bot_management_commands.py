@@ -134,6 +134,16 @@ def test_announce_finds_a_channel_by_name_and_posts_an_embed(fake_discord):
     assert message["embeds"][0]["description"] == "Back in 10 minutes"
 
 
+def test_announce_refuses_a_title_longer_than_discord_allows(fake_discord):
+    # 255 characters after the "📢 " prefix: 257 in all.
+    with pytest.raises(CommandError, match="The title is 255 characters; Discord allows 254 here"):
+        run("announce", "--channel", DEFAULT_CHANNEL_ID, "--embed", "--title", "x" * 255, "Back soon")
+    assert fake_discord.requests_to("POST", "/channels/{channel_id}/messages") == []
+
+    run("announce", "--channel", DEFAULT_CHANNEL_ID, "--embed", "--title", "x" * 254, "Back soon")
+    assert len(fake_discord.sent_messages(DEFAULT_CHANNEL_ID)) == 1
+
+
 def test_announce_dry_run_sends_nothing(fake_discord):
     output = run("announce", "--channel", DEFAULT_CHANNEL_ID, "--dry-run", "Maintenance tonight")
 

@@ -39,11 +39,10 @@ def test_text_that_fits_is_kept_and_longer_text_is_cut_with_an_ellipsis_at_the_l
     assert limits.truncate("abcdef", 4) == "abc…"
 
 
-def test_characters_beyond_the_basic_plane_count_twice_so_the_cut_errs_on_the_safe_side():
-    assert limits.length("🏆") == 2
-    assert limits.length("é") == 1
-    cut = limits.truncate("🏆" * 10, 7)
-    assert cut == "🏆🏆🏆…" and limits.length(cut) == 7
+def test_an_emoji_counts_as_one_character_as_discord_counts_code_points():
+    assert limits.length("🏆") == 1
+    cut = limits.truncate("🏆" * 10, 4)
+    assert cut == "🏆🏆🏆…" and limits.length(cut) == 4
 
 
 def test_an_embed_that_fits_is_left_as_it_is():
@@ -186,7 +185,7 @@ async def test_moderation_components_fit_for_the_largest_request_id():
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        (["--embed", "--title", "T" * 255, "Body"], "The title is 255 characters; Discord allows 253 here"),
+        (["--embed", "--title", "T" * 255, "Body"], "The title is 255 characters; Discord allows 254 here"),
         (["--embed", "B" * 4097], "The message is 4097 characters; Discord allows 4096 in an embed"),
         (["C" * 2001], "The message is 2001 characters; Discord allows 2000 in a message"),
         (["   "], "The message is empty"),
@@ -211,14 +210,14 @@ def test_announce_posts_a_title_and_body_at_the_limits(fake_discord):
         DEFAULT_CHANNEL_ID,
         "--embed",
         "--title",
-        "T" * 253,
+        "T" * 254,
         "B" * 4096,
         stdout=StringIO(),
     )
 
     [message] = fake_discord.sent_messages(DEFAULT_CHANNEL_ID)
     [embed] = message["embeds"]
-    assert embed["title"] == "📢 " + "T" * 253 and embed["description"] == "B" * 4096
+    assert embed["title"] == "📢 " + "T" * 254 and embed["description"] == "B" * 4096
     assert limits.embed_problems(embed) == []
     assert fake_discord.requests_to("POST", MESSAGES)[-1].status == 200
 
