@@ -105,7 +105,7 @@ class Command(BaseCommand):
             return
         # The migration's state: a rollout to nobody. A demo with nobody allowed to link shows nothing.
         if current.mode == "rollout" and not current.percent:
-            set_discord_integration(mode="on", operator="seed_demo")
+            set_discord_integration(mode="on", actor="seed_demo")
             self.stdout.write("Opened Discord linking to every member (discord_integration on).")
 
 
