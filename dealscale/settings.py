@@ -264,6 +264,9 @@ BOT_GATEWAY_TIMEOUT_SECONDS = env.float("BOT_GATEWAY_TIMEOUT_SECONDS", default=6
 # Per-member cooldown of each slash command, and the longer one of /request-credits (0 disables).
 BOT_COOLDOWN_SECONDS = env.float("BOT_COOLDOWN_SECONDS", default=3.0)
 BOT_REQUEST_CREDITS_COOLDOWN_SECONDS = env.float("BOT_REQUEST_CREDITS_COOLDOWN_SECONDS", default=30.0)
+# How long the Deny button waits for its checks before opening the reason modal anyway: a modal must be
+# the first response, due within Discord's 3 s (the submit checks again). See docs/bot.md.
+BOT_MODAL_CHECK_BUDGET_SECONDS = env.float("BOT_MODAL_CHECK_BUDGET_SECONDS", default=1.5)
 # Channel where new credit requests are posted with Approve / Deny buttons (empty: not posted).
 DISCORD_MOD_CHANNEL_ID = env("DISCORD_MOD_CHANNEL_ID", default="")
 # Channel `manage.py announce` posts to when no --channel is given (empty: --channel is required).

@@ -92,6 +92,7 @@ class DiscordClient:
         base_url: str | None = None,
         timeout: float | None = None,
         max_retries: int = 4,
+        max_retry_after: float | None = None,
         governor: Governor | None = None,
         sleep: Callable[[float], None] = time.sleep,
         session: requests.Session | None = None,
@@ -100,6 +101,9 @@ class DiscordClient:
         self._base_url = base_url
         self._timeout = timeout
         self.max_retries = max_retries
+        # The longest 429 wait this client sits through before raising DiscordRateLimited (default
+        # DISCORD_MAX_RETRY_AFTER): a web request a browser waits for can afford much less than a task.
+        self._max_retry_after = max_retry_after
         self._governor = governor
         self.sleep = sleep
         self.session = session or requests.Session()
@@ -125,6 +129,7 @@ class DiscordClient:
         bearer_token: str | None = None,
         params: dict[str, Any] | None = None,
         essential: bool | None = None,
+        retry_server_errors: bool = True,
     ) -> Any:
         """Call Discord and return the parsed JSON (None on 204).
 
@@ -132,6 +137,9 @@ class DiscordClient:
         (HTTP Basic with the OAuth client id/secret, for the token endpoints) or ``"none"``. A ``reason``
         goes to the guild's audit log. ``essential`` calls still go out after the invalid-request ceiling
         is reached; by default that is every call not made with the bot token.
+        ``retry_server_errors=False`` for a call Discord must not see twice (an OAuth grant: the code is
+        spent, the refresh token rotated, by a call whose answer was lost): a 5xx is raised at once. A 429
+        and a connection that never opened are still retried, since Discord did not act on those.
         Raises DiscordUnauthorized (401), DiscordForbidden (403), DiscordNotFound (404), DiscordRateLimited
         (429 after retries, or a wait longer than DISCORD_MAX_RETRY_AFTER), DiscordServerError (5xx or network
         error after retries), DiscordError (anything else, e.g. 400 with ``code``/``error``).
@@ -186,7 +194,12 @@ class DiscordClient:
                 return body
             if status == 429:
                 retry_after = Governor.retry_after(response.headers, body)
-                if last_attempt or retry_after > settings.DISCORD_MAX_RETRY_AFTER:
+                patience = (
+                    settings.DISCORD_MAX_RETRY_AFTER
+                    if self._max_retry_after is None
+                    else self._max_retry_after
+                )
+                if last_attempt or retry_after > patience:
                     log.error(
                         "discord_rate_limited_giving_up",
                         attempt=attempt,
@@ -196,7 +209,7 @@ class DiscordClient:
                     raise self._error(response, body, retry_after=retry_after)
                 # The governor now holds the bucket (or everybody, for a global 429) until retry_after.
                 continue
-            if status in RETRIED_STATUSES and not last_attempt:
+            if status in RETRIED_STATUSES and retry_server_errors and not last_attempt:
                 log.warning("discord_server_error", status=status, attempt=attempt, will_retry=True)
                 self.sleep(self._backoff(attempt))
                 continue
@@ -347,21 +360,22 @@ class DiscordClient:
         return self.request("GET", self._commands_path(application_id, guild_id))
 
     # --- OAuth2 (form-encoded: Discord's token endpoints refuse JSON) --------------------------------
-    def exchange_code(self, *, code: str, redirect_uri: str) -> dict:
-        """Trade an authorization code for tokens; DiscordError with ``error == "invalid_grant"`` on a bad code."""
-        return self.request(
-            "POST",
-            "/oauth2/token",
-            auth="client",
-            form={
-                "grant_type": "authorization_code",
-                "code": code,
-                "redirect_uri": redirect_uri,
-            },
-        )
+    def exchange_code(self, *, code: str, redirect_uri: str, code_verifier: str | None = None) -> dict:
+        """Trade an authorization code for tokens; DiscordError with ``error == "invalid_grant"`` on a bad code.
+
+        Sent once: a code is single-use, so after a 5xx (Discord may have spent it) a repeat could only fail.
+        """
+        form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
+        if code_verifier:
+            form["code_verifier"] = code_verifier
+        return self.request("POST", "/oauth2/token", auth="client", form=form, retry_server_errors=False)
 
     def refresh_access_token(self, *, refresh_token: str) -> dict:
-        """New tokens for a refresh token; Discord rotates it, so store the returned ``refresh_token``."""
+        """New tokens for a refresh token; Discord rotates it, so store the returned ``refresh_token``.
+
+        Sent once: a refresh whose answer was lost (a 5xx, a timeout) may have rotated the token already,
+        so the caller decides what comes next (accounts.services.get_valid_access_token).
+        """
         return self.request(
             "POST",
             "/oauth2/token",
@@ -370,6 +384,7 @@ class DiscordClient:
                 "grant_type": "refresh_token",
                 "refresh_token": refresh_token,
             },
+            retry_server_errors=False,
         )
 
     def revoke_token(self, *, token: str, token_type_hint: str | None = None) -> None:

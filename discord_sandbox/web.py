@@ -32,6 +32,10 @@ STARTED = web.AppKey("sandbox_interactions", dict)
 EPHEMERAL = 1 << 6
 # Discord gives the bot 3 s to answer; the page waits a little longer before it says nobody did.
 RESPONSE_WAIT_SECONDS = 5.0
+# DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE and DEFERRED_UPDATE_MESSAGE: the answer follows through the webhook.
+DEFERRALS = (5, 6)
+# The reply box waits this long for a deferred answer; later, the channel still shows it as it lands.
+DEFERRED_ANSWER_WAIT_SECONDS = 15.0
 APPLICATION_COMMAND, MESSAGE_COMPONENT, MODAL_SUBMIT = 2, 3, 5
 STRING, INTEGER, BOOLEAN, USER, NUMBER = 3, 4, 5, 6, 10
 BUTTON, LINK_STYLE = 2, 5
@@ -576,6 +580,15 @@ async def _deliver(
         return _problem("The application did not respond.", status=504)
     response = interaction.response or {}
     reply = response.get("data") or {}
+    if response.get("type") in DEFERRALS:
+        # Acknowledged now, answered later through the interaction's webhook: wait (bounded) for that.
+        answer_deadline = loop.time() + DEFERRED_ANSWER_WAIT_SECONDS
+        answered = None
+        while (answered := _deferred_answer(state, payload["token"], reply)) is None:
+            if loop.time() > answer_deadline:
+                break
+            await asyncio.sleep(0.05)
+        reply = answered or reply
     answer: dict[str, Any] = {
         "type": response.get("type"),
         "ephemeral": bool((reply.get("flags") or 0) & EPHEMERAL),
@@ -588,6 +601,19 @@ async def _deliver(
             _embed(e, names=names) for e in reply.get("embeds") or []
         )
     return web.json_response(answer)
+
+
+def _deferred_answer(state: FakeDiscordState, token: str, deferral: dict) -> dict | None:
+    """The message that answered a deferred interaction: the last accepted edit of @original (as
+    ephemeral as the deferral) or follow-up, or None while the bot is still working."""
+    with state.lock:
+        recorded = [r for r in state.requests if token in r.path and r.status == 200 and r.json is not None]
+    for request in reversed(recorded):
+        if request.method == "PATCH" and request.path.endswith("/messages/@original"):
+            return {**request.json, "flags": deferral.get("flags") or 0}
+        if request.method == "POST" and request.route == "/webhooks/{webhook_id}/{webhook_token}":
+            return request.json
+    return None
 
 
 SCRIPT = r"""

@@ -135,7 +135,8 @@ def test_announce_finds_a_channel_by_name_and_posts_an_embed(fake_discord):
 
 
 def test_announce_refuses_a_title_longer_than_discord_allows(fake_discord):
-    with pytest.raises(CommandError, match="The title is 257 characters; Discord allows 256"):
+    # 255 characters after the "📢 " prefix: 257 in all.
+    with pytest.raises(CommandError, match="The title is 255 characters; Discord allows 254 here"):
         run("announce", "--channel", DEFAULT_CHANNEL_ID, "--embed", "--title", "x" * 255, "Back soon")
     assert fake_discord.requests_to("POST", "/channels/{channel_id}/messages") == []
 

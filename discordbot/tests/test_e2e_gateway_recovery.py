@@ -12,7 +12,14 @@ import pytest
 from waffle.models import Flag
 
 from discordbot.models import BotHeartbeat
-from discordbot.tests.test_e2e_runbot import callback_of, linked_member, slash, start_bot
+from discordbot.tests.test_e2e_runbot import (
+    DEFERRED_CHANNEL_MESSAGE,
+    answer_of,
+    embed_of,
+    linked_member,
+    slash,
+    start_bot,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,8 +38,9 @@ def test_the_bot_resumes_or_identifies_again_as_each_gateway_signal_asks(fake_di
         )
 
     def answers_a_command(step: str) -> None:
-        answer = callback_of(fake_discord, slash(fake_discord, "link", user_id=member_discord_id))
-        assert answer["type"] == 4, step
+        answer = answer_of(fake_discord, slash(fake_discord, "link", user_id=member_discord_id))
+        assert answer["type"] == DEFERRED_CHANNEL_MESSAGE, step
+        assert embed_of(answer)["title"], step
 
     try:
         fake_discord.wait_until(
