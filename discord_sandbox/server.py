@@ -3,7 +3,8 @@
 It mounts every route of ``discord_sandbox.routes`` under ``/api/v10`` and ``/api`` (plus the consent page
 at ``/oauth2/authorize``) and the gateway websocket at ``/gateway-ws``. Every route runs through
 ``_dispatch``: record → authenticate → global limit → injected failure → per-route limit → handler →
-rate-limit headers. Every 429 carries a ``Via`` header, without which nextcord assumes a Cloudflare ban.
+rate-limit headers, and a dropped response (``drop_next``) cuts the connection before or after the handler.
+Every 429 carries a ``Via`` header, without which nextcord assumes a Cloudflare ban.
 """
 
 from __future__ import annotations
@@ -197,6 +198,15 @@ class FakeDiscordServer:
             json=payload,
             form=form,
         )
+        dropped = state.take_drop(spec.method, spec.template)
+        if dropped is not None:
+            if dropped.handled:
+                await self._respond(ctx, spec)
+            await asyncio.sleep(dropped.hang_seconds)
+            # No status: the caller sees a closed connection (or its own timeout first, for a long hang).
+            if request.transport is not None:
+                request.transport.abort()
+            return web.Response(status=204)
         response = await self._respond(ctx, spec)
         recorded.status = response.status
         if response.status in (401, 403) or (
@@ -242,6 +252,8 @@ class FakeDiscordServer:
                 )
             if window.remaining <= 0:
                 state.ratelimit_hits[rule.bucket] = state.ratelimit_hits.get(rule.bucket, 0) + 1
+                limited_key = (rule.bucket, window_key[1], window.reset_at)
+                state.limited_windows[limited_key] = state.limited_windows.get(limited_key, 0) + 1
                 limited = _rate_limit_429(window.reset_at - now, is_global=False, scope="user")
                 limited.headers.update(_limit_headers(rule, window, now))
                 return limited

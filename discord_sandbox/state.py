@@ -28,6 +28,9 @@ _FIRST_SNOWFLAKE = 1500000000000000000
 ACCESS_TOKEN_LIFETIME = 604800
 AUTHORIZATION_CODE_LIFETIME = 600
 INTERACTION_TOKEN_LIFETIME = 15 * 60
+# Discord checks an enforced nonce "for uniqueness in the past few minutes" (message.mdx, Create Message)
+# without saying how many: the fake keeps the short end, so the project cannot lean on a longer one.
+NONCE_WINDOW_SECONDS = 120.0
 
 
 def _now_iso() -> str:
@@ -63,6 +66,21 @@ class InjectedFailure:
     retry_after: float = 1.0
     scope: str = "user"
     is_global: bool = False
+
+
+@dataclass
+class DroppedResponse:
+    """The next ``times`` requests matching method + route template get no answer: the connection is cut.
+
+    ``handled``: the request is carried out first (the message is created), so the caller never learns
+    what happened; otherwise it is not. ``hang_seconds`` passes before the connection is cut.
+    """
+
+    method: str
+    route: str
+    times: int
+    handled: bool = True
+    hang_seconds: float = 0.0
 
 
 @dataclass
@@ -145,6 +163,12 @@ class FakeDiscordState:
             self.interactions: dict[str, Interaction] = {}
             self.requests: list[RecordedRequest] = []
             self.failures: list[InjectedFailure] = []
+            self.dropped: list[DroppedResponse] = []
+            # (channel id, author id, nonce) -> (message id, when): enforce_nonce's memory.
+            self.nonces: dict[tuple[str, str, str], tuple[str, float]] = {}
+            self.nonce_window_seconds = NONCE_WINDOW_SECONDS
+            # (bucket, major|auth, window reset) -> 429s answered in that window by the per-route limit.
+            self.limited_windows: dict[tuple[str, str, float], int] = {}
             self.rate_limits: dict[str, RateLimitRule] = {}
             self.bucket_windows: dict[tuple[str, str], BucketWindow] = {}
             self.global_limit = 50
@@ -439,6 +463,29 @@ class FakeDiscordState:
             channel["last_message_id"] = message["id"]
             return message
 
+    def create_message_once(self, channel_id: str, body: dict) -> tuple[dict, bool]:
+        """Create a message, or with ``enforce_nonce`` return the one this author made with the same nonce
+        within ``nonce_window_seconds``; returns (message, created)."""
+        with self.lock:
+            nonce = body.get("nonce")
+            key = (channel_id, self.bot_user["id"], str(nonce))
+            if nonce is not None and body.get("enforce_nonce"):
+                earlier = self.nonces.get(key)
+                if earlier and time.time() - earlier[1] <= self.nonce_window_seconds:
+                    message = self.messages.get(channel_id, {}).get(earlier[0])
+                    if message is not None:
+                        return message, False
+            message = self.make_message(channel_id, body)
+            if nonce is not None:
+                message["nonce"] = nonce
+                self.nonces[key] = (message["id"], time.time())
+            return message, True
+
+    def expire_nonces(self) -> None:
+        """Forget every nonce, as Discord does after its window: a repeat then creates a second message."""
+        with self.lock:
+            self.nonces.clear()
+
     def edit_message(self, message: dict, body: dict) -> dict:
         """Apply an edit body (channel message or webhook message) to ``message``; a null field clears it."""
         with self.lock:
@@ -635,6 +682,31 @@ class FakeDiscordState:
                     is_global=is_global,
                 )
             )
+
+    def drop_next(
+        self, method: str, route: str, *, times: int = 1, handled: bool = True, hang_seconds: float = 0.0
+    ) -> None:
+        """Cut the connection of the next ``times`` calls of ``method route`` without an answer, after
+        carrying them out when ``handled`` (Discord did the work, the response was lost) and after
+        ``hang_seconds`` (a hung call: longer than the client's timeout, it is a timeout)."""
+        with self.lock:
+            self.dropped.append(
+                DroppedResponse(
+                    method=method.upper(),
+                    route=route,
+                    times=times,
+                    handled=handled,
+                    hang_seconds=hang_seconds,
+                )
+            )
+
+    def take_drop(self, method: str, route: str) -> DroppedResponse | None:
+        with self.lock:
+            for dropped in self.dropped:
+                if dropped.method == method and dropped.route == route and dropped.times > 0:
+                    dropped.times -= 1
+                    return dropped
+            return None
 
     def take_failure(self, method: str, route: str) -> InjectedFailure | None:
         with self.lock:

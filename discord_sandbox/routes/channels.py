@@ -2,6 +2,9 @@
 
 Discord's resources: ``channel.mdx``, ``message.mdx`` and ``POST /users/@me/channels`` (``user.mdx``);
 the client's "users and messages" section. A DM to a user who closed them answers 403/50007.
+A message created with ``nonce`` and ``enforce_nonce`` is created once: a repeat within the nonce window
+answers the first message (``message.mdx``, Create Message: "nonce ... up to 25 characters",
+"enforce_nonce ... checked for uniqueness in the past few minutes").
 """
 
 from __future__ import annotations
@@ -49,9 +52,26 @@ async def create_message(ctx: Ctx) -> web.Response:
         return err(UNKNOWN_CHANNEL)
     if problem := message_body_problem(ctx.json):
         return problem
+    if problem := _nonce_problem(ctx.json.get("nonce")):
+        return problem
     if channel["type"] == 1 and any(u["id"] in state.dms_closed for u in channel["recipients"]):
         return err(CANNOT_DM)
-    return json_response(state.make_message(channel_id, ctx.json))
+    message, _ = state.create_message_once(channel_id, ctx.json)
+    return json_response(message)
+
+
+def _nonce_problem(nonce) -> web.Response | None:
+    if nonce is None:
+        return None
+    if isinstance(nonce, bool) or not isinstance(nonce, int | str):
+        return invalid_form("nonce", "Must be an integer or a string.")
+    if isinstance(nonce, int) and not -(2**63) <= nonce < 2**63:
+        return invalid_form(
+            "nonce", "Int value should be between -9223372036854775808 and 9223372036854775807."
+        )
+    if isinstance(nonce, str) and len(nonce) > 25:
+        return invalid_form("nonce", "Must be 25 or fewer in length.")
+    return None
 
 
 @route("PATCH", "/channels/{channel_id}/messages/{message_id}")
