@@ -198,6 +198,9 @@ class FakeDiscordServer:
             json=payload,
             form=form,
         )
+        delay = state.delays.get((spec.method, spec.template), 0.0)
+        if delay:
+            await asyncio.sleep(delay)
         dropped = state.take_drop(spec.method, spec.template)
         if dropped is not None:
             if dropped.handled:

@@ -164,6 +164,7 @@ class FakeDiscordState:
             self.requests: list[RecordedRequest] = []
             self.failures: list[InjectedFailure] = []
             self.dropped: list[DroppedResponse] = []
+            self.delays: dict[tuple[str, str], float] = {}  # (method, route template) -> seconds
             # (channel id, author id, nonce) -> (message id, when): enforce_nonce's memory.
             self.nonces: dict[tuple[str, str, str], tuple[str, float]] = {}
             self.nonce_window_seconds = NONCE_WINDOW_SECONDS
@@ -699,6 +700,11 @@ class FakeDiscordState:
                     hang_seconds=hang_seconds,
                 )
             )
+
+    def slow_down(self, method: str, route: str, *, seconds: float) -> None:
+        """Make every call of ``method route`` take ``seconds`` longer (0 restores the normal pace)."""
+        with self.lock:
+            self.delays[(method.upper(), route)] = seconds
 
     def take_drop(self, method: str, route: str) -> DroppedResponse | None:
         with self.lock:

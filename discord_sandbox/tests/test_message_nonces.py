@@ -78,3 +78,11 @@ def test_a_hung_call_times_out_and_does_nothing(post, fake_discord):
 
     assert fake_discord.sent_messages(DEFAULT_CHANNEL_ID) == []
     assert fake_discord.requests_to("POST", MESSAGES)[0].status == 0
+
+
+def test_a_slowed_route_answers_late_but_answers(post, fake_discord):
+    fake_discord.slow_down("POST", MESSAGES, seconds=0.3)
+
+    with pytest.raises(requests.Timeout):
+        post({"content": "slow"}, timeout=0.1)
+    assert post({"content": "slow"}, timeout=5).status_code == 200
