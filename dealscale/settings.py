@@ -175,18 +175,14 @@ if CELERY_BROKER_URL == "filesystem://":
         "control_folder": f"{_broker_dir}/control",
     }
 elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        # A message a worker took but never acknowledged (the worker was killed) goes back to the queue
-        # after this many seconds. Longer than any countdown a task uses (60 s); shorter than a delivery
-        # may run (285 s) on purpose: a copy redelivered meanwhile finds the entry locked and leaves.
-        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=120),
-        # Sweep for such messages every 10 s (kombu's default scans every 100 s).
-        "unacked_restore_interval": 10,
-        "unacked_restore_throttle": 1,
-        # A broker that stops answering fails a publish in seconds instead of hanging the request.
-        "socket_timeout": 5,
-        "socket_connect_timeout": 2,
-    }
+    from dealscale import broker  # noqa: E402
+
+    if CELERY_BROKER_URL.startswith("redis://"):
+        # kombu's Redis transport, with a worker that reconnects instead of exiting when Redis goes away.
+        CELERY_BROKER_TRANSPORT = broker.TRANSPORT
+    CELERY_BROKER_TRANSPORT_OPTIONS = broker.transport_options(
+        visibility_timeout=env.int("CELERY_VISIBILITY_TIMEOUT", default=120)
+    )
 # One message reserved per worker process: a killed worker takes no queue of prefetched tasks with it.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True

@@ -353,6 +353,8 @@ def test_workers_reserve_one_message_each_and_the_broker_redelivers_a_lost_one_w
     options = json.loads(output.strip().splitlines()[-1])
     assert options["visibility_timeout"] == 120
     assert options["unacked_restore_interval"] * options["unacked_restore_throttle"] == 10
+    # A publish with Redis down gives up at once (the outbox retries), instead of ~6 s per message.
+    assert (options["max_retries"], options["interval_start"]) == (1, 0)
     assert options["socket_timeout"] and options["socket_connect_timeout"]
 
 

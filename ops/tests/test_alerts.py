@@ -6,7 +6,6 @@ from celery.app.task import Task
 from kombu.exceptions import OperationalError
 
 from dealscale.models import OutboxEntry
-
 from discordbot.services import record_heartbeat
 from ops import notifiers, tasks
 from ops.alerts import evaluate_alerts
