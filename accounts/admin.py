@@ -1,9 +1,10 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
+from accounts.errors import TokenNotFound
 from accounts.models import APIToken, AuditEvent, DiscordToken, OAuthAttempt, User
 from accounts.selectors import NO_PRIVILEGES, privileges_of
-from accounts.services import TokenNotFound, record_privilege_change, revoke_api_token
+from accounts.services import record_privilege_change, revoke_api_token
 from dealscale.admin_mixins import ReadOnlyAdminMixin
 
 

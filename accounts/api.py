@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 
 from accounts.models import APIToken, AuditEvent
 from accounts.selectors import api_tokens_for
-from accounts.services import TokenNotFound, create_api_token, revoke_api_token
+from accounts.services import create_api_token, revoke_api_token
 
 # --- Personal API tokens: listed, created and revoked by their owner -------------------------------
 
@@ -65,13 +65,10 @@ class APITokenListCreateApi(APIView):
 class APITokenRevokeApi(APIView):
     @extend_schema(tags=["tokens"], responses={204: None, 404: None})
     def delete(self, request, token_id: int):
-        try:
-            revoke_api_token(
-                token_id=token_id,
-                actor=request.user,
-                source=AuditEvent.Source.API,
-                ip_address=get_client_ip(request)[0],
-            )
-        except TokenNotFound as error:
-            raise exceptions.NotFound(str(error)) from error
+        revoke_api_token(
+            token_id=token_id,
+            actor=request.user,
+            source=AuditEvent.Source.API,
+            ip_address=get_client_ip(request)[0],
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -13,20 +13,13 @@ from decimal import Decimal
 from django.db import transaction
 from waffle import get_waffle_flag_model
 
-from accounts.models import AuditEvent
+from accounts.errors import FlagMissing, InvalidRollout
+from accounts.models import AuditEvent, User
 from accounts.selectors import DISCORD_INTEGRATION_FLAG
 from accounts.services import record_audit_event
 
 # Waffle stores percent with one decimal and below 100; 100 % is `everyone = Yes`.
 MAX_ROLLOUT_PERCENT = Decimal("99.9")
-
-
-class InvalidRollout(ValueError):
-    """The rollout percentage is not a number from 0 to 100 with at most one decimal."""
-
-
-class FlagMissing(LookupError):
-    """The discord_integration flag does not exist (migrations not applied?)."""
 
 
 @dataclass(frozen=True)
@@ -110,11 +103,12 @@ def set_discord_integration(
     *,
     mode: str,
     percent: Decimal | None = None,
-    actor=None,
-    operator: str = "",
+    actor: User | str | None = None,
     source: str = AuditEvent.Source.CLI,
 ) -> IntegrationState:
     """Switch the integration "on", "off" or to a "rollout" of `percent`; audit-logged as flag.changed.
+
+    `actor` is the user, or for the CLI the shell user's name (see record_audit_event).
     Raises FlagMissing, InvalidRollout."""
     flag = _flag()
     before = _state(flag)
@@ -141,8 +135,6 @@ def set_discord_integration(
             "flag": DISCORD_INTEGRATION_FLAG,
             "before": {"mode": before.mode, "percent": str(before.percent)},
             "after": {"mode": after.mode, "percent": str(after.percent)},
-            # The shell user who ran the command: the CLI has no signed-in actor.
-            "operator": operator,
         },
     )
     return after

@@ -3,8 +3,9 @@ from django import forms
 from django.contrib import messages
 from ipware import get_client_ip
 
+from accounts.errors import NotLinked
 from accounts.models import AuditEvent
-from accounts.services import NotLinked, unlink_discord
+from accounts.services import unlink_discord
 
 
 class DiscordAwareDisconnectForm(DisconnectForm):

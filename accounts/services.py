@@ -11,16 +11,19 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from accounts import crypto
+from accounts.errors import (
+    DiscordTemporarilyUnavailable,
+    NotLinked,
+    RelinkRequired,
+    TokenNotFound,
+    UnlinkWouldLockOut,
+)
 from accounts.models import APIToken, AuditEvent, DiscordToken, OAuthAttempt, User
 from accounts.selectors import privileges_of
 from accounts.signals import discord_linked, discord_unlinked
 from discord_rest.client import DiscordClient, DiscordError, DiscordUnauthorized
 
 logger = structlog.get_logger(__name__)
-
-
-class TokenNotFound(Exception):
-    """No active token with that id belongs to the caller."""
 
 
 def create_api_token(
@@ -51,7 +54,7 @@ def revoke_api_token(
         tokens = tokens.filter(user=actor)
     token = tokens.first()
     if token is None:
-        raise TokenNotFound(f"No active API token with id {token_id}.")
+        raise TokenNotFound(f"API token {token_id} does not exist or is already revoked.")
     token.revoked_at = timezone.now()
     token.save(update_fields=["revoked_at"])
     record_audit_event(
@@ -69,14 +72,21 @@ def touch_api_token(token: APIToken) -> None:
 
 def record_audit_event(
     *,
-    actor: User | None,
+    actor: User | str | None,
     action: str,
     source: str,
     target: models.Model | None = None,
     data: dict[str, Any] | None = None,
     ip_address: str | None = None,
 ) -> AuditEvent:
-    """Append one audit event; call it inside the transaction of the action it records."""
+    """Append one audit event; call it inside the transaction of the action it records.
+
+    `actor` is the user acting, or the name of the shell user who ran a CLI command (the CLI has no
+    signed-in user), which is kept as the event's `operator`.
+    """
+    if isinstance(actor, str):
+        data = {**(data or {}), "operator": actor}
+        actor = None
     return AuditEvent.objects.create(
         actor=actor if actor is not None and actor.pk else None,
         actor_repr=str(actor) if actor is not None else "",
@@ -119,22 +129,6 @@ def record_oauth_attempt(*, succeeded: bool, error: str = "", provider: str = "d
 
 # A token this close to expiry is refreshed before use, so it cannot expire mid-request.
 ACCESS_TOKEN_REFRESH_MARGIN = timedelta(seconds=60)
-
-
-class NotLinked(Exception):
-    """The user has no linked Discord account."""
-
-
-class UnlinkWouldLockOut(Exception):
-    """Unlinking would leave the user with no way to sign in (no password set)."""
-
-
-class RelinkRequired(Exception):
-    """Discord refused the stored tokens: the user must link Discord again."""
-
-
-class DiscordTemporarilyUnavailable(Exception):
-    """Discord could not refresh a token just now (5xx, timeout, rate limit); the stored tokens are kept."""
 
 
 def store_discord_tokens(*, social_account: SocialAccount, token: SocialToken) -> DiscordToken:
@@ -268,8 +262,10 @@ def _is_refused_grant(error) -> bool:
     return isinstance(error, DiscordUnauthorized) and error.error != "invalid_client"
 
 
-def rotate_token_encryption(*, operator: str, source: str = AuditEvent.Source.CLI) -> int:
+def rotate_token_encryption(*, actor: User | str, source: str = AuditEvent.Source.CLI) -> int:
     """Re-encrypt every stored Discord token under the first configured key; returns the row count.
+
+    `actor` is the user, or for the CLI the shell user's name (see record_audit_event).
 
     Works on the ciphertext (MultiFernet.rotate keeps each token's timestamp) in one transaction
     with its audit event, so a failure leaves every row as it was and records nothing. Raises
@@ -289,12 +285,7 @@ def rotate_token_encryption(*, operator: str, source: str = AuditEvent.Source.CL
                 refresh_token_encrypted=_raw_text(crypto.reencrypt(refresh) if refresh else ""),
             )
             rotated += 1
-        record_audit_event(
-            actor=None,
-            action="token_key.rotated",
-            source=source,
-            data={"rows": rotated, "operator": operator},
-        )
+        record_audit_event(actor=actor, action="token_key.rotated", source=source, data={"rows": rotated})
     return rotated
 
 

@@ -66,7 +66,7 @@ def make_moderator() -> User:
 
 def approve(request_id: int, moderator: User) -> str:
     try:
-        services.approve_request(request_id, moderator=moderator, source="api")
+        services.approve_request(request_id, actor=moderator, source="api")
     except AlreadyDecided:
         return "already decided"
     return "granted"
@@ -78,7 +78,7 @@ def contention(moderator: User, rounds: int) -> None:
     for number in range(rounds):
         member = User.objects.create_user(f"bench-contention-{number}")
         credit_request = services.request_credits(
-            user=member, amount=100, reason="Contention benchmark round", source="api"
+            user=member, amount=100, reason="Contention benchmark round", origin="api"
         )
 
         began = time.perf_counter()
@@ -110,16 +110,14 @@ def throughput(moderator: User, threads: int, per_thread: int) -> None:
             try:
                 if operation == "request":
                     services.request_credits(
-                        user=member, amount=rng.randint(1, 500), reason="Bench request", source="api"
+                        user=member, amount=rng.randint(1, 500), reason="Bench request", origin="api"
                     )
                 elif operation in ("approve", "deny", "cancel") and pending:
                     request_id = rng.choice(pending)
                     if operation == "approve":
-                        services.approve_request(request_id, moderator=moderator, source="api")
+                        services.approve_request(request_id, actor=moderator, source="api")
                     elif operation == "deny":
-                        services.deny_request(
-                            request_id, moderator=moderator, note="Bench denial", source="api"
-                        )
+                        services.deny_request(request_id, actor=moderator, note="Bench denial", source="api")
                     else:
                         services.cancel_request(request_id, actor=moderator, source="api")
                 elif operation == "adjust":
@@ -213,8 +211,9 @@ def main() -> None:
         print(
             f"Credits ledger benchmark on PostgreSQL (scratch database {SCRATCH.name}), {os.cpu_count()} CPUs"
         )
-        # The DM task is not part of the measure: a decision only queues it, from its event, after commit.
-        with mock.patch("discordbot.tasks.notify_decision.delay"):
+        # Writing a decision's outbox entries is part of the measure (same transaction); handing them to a
+        # broker after the commit is not.
+        with mock.patch("dealscale.outbox.kick"):
             moderator = make_moderator()
             contention(moderator, args.rounds)
             throughput(moderator, args.threads, args.per_thread)

@@ -136,7 +136,7 @@ def bench_planning(count: int) -> None:
     now = timezone.now()
     for start in range(0, count, 10_000):
         leaderboard_services.record_score_events(
-            source="bench",
+            origin="bench",
             events=[
                 {
                     "external_id": f"bench-{n}",

@@ -15,16 +15,11 @@ from ipware import get_client_ip
 
 from accounts.models import AuditEvent
 from credits import selectors, services
-from credits.errors import (
-    AlreadyDecided,
-    CreditsValidationError,
-    InsufficientBalance,
-    NotAllowed,
-    RequestNotFound,
-)
 from credits.forms import BalanceAdjustmentForm, DecisionForm, DenialForm
 from credits.models import PENDING_FIRST, CreditAccount, CreditRequest, LedgerEntry
-from dealscale.admin_mixins import ReadOnlyAdminMixin
+from dealscale.admin_mixins import ReadOnlyAdminMixin, message_user_for_error
+from dealscale.errors import Conflict, DomainError, NotFound
+from dealscale.forms import add_error_to_form
 
 APPROVE, DENY = "approve", "deny"
 DECISION_FORMS = {APPROVE: DecisionForm, DENY: DenialForm}
@@ -191,20 +186,17 @@ class CreditRequestAdmin(ModeratorsCanView, admin.ModelAdmin):
             try:
                 service(
                     request_id,
-                    moderator=request.user,
+                    actor=request.user,
                     note=note,
                     source=AuditEvent.Source.ADMIN,
                     ip_address=client_ip(request),
                 )
-            except AlreadyDecided as error:
-                skipped.append(f"#{request_id} (already {error.current})")
-            except RequestNotFound:
-                skipped.append(f"#{request_id} (no longer exists)")
-            except NotAllowed as error:
-                raise PermissionDenied(error.message) from error
-            except CreditsValidationError as error:
-                # The forms enforce the same rules; reaching here means they drifted apart.
-                self.message_user(request, error.message, messages.ERROR)
+            except (Conflict, NotFound) as error:
+                # This request was decided or deleted since the page was shown: the others go on.
+                skipped.append(error)
+            except DomainError as error:
+                # A refusal that would hold for every request (permission, note): stop at the first.
+                message_user_for_error(self, request, error)
                 return
             else:
                 decided.append(f"#{request_id}")
@@ -213,12 +205,8 @@ class CreditRequestAdmin(ModeratorsCanView, admin.ModelAdmin):
             self.message_user(
                 request, f"{verb} {len(decided)} credit request(s): {', '.join(decided)}.", messages.SUCCESS
             )
-        if skipped:
-            self.message_user(
-                request,
-                f"Left unchanged, decided meanwhile: {', '.join(skipped)}.",
-                messages.WARNING,
-            )
+        for error in skipped:
+            message_user_for_error(self, request, error)
 
 
 @admin.register(LedgerEntry)
@@ -283,11 +271,8 @@ class LedgerEntryAdmin(ModeratorsCanView, admin.ModelAdmin):
                     source=AuditEvent.Source.ADMIN,
                     ip_address=client_ip(request),
                 )
-            except CreditsValidationError as error:
-                for field, field_messages in error.errors.items():
-                    form.add_error(field if field in form.fields else None, field_messages)
-            except InsufficientBalance as error:
-                form.add_error("amount", error.message)
+            except DomainError as error:
+                add_error_to_form(form, error)
             else:
                 self.message_user(
                     request,

@@ -1,13 +1,14 @@
 """The credits API: members file and follow their requests; moderators decide them.
 
-Each view parses input, calls one service or selector and serializes the answer; domain errors become
-400 (bad input, a limit), 403 (not allowed), 404 (unknown request) or 409 (already decided).
+Each view parses input, calls one service or selector and serializes the answer; the services' domain
+errors (credits.errors) carry their own status (400 bad input or a limit, 403, 404, 409 already decided)
+and the project's one exception handler (dealscale.api) answers them.
 """
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer, inline_serializer
 from ipware import get_client_ip
-from rest_framework import exceptions, serializers, status
+from rest_framework import serializers, status
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
@@ -15,40 +16,12 @@ from rest_framework.views import APIView
 
 from accounts.models import AuditEvent
 from credits import selectors, services
-from credits.errors import (
-    CreditsError,
-    CreditsValidationError,
-    InvalidTransition,
-    LimitExceeded,
-    NotAllowed,
-    RequestNotFound,
-)
+from credits.errors import NotAModerator
 from credits.models import CreditRequest
 from credits.serializers import CreditRequestSerializer, ModeratedCreditRequestSerializer
 
 TAGS = ["credits"]
 ADMIN_TAGS = ["credits (moderators)"]
-
-
-class Conflict(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "The request was already decided."
-    default_code = "already_decided"
-
-
-def api_exception_for(error: CreditsError) -> exceptions.APIException:
-    """The HTTP answer to a credits domain error."""
-    if isinstance(error, CreditsValidationError):
-        return exceptions.ValidationError(error.errors)
-    if isinstance(error, LimitExceeded):
-        return exceptions.ValidationError({"detail": error.message, "rule": error.rule})
-    if isinstance(error, InvalidTransition):
-        return Conflict(error.message)
-    if isinstance(error, NotAllowed):
-        return exceptions.PermissionDenied(error.message)
-    if isinstance(error, RequestNotFound):
-        return exceptions.NotFound(error.message)
-    return exceptions.ValidationError({"detail": error.message})
 
 
 class CreditsPagination(LimitOffsetPagination):
@@ -59,11 +32,6 @@ class CreditsPagination(LimitOffsetPagination):
 class CreditsApiView(APIView):
     pagination_class = CreditsPagination
 
-    def handle_exception(self, exc):
-        if isinstance(exc, CreditsError):
-            exc = api_exception_for(exc)
-        return super().handle_exception(exc)
-
     def paginated(self, queryset, serializer_class) -> Response:
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(queryset, self.request, view=self)
@@ -71,18 +39,25 @@ class CreditsApiView(APIView):
 
 
 class CanModerateCredits(BasePermission):
-    message = "Only staff with the 'Can moderate credit requests' permission can do this."
+    message = NotAModerator.default_message
 
     def has_permission(self, request, view) -> bool:
         return selectors.can_moderate(request.user)
 
 
-ERROR = inline_serializer("Error", fields={"detail": serializers.CharField()})
+ERROR = inline_serializer(
+    "Error", fields={"detail": serializers.CharField(), "code": serializers.CharField()}
+)
 LIMIT_ERROR = OpenApiResponse(
     inline_serializer(
-        "LimitOrFieldErrors", fields={"detail": serializers.CharField(), "rule": serializers.CharField()}
+        "LimitOrFieldErrors",
+        fields={
+            "detail": serializers.CharField(),
+            "code": serializers.CharField(),
+            "rule": serializers.CharField(),
+        },
     ),
-    description="Per-field errors ({field: [messages]}) or a refused limit ({detail, rule}).",
+    description="Per-field errors ({field: [messages]}) or a refused limit ({detail, code, rule}).",
 )
 
 
@@ -124,7 +99,7 @@ class CreditRequestListCreateApi(CreditsApiView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         credit_request = services.request_credits(
-            user=request.user, source=CreditRequest.Source.API, **serializer.validated_data
+            user=request.user, origin=CreditRequest.Source.API, **serializer.validated_data
         )
         return Response(CreditRequestSerializer(credit_request).data, status=status.HTTP_201_CREATED)
 
@@ -180,7 +155,7 @@ class DecisionApi(CreditsApiView):
         serializer.is_valid(raise_exception=True)
         credit_request = service(
             request_id,
-            moderator=request.user,
+            actor=request.user,
             note=serializer.validated_data["note"],
             source=AuditEvent.Source.API,
             ip_address=get_client_ip(request)[0],

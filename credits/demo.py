@@ -38,18 +38,18 @@ def seed_demo_credits(members: list[User]) -> None:
                 user=member,
                 amount=amount,
                 reason=reason,
-                source=CreditRequest.Source.WEB,
+                origin=CreditRequest.Source.WEB,
                 idempotency_key=f"demo-{member.username}-{number}",
             )
             if not credit_request.is_pending or decision is None:
                 continue
             if decision == "approve":
                 services.approve_request(
-                    credit_request.pk, moderator=moderator, note=note, source=AuditEvent.Source.CLI
+                    credit_request.pk, actor=moderator, note=note, source=AuditEvent.Source.CLI
                 )
             elif decision == "deny":
                 services.deny_request(
-                    credit_request.pk, moderator=moderator, note=note, source=AuditEvent.Source.CLI
+                    credit_request.pk, actor=moderator, note=note, source=AuditEvent.Source.CLI
                 )
             else:
                 services.cancel_request(credit_request.pk, actor=member, source=AuditEvent.Source.WEB)

@@ -20,6 +20,7 @@ from credits.errors import (
     InsufficientBalance,
     LimitExceeded,
     NotAllowed,
+    NotAModerator,
     RequestNotFound,
 )
 from credits.models import CreditAccount, CreditRequest, LedgerEntry
@@ -35,15 +36,16 @@ ADJUSTMENT_LIMIT = 1_000_000_000
 
 
 def request_credits(
-    *, user, amount: int, reason: str, source: str, idempotency_key: str | None = None
+    *, user, amount: int, reason: str, origin: str, idempotency_key: str | None = None
 ) -> CreditRequest:
     """File a pending credit request; a retry with the same idempotency_key returns the first request.
 
+    `origin` is where it was filed from (a CreditRequest.Source, stored in the request's `source`).
     Raises CreditsValidationError (amount, reason, idempotency_key) and LimitExceeded
     (rule CREDITS_MAX_PENDING or CREDITS_DAILY_CAP).
     """
-    if source not in CreditRequest.Source.values:
-        raise ValueError(f"Unknown credit request source {source!r}.")
+    if origin not in CreditRequest.Source.values:
+        raise ValueError(f"Unknown credit request origin {origin!r}.")
     reason = reason.strip() if isinstance(reason, str) else reason
     errors = {}
     if amount_error := _request_amount_error(amount):
@@ -67,20 +69,20 @@ def request_credits(
         _check_pending_limit(user)
         _check_daily_cap(user, amount)
         credit_request = CreditRequest.objects.create(
-            user=user, amount=amount, reason=reason, source=source, idempotency_key=idempotency_key
+            user=user, amount=amount, reason=reason, source=origin, idempotency_key=idempotency_key
         )
         _announce(credit_request_created, credit_request_id=credit_request.pk)
     return credit_request
 
 
 def approve_request(
-    request_id: int, *, moderator, note: str = "", source: str, ip_address: str | None = None
+    request_id: int, *, actor, note: str = "", source: str, ip_address: str | None = None
 ) -> CreditRequest:
     """Approve a pending request and grant its credits, exactly once.
 
-    Raises NotAllowed (not a moderator), RequestNotFound, AlreadyDecided, CreditsValidationError (note).
+    Raises NotAModerator, RequestNotFound, AlreadyDecided, CreditsValidationError (note).
     """
-    _require_moderator(moderator)
+    _require_moderator(actor)
     note = _clean_note(note)
     with transaction.atomic():
         credit_request = _lock_request(request_id)
@@ -91,14 +93,14 @@ def approve_request(
             amount=credit_request.amount,
             kind=LedgerEntry.Kind.GRANT,
             request=credit_request,
-            actor=moderator,
+            actor=actor,
             reason=note or f"Credit request #{credit_request.pk} approved",
         )
-        _decide(credit_request, status=CreditRequest.Status.APPROVED, actor=moderator, note=note)
+        _decide(credit_request, status=CreditRequest.Status.APPROVED, actor=actor, note=note)
         _audit_decision(
             credit_request,
             action="credit_request.approved",
-            actor=moderator,
+            actor=actor,
             source=source,
             note=note,
             ip_address=ip_address,
@@ -109,24 +111,24 @@ def approve_request(
 
 
 def deny_request(
-    request_id: int, *, moderator, note: str, source: str, ip_address: str | None = None
+    request_id: int, *, actor, note: str, source: str, ip_address: str | None = None
 ) -> CreditRequest:
     """Deny a pending request; the note (the reason told to the member) is required.
 
-    Raises NotAllowed, RequestNotFound, AlreadyDecided, CreditsValidationError (note).
+    Raises NotAModerator, RequestNotFound, AlreadyDecided, CreditsValidationError (note).
     """
-    _require_moderator(moderator)
+    _require_moderator(actor)
     note = _clean_note(note)
     if not note:
         raise CreditsValidationError({"note": ["A reason is required to deny a request."]})
     with transaction.atomic():
         credit_request = _lock_request(request_id)
         credit_request.check_transition(CreditRequest.Status.DENIED)
-        _decide(credit_request, status=CreditRequest.Status.DENIED, actor=moderator, note=note)
+        _decide(credit_request, status=CreditRequest.Status.DENIED, actor=actor, note=note)
         _audit_decision(
             credit_request,
             action="credit_request.denied",
-            actor=moderator,
+            actor=actor,
             source=source,
             note=note,
             ip_address=ip_address,
@@ -166,7 +168,7 @@ def adjust_balance(
 ) -> LedgerEntry:
     """Credit (amount > 0) or debit (amount < 0) a member by hand, with a required reason.
 
-    Raises NotAllowed, CreditsValidationError (amount, reason), InsufficientBalance.
+    Raises NotAModerator, CreditsValidationError (amount, reason), InsufficientBalance.
     """
     _require_moderator(actor)
     reason = reason.strip() if isinstance(reason, str) else reason
@@ -244,7 +246,7 @@ def _clean_note(note) -> str:
 
 def _require_moderator(user) -> None:
     if not can_moderate(user):
-        raise NotAllowed("Only staff with the 'Can moderate credit requests' permission can do this.")
+        raise NotAModerator()
 
 
 def _check_pending_limit(user) -> None:

@@ -10,9 +10,11 @@ from ipware import get_client_ip
 
 from accounts.models import AuditEvent
 from credits import selectors, services
-from credits.errors import AlreadyDecided, CreditsValidationError, LimitExceeded
 from credits.forms import CreditRequestForm
 from credits.models import CreditRequest
+from dealscale.errors import DomainError
+from dealscale.forms import add_error_to_form
+from dealscale.messages import add_message_for_error
 
 REQUESTS_PER_PAGE = 20
 
@@ -27,13 +29,10 @@ def credits_page(request):
                 user=request.user,
                 amount=form.cleaned_data["amount"],
                 reason=form.cleaned_data["reason"],
-                source=CreditRequest.Source.WEB,
+                origin=CreditRequest.Source.WEB,
             )
-        except CreditsValidationError as error:
-            for field, field_messages in error.errors.items():
-                form.add_error(field if field in form.fields else None, field_messages)
-        except LimitExceeded as error:
-            form.add_error(None, error.message)
+        except DomainError as error:
+            add_error_to_form(form, error)
         else:
             messages.success(
                 request,
@@ -63,8 +62,8 @@ def cancel_request_view(request, request_id: int):
         services.cancel_request(
             request_id, actor=request.user, source=AuditEvent.Source.WEB, ip_address=get_client_ip(request)[0]
         )
-    except AlreadyDecided as error:
-        messages.warning(request, f"Request #{request_id} was already {error.current}; nothing changed.")
+    except DomainError as error:
+        add_message_for_error(request, error)
     else:
         messages.success(request, f"Request #{request_id} is cancelled.")
     return redirect("credits")

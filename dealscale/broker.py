@@ -50,7 +50,8 @@ def _torn_down(channel) -> bool:
 class QoS(redis.QoS):
     def restore_unacked(self, client=None):
         if client is None and _torn_down(self.channel):
-            self._delivered.clear()
+            if self._delivered is not None:
+                self._delivered.clear()
             return
         super().restore_unacked(client)
 
@@ -61,7 +62,7 @@ class Channel(redis.Channel):
     def _connparams(self, asynchronous=False):
         if _torn_down(self):
             raise RedisConnectionError("The connection to Redis was torn down after it was lost.")
-        return super()._connparams(asynchronous=asynchronous)
+        return super()._connparams(asynchronous=asynchronous)  # type: ignore[misc]  # absent from kombu's stubs
 
 
 class Transport(redis.Transport):

@@ -4,10 +4,10 @@ Every call goes to ``settings.DISCORD_API_BASE_URL`` (read at call time, so test
 through the shared rate-limit governor (``discordbot/ratelimit.py``). 5xx answers and network errors are
 retried with exponential backoff and jitter; a 429 waits what Discord asks; 4xx are never retried.
 
-A message created with a ``nonce`` (``send_message``/``send_dm``) is sent with ``enforce_nonce``: Discord then
-returns the message it already created for that nonce instead of a second one ("checked for uniqueness in
-the past few minutes", discord-api-docs ``developers/resources/message.mdx``, Create Message), so such a POST
-is retried after a timeout like a GET.
+Every message (``send_message``/``send_dm``) carries a nonce with ``enforce_nonce``: Discord then returns the
+message it already created for that nonce instead of a second one ("checked for uniqueness in the past few
+minutes", discord-api-docs ``developers/resources/message.mdx``, Create Message), so posting a message is
+retried after a timeout like a GET.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import hmac
 import random
+import secrets
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
@@ -247,19 +248,27 @@ class DiscordClient:
         status = response.status_code
         if isinstance(body, dict):
             message = body.get("message") or body.get("error_description") or body.get("error") or str(body)
-            kwargs = {"code": _code(body), "error": body.get("error"), "body": body}
+            code, error = _code(body), body.get("error")
         else:
-            message, kwargs = (body or response.reason or "error")[:200], {"body": body}
+            message, code, error = (body or response.reason or "error")[:200], None, None
         if status == 429:
-            return DiscordRateLimited(message, status=status, retry_after=retry_after or 1.0, **kwargs)
+            return DiscordRateLimited(
+                message, status=status, retry_after=retry_after or 1.0, code=code, error=error, body=body
+            )
         if status >= 500:
-            return DiscordServerError(message, status=status, **kwargs)
-        return ERRORS_BY_STATUS.get(status, DiscordError)(message, status=status, **kwargs)
+            return DiscordServerError(message, status=status, code=code, error=error, body=body)
+        return ERRORS_BY_STATUS.get(status, DiscordError)(
+            message, status=status, code=code, error=error, body=body
+        )
 
     # --- users and messages ----------------------------------------------------------------------
     def get_current_user(self) -> dict:
         """The bot's own user."""
         return self.request("GET", "/users/@me")
+
+    def get_current_application(self) -> dict:
+        """The bot's application: its id, ``flags`` (privileged intents granted) and ``redirect_uris``."""
+        return self.request("GET", "/applications/@me")
 
     def create_dm(self, user_id: str) -> dict:
         """Open (or find) the DM channel with a user; asking again returns the same channel."""
@@ -278,24 +287,26 @@ class DiscordClient:
     ) -> dict:
         """Post a message; mentions are disabled so a message never pings anyone by accident.
 
-        With a ``nonce`` (``nonce_for(event)``), a repeat of the call within Discord's nonce window returns
-        the first message instead of posting a second one.
+        Every post carries a ``nonce`` with ``enforce_nonce``: the caller's ``nonce_for(event)``, so that a
+        repeat of the delivery within Discord's nonce window returns the first message, or else a random one,
+        which still covers this call's own retries. So a post is retried after a timeout like a GET: when
+        Discord created the message and the answer was lost, it returns that message instead of a second one
+        (``message.mdx``, "Create Message"; the nonce holds for a few minutes).
         """
-        body: dict[str, Any] = {"allowed_mentions": {"parse": []}}
-        if nonce is not None:
-            if not 0 < len(nonce) <= NONCE_LENGTH:
-                raise ValueError(f"A message nonce has 1 to {NONCE_LENGTH} characters, not {len(nonce)}.")
-            body["nonce"] = nonce
-            body["enforce_nonce"] = True
+        if nonce is not None and not 0 < len(nonce) <= NONCE_LENGTH:
+            raise ValueError(f"A message nonce has 1 to {NONCE_LENGTH} characters, not {len(nonce)}.")
+        body: dict[str, Any] = {
+            "allowed_mentions": {"parse": []},
+            "nonce": nonce or secrets.token_hex(12),
+            "enforce_nonce": True,
+        }
         if content is not None:
             body["content"] = content
         if embeds is not None:
             body["embeds"] = embeds
         if components is not None:
             body["components"] = components
-        return self.request(
-            "POST", f"/channels/{channel_id}/messages", json=body, idempotent=nonce is not None
-        )
+        return self.request("POST", f"/channels/{channel_id}/messages", json=body, idempotent=True)
 
     def send_dm(
         self,
@@ -314,6 +325,14 @@ class DiscordClient:
         return self.request("PATCH", f"/channels/{channel_id}/messages/{message_id}", json=fields)
 
     # --- guilds, roles, members ------------------------------------------------------------------
+    def get_guild(self, guild_id: str) -> dict:
+        """The guild (with its roles and ``owner_id``); DiscordForbidden (50001) when the bot is not in it."""
+        return self.request("GET", f"/guilds/{guild_id}")
+
+    def get_guild_channels(self, guild_id: str) -> list[dict]:
+        """The guild's channels with their ``permission_overwrites`` (those the bot cannot view are left out)."""
+        return self.request("GET", f"/guilds/{guild_id}/channels")
+
     def get_guild_roles(self, guild_id: str) -> list[dict]:
         """Every role of the guild (with position and managed flag)."""
         return self.request("GET", f"/guilds/{guild_id}/roles")

@@ -19,11 +19,11 @@ from django.db import DatabaseError
 from django.utils import timezone
 from nextcord.ext import tasks
 
+from dealscale.errors import DomainError
 from discordbot import embeds
 from discordbot.asyncdb import database_sync_to_async
 from discordbot.cogs.base import (
     InteractionRun,
-    Refusal,
     answer_refusal,
     current_run,
     interaction_gate,
@@ -140,7 +140,7 @@ class DealScaleBotMixin:
         try:
             await refuse_when_switched_off()
             await handler(interaction, args)
-        except Refusal as refusal:
+        except DomainError as refusal:
             await answer_refusal(interaction, refusal)
         except Exception as error:  # noqa: BLE001 - the last resort of a component: report and answer
             await report_unexpected_error(interaction, error)
@@ -277,6 +277,9 @@ def build_bot(*, shards: int | str | None = None, shard_ids: list[int] | None = 
     bot = bot_class(
         instance=instance_name(shards=shards, shard_ids=shard_ids),
         heartbeat_seconds=settings.BOT_HEARTBEAT_INTERVAL_SECONDS,
+        # A zombied connection (no HEARTBEAT_ACK) is noticed only as silence: nextcord closes it with 4000
+        # and RESUMEs once nothing arrived for this long (gateway.mdx, "Heartbeat Interval").
+        heartbeat_timeout=settings.BOT_GATEWAY_TIMEOUT_SECONDS,
         **options,
     )
     load_cogs(bot)

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from accounts.models import AuditEvent
+from accounts.models import AuditEvent, User
 from accounts.selectors import discord_id_for
 from accounts.services import record_audit_event
 from credits.models import CreditRequest
@@ -26,16 +26,13 @@ from discord_rest.client import (
     nonce_for,
 )
 from discordbot import components, embeds
+from discordbot.errors import AmbiguousChannel
 from discordbot.models import BotHeartbeat, CommandInvocation, CommandRegistration, ModerationMessage
 from discordbot.selectors import credit_request_to_deliver, moderation_message_for
 
 logger = structlog.get_logger(__name__)
 
 TEXT_CHANNEL_TYPES = {0, 5}  # GUILD_TEXT, GUILD_ANNOUNCEMENT
-
-
-class AmbiguousChannel(Exception):
-    """No text channel, or several, carry the name asked for."""
 
 
 def record_heartbeat(
@@ -128,7 +125,7 @@ def find_text_channel_id(client: DiscordClient, *, guild_id: str, name: str) -> 
     Raises AmbiguousChannel (none or several match), DiscordError.
     """
     wanted = name.lstrip("#").lower()
-    channels = client.request("GET", f"/guilds/{guild_id}/channels")
+    channels = client.get_guild_channels(guild_id)
     matches = [
         c for c in channels if c.get("type") in TEXT_CHANNEL_TYPES and c.get("name", "").lower() == wanted
     ]
@@ -140,20 +137,20 @@ def find_text_channel_id(client: DiscordClient, *, guild_id: str, name: str) -> 
     return matches[0]["id"]
 
 
-def post_announcement(client: DiscordClient, *, channel_id: str, body: dict, operator: str) -> dict:
+def post_announcement(client: DiscordClient, *, channel_id: str, body: dict, actor: User | str) -> dict:
     """Post `body` (content or embeds) to the channel and audit it; returns Discord's message.
 
     The same announcement to the same channel carries the same nonce: repeated within Discord's nonce
     window (a retry, or the command run again after a timeout) it returns the first message.
-    Raises DiscordError.
+    `actor` is the user, or for the CLI the shell user's name (see record_audit_event). Raises DiscordError.
     """
     event = json.dumps({"channel_id": channel_id, "body": body}, sort_keys=True)
     message = client.send_message(channel_id, **body, nonce=nonce_for(f"announcement:{event}"))
     record_audit_event(
-        actor=None,
+        actor=actor,
         action="discord.announcement_posted",
         source=AuditEvent.Source.CLI,
-        data={"channel_id": channel_id, "message_id": message["id"], **body, "operator": operator},
+        data={"channel_id": channel_id, "message_id": message["id"], **body},
     )
     return message
 

@@ -62,10 +62,7 @@ class ScoreEventsApi(APIView):
     )
     def post(self, request):
         events = validate_event_batch(request.data)
-        try:
-            result = services.record_score_events(source=request.auth.name, events=events)
-        except services.InvalidEvents as exc:
-            raise exceptions.ValidationError({"events": exc.errors}) from None
+        result = services.record_score_events(origin=request.auth.name, events=events)
         return Response(
             {"accepted": result.accepted, "duplicates": result.duplicates}, status=status.HTTP_200_OK
         )

@@ -30,7 +30,7 @@ def seed_demo_scores(members) -> None:
                         "occurred_at": now - timedelta(days=day, minutes=rng.randint(1, 600)),
                     }
                 )
-    services.record_score_events(source="demo", events=events)
+    services.record_score_events(origin="demo", events=events)
 
     # The closing all-time standings of each past day, as the daily recalculations would have archived them.
     for day in range(DEMO_DAYS, 0, -1):

@@ -15,6 +15,7 @@ from django.utils import timezone
 from accounts.models import AuditEvent, User
 from accounts.services import record_audit_event
 from leaderboard import page_cache, ranking, selectors
+from leaderboard.errors import InvalidAdjustment, InvalidEvents, ServiceKeyNameTaken, ServiceKeyNotFound
 from leaderboard.models import LedgerState, ScoreEvent, ServiceKey, SnapshotGeneration
 from leaderboard.periods import Period, period_start
 from leaderboard.signing import encrypt_secret
@@ -24,22 +25,6 @@ logger = structlog.get_logger(__name__)
 # Generations kept per period: the live one and the one before it, which readers that looked up
 # the live generation just before a swap may still be reading.
 KEPT_GENERATIONS = 2
-
-
-class ServiceKeyNameTaken(Exception):
-    """A service key with that name (the event source) already exists."""
-
-
-class ServiceKeyNotFound(Exception):
-    """No active service key has that id."""
-
-
-class InvalidEvents(Exception):
-    """Some events of a batch are invalid; `errors` maps the event index to its field errors."""
-
-    def __init__(self, errors: dict[str, dict[str, list[str]]]):
-        super().__init__("Invalid score events.")
-        self.errors = errors
 
 
 @dataclass(frozen=True)
@@ -90,8 +75,10 @@ def revoke_service_key(
     return service_key
 
 
-def record_score_events(*, source: str, events: Sequence[Mapping]) -> IngestResult:
-    """Store a batch of events atomically; an external id already seen from `source` is a duplicate.
+def record_score_events(*, origin: str, events: Sequence[Mapping]) -> IngestResult:
+    """Store a batch of events atomically; an external id already seen from `origin` is a duplicate.
+
+    `origin` names who sent them (a service key's name, or ScoreEvent.ADMIN_SOURCE), stored in `source`.
 
     Each event maps external_id, user_id or discord_id, points, kind and occurred_at (aware).
     Raises InvalidEvents naming every event whose user is unknown; then nothing is stored.
@@ -105,12 +92,14 @@ def record_score_events(*, source: str, events: Sequence[Mapping]) -> IngestResu
     }
     if errors:
         raise InvalidEvents(errors)
+    # Past the check every event names a known user, so the ids line up with the events again.
+    known_user_ids = [user_id for user_id in user_ids if user_id is not None]
 
     with transaction.atomic():
         _lock_ledger()
         external_ids = [event["external_id"] for event in events]
         seen = set(
-            ScoreEvent.objects.filter(source=source, external_id__in=external_ids).values_list(
+            ScoreEvent.objects.filter(source=origin, external_id__in=external_ids).values_list(
                 "external_id", flat=True
             )
         )
@@ -121,10 +110,10 @@ def record_score_events(*, source: str, events: Sequence[Mapping]) -> IngestResu
             seen.add(event["external_id"])
             fresh.append(
                 ScoreEvent(
-                    user_id=user_ids[index],
+                    user_id=known_user_ids[index],
                     points=event["points"],
                     kind=event["kind"],
-                    source=source,
+                    source=origin,
                     external_id=event["external_id"],
                     reason=event.get("reason", ""),
                     created_by=event.get("created_by"),
@@ -141,13 +130,13 @@ def record_score_events(*, source: str, events: Sequence[Mapping]) -> IngestResu
 def add_manual_adjustment(
     *, user: User, points: int, reason: str, actor: User, ip_address: str | None = None
 ) -> ScoreEvent:
-    """Record a staff adjustment (source "admin") with its audit event. Raises ValueError without a reason."""
+    """Record a staff adjustment (origin "admin") with its audit event. Raises InvalidAdjustment (reason)."""
     if not reason.strip():
-        raise ValueError("A manual adjustment needs a reason.")
+        raise InvalidAdjustment({"reason": ["A manual adjustment needs a reason."]})
     external_id = f"manual-{uuid.uuid4().hex}"
     with transaction.atomic():
         record_score_events(
-            source=ScoreEvent.ADMIN_SOURCE,
+            origin=ScoreEvent.ADMIN_SOURCE,
             events=[
                 {
                     "external_id": external_id,
@@ -246,13 +235,12 @@ def _recalculate_period(period: str, *, force: bool) -> PeriodOutcome:
         generation = SnapshotGeneration.objects.create(
             period=period, period_start=start, change_counter=counter, generated_at=now
         )
-        same_bucket = previous is not None and previous.period_start == start
         generation.row_count = ranking.build_generation(
             generation_id=generation.pk,
             period=period,
             period_start=start,
             generated_at=now,
-            previous_id=previous.pk if same_bucket else None,
+            previous_id=previous.pk if previous is not None and previous.period_start == start else None,
         )
         generation.duration_ms = round((perf_counter() - started) * 1000)
         generation.save(update_fields=["row_count", "duration_ms"])

@@ -9,15 +9,10 @@ from ipware import get_client_ip
 from accounts import selectors
 from accounts.forms import APITokenForm
 from accounts.models import AuditEvent
-from accounts.services import (
-    NotLinked,
-    TokenNotFound,
-    UnlinkWouldLockOut,
-    create_api_token,
-    revoke_api_token,
-    unlink_discord,
-)
+from accounts.services import create_api_token, revoke_api_token, unlink_discord
 from credits.selectors import balance_for, pending_requests_for
+from dealscale.errors import DomainError
+from dealscale.messages import add_message_for_error
 from leaderboard.selectors import entry_for
 
 
@@ -56,10 +51,8 @@ def unlink_discord_view(request):
             source=AuditEvent.Source.WEB,
             ip_address=get_client_ip(request)[0],
         )
-    except NotLinked:
-        messages.info(request, "No Discord account is linked.")
-    except UnlinkWouldLockOut as error:
-        messages.error(request, str(error))
+    except DomainError as error:
+        add_message_for_error(request, error)
     else:
         messages.success(request, "Discord is unlinked and its access was revoked.")
     return redirect("profile")
@@ -94,8 +87,8 @@ def revoke_api_token_view(request, token_id: int):
             source=AuditEvent.Source.WEB,
             ip_address=get_client_ip(request)[0],
         )
-    except TokenNotFound:
-        messages.error(request, "That token does not exist or is already revoked.")
+    except DomainError as error:
+        add_message_for_error(request, error)
     else:
         messages.success(request, f"Token “{token.name}” revoked.")
     return redirect("profile")

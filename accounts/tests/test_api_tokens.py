@@ -3,8 +3,9 @@ from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
 from accounts.authentication import BearerTokenAuthentication
+from accounts.errors import TokenNotFound
 from accounts.models import APIToken, AuditEvent, User
-from accounts.services import TokenNotFound, create_api_token, revoke_api_token
+from accounts.services import create_api_token, revoke_api_token
 
 pytestmark = pytest.mark.django_db
 

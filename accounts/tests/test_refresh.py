@@ -7,13 +7,9 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from accounts.errors import DiscordTemporarilyUnavailable, NotLinked, RelinkRequired
 from accounts.models import DiscordToken
-from accounts.services import (
-    DiscordTemporarilyUnavailable,
-    NotLinked,
-    RelinkRequired,
-    get_valid_access_token,
-)
+from accounts.services import get_valid_access_token
 
 pytestmark = pytest.mark.django_db
 

@@ -3,8 +3,9 @@
 import pytest
 from allauth.socialaccount.models import SocialAccount
 
+from accounts.errors import NotLinked, UnlinkWouldLockOut
 from accounts.models import AuditEvent, DiscordToken
-from accounts.services import NotLinked, UnlinkWouldLockOut, unlink_discord
+from accounts.services import unlink_discord
 from accounts.signals import discord_unlinked
 
 pytestmark = pytest.mark.django_db

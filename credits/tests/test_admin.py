@@ -46,7 +46,7 @@ def messages_of(response) -> list[str]:
 
 
 def approve(credit_request, moderator):
-    return services.approve_request(credit_request.pk, moderator=moderator, source="admin")
+    return services.approve_request(credit_request.pk, actor=moderator, source="admin")
 
 
 # --- The list ----------------------------------------------------------------------------------
@@ -190,7 +190,7 @@ def test_bulk_approval_confirms_then_grants_each_pending_request_and_reports_the
 ):
     first, second = CreditRequestFactory(amount=10), CreditRequestFactory(amount=20)
     already = CreditRequestFactory(amount=30)
-    services.deny_request(already.pk, moderator=moderator, note="Duplicate", source="admin")
+    services.deny_request(already.pk, actor=moderator, note="Duplicate", source="admin")
 
     confirmation = post_action(moderator_client, "approve_selected", [first, second, already])
     assert confirmation.status_code == 200
@@ -204,7 +204,7 @@ def test_bulk_approval_confirms_then_grants_each_pending_request_and_reports_the
     assert response.status_code == 302
     assert messages_of(response) == [
         f"Approved 2 credit request(s): #{first.pk}, #{second.pk}.",
-        f"Left unchanged, decided meanwhile: #{already.pk} (already denied).",
+        f"Credit request #{already.pk} was already denied.",
     ]
     assert {r.pk: r.status for r in CreditRequest.objects.all()} == {
         first.pk: "approved",

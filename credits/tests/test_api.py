@@ -131,9 +131,7 @@ def test_a_page_never_holds_more_than_100_requests(moderator_api):
 
 
 def test_the_balance_shows_the_granted_credits_and_pending_requests(member_api, member, moderator):
-    services.approve_request(
-        CreditRequestFactory(user=member, amount=300).pk, moderator=moderator, source="api"
-    )
+    services.approve_request(CreditRequestFactory(user=member, amount=300).pk, actor=moderator, source="api")
     pending = CreditRequestFactory(user=member, amount=40)
     response = member_api.get("/api/credits/balance")
     assert response.status_code == 200
@@ -161,7 +159,7 @@ def test_cancelling_someone_elses_or_an_unknown_request_is_404(member_api):
 
 def test_cancelling_a_decided_request_is_409(member_api, member, moderator):
     credit_request = CreditRequestFactory(user=member)
-    services.approve_request(credit_request.pk, moderator=moderator, source="admin")
+    services.approve_request(credit_request.pk, actor=moderator, source="admin")
     response = member_api.post(f"/api/credit-requests/{credit_request.pk}/cancel")
     assert response.status_code == 409
     assert "already approved" in response.json()["detail"]

@@ -75,7 +75,7 @@ def test_fifty_concurrent_approvals_grant_a_request_exactly_once():
         outcomes = run_concurrently(
             50,
             lambda i: services.approve_request(
-                credit_request.pk, moderator=moderators[i % 5], note=f"approval {i}", source="api"
+                credit_request.pk, actor=moderators[i % 5], note=f"approval {i}", source="api"
             ),
         )
 
@@ -92,8 +92,8 @@ def test_concurrent_approve_deny_and_cancel_of_one_request_leave_exactly_one_dec
     credit_request = CreditRequestFactory(amount=300)
     owner = credit_request.user
     actions = [
-        lambda: services.approve_request(credit_request.pk, moderator=moderator, source="api"),
-        lambda: services.deny_request(credit_request.pk, moderator=moderator, note="Not now", source="api"),
+        lambda: services.approve_request(credit_request.pk, actor=moderator, source="api"),
+        lambda: services.deny_request(credit_request.pk, actor=moderator, note="Not now", source="api"),
         lambda: services.cancel_request(credit_request.pk, actor=owner, source="web"),
     ]
     with announcements() as announced:
@@ -113,7 +113,7 @@ def test_two_concurrent_requests_with_max_pending_1_file_only_one(settings):
     outcomes = run_concurrently(
         2,
         lambda i: services.request_credits(
-            user=member, amount=100, reason="Race for the pending slot", source="api"
+            user=member, amount=100, reason="Race for the pending slot", origin="api"
         ),
     )
     assert sorted(kind for kind, _ in outcomes) == ["error", "ok"]
@@ -127,7 +127,7 @@ def test_the_daily_cap_holds_under_a_burst_of_requests(settings):
     member = UserFactory()
     outcomes = run_concurrently(
         12,
-        lambda i: services.request_credits(user=member, amount=300, reason="Burst of requests", source="api"),
+        lambda i: services.request_credits(user=member, amount=300, reason="Burst of requests", origin="api"),
     )
     assert sum(kind == "ok" for kind, _ in outcomes) == 3
     assert {value.rule for kind, value in outcomes if kind == "error"} == {"CREDITS_DAILY_CAP"}
@@ -143,7 +143,7 @@ def test_concurrent_retries_with_one_idempotency_key_file_one_request():
                 user=member,
                 amount=50,
                 reason="Retried by the bot",
-                source="discord",
+                origin="discord",
                 idempotency_key="1170001",
             ).pk
         ),
@@ -177,16 +177,14 @@ def test_a_mixed_concurrent_workload_keeps_every_balance_equal_to_its_ledger(set
             try:
                 if operation == "request":
                     services.request_credits(
-                        user=member, amount=rng.randint(1, 400), reason="Mixed workload request", source="api"
+                        user=member, amount=rng.randint(1, 400), reason="Mixed workload request", origin="api"
                     )
                 elif operation in ("approve", "deny", "cancel") and pending_ids:
                     request_id = rng.choice(pending_ids)
                     if operation == "approve":
-                        services.approve_request(request_id, moderator=moderator, source="api")
+                        services.approve_request(request_id, actor=moderator, source="api")
                     elif operation == "deny":
-                        services.deny_request(
-                            request_id, moderator=moderator, note="Mixed denial", source="api"
-                        )
+                        services.deny_request(request_id, actor=moderator, note="Mixed denial", source="api")
                     else:
                         services.cancel_request(request_id, actor=moderator, source="admin")
                 elif operation == "adjust":

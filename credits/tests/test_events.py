@@ -53,7 +53,7 @@ def announced():
 
 
 def file_request(user, **kwargs):
-    return services.request_credits(user=user, amount=500, reason=REASON, source="web", **kwargs)
+    return services.request_credits(user=user, amount=500, reason=REASON, origin="web", **kwargs)
 
 
 def test_a_new_request_is_announced_once_inside_its_transaction(member, announced):
@@ -76,8 +76,8 @@ def test_every_decision_is_announced_once_inside_its_transaction_with_the_new_st
     member, moderator, announced
 ):
     approved, denied, by_moderator, by_owner = (CreditRequestFactory(user=member) for _ in range(4))
-    services.approve_request(approved.pk, moderator=moderator, source="admin")
-    services.deny_request(denied.pk, moderator=moderator, note="Not eligible", source="admin")
+    services.approve_request(approved.pk, actor=moderator, source="admin")
+    services.deny_request(denied.pk, actor=moderator, note="Not eligible", source="admin")
     services.cancel_request(by_moderator.pk, actor=moderator, source="admin")
     services.cancel_request(by_owner.pk, actor=member, source="web")
     assert announced == [
@@ -97,7 +97,7 @@ def test_a_rolled_back_request_or_decision_leaves_no_outbox_entry(
             file_request(member)
             raise Boom
         with pytest.raises(Boom), transaction.atomic():
-            services.approve_request(pending.pk, moderator=moderator, source="admin")
+            services.approve_request(pending.pk, actor=moderator, source="admin")
             raise Boom
     assert not OutboxEntry.objects.exists()
     assert kicks == []
@@ -107,7 +107,7 @@ def test_a_rolled_back_request_or_decision_leaves_no_outbox_entry(
 
 def test_a_committed_request_and_decision_leave_their_outbox_entries(member, moderator):
     credit_request = file_request(member)
-    services.approve_request(credit_request.pk, moderator=moderator, source="admin")
+    services.approve_request(credit_request.pk, actor=moderator, source="admin")
     assert sorted(OutboxEntry.objects.values_list("kind", flat=True)) == [
         "discordbot.decision_dm",
         "discordbot.moderation_edit",
@@ -117,13 +117,11 @@ def test_a_committed_request_and_decision_leave_their_outbox_entries(member, mod
 
 def test_a_refused_decision_is_not_announced(member, moderator, announced):
     credit_request = CreditRequestFactory(user=member)
-    services.deny_request(credit_request.pk, moderator=moderator, note="Not eligible", source="admin")
+    services.deny_request(credit_request.pk, actor=moderator, note="Not eligible", source="admin")
     with pytest.raises(AlreadyDecided):
-        services.approve_request(credit_request.pk, moderator=moderator, source="admin")
+        services.approve_request(credit_request.pk, actor=moderator, source="admin")
     with pytest.raises(CreditsValidationError):
-        services.deny_request(
-            CreditRequestFactory(user=member).pk, moderator=moderator, note="", source="api"
-        )
+        services.deny_request(CreditRequestFactory(user=member).pk, actor=moderator, note="", source="api")
     assert announced == [("decided", credit_request.pk, "denied")]
 
 
@@ -137,7 +135,7 @@ def test_a_listener_that_cannot_write_its_part_fails_the_decision_with_it(member
     credit_request_decided.connect(broken_listener)
     try:
         with pytest.raises(Boom):
-            services.approve_request(credit_request.pk, moderator=moderator, source="admin")
+            services.approve_request(credit_request.pk, actor=moderator, source="admin")
     finally:
         credit_request_decided.disconnect(broken_listener)
     assert CreditRequest.objects.get(pk=credit_request.pk).status == CreditRequest.Status.PENDING

@@ -35,16 +35,14 @@ def moderator():
 
 
 def file_request(user, amount=500, **kwargs):
-    return services.request_credits(user=user, amount=amount, reason=REASON, source="web", **kwargs)
+    return services.request_credits(user=user, amount=amount, reason=REASON, origin="web", **kwargs)
 
 
 def decide(credit_request, target, moderator):
     if target == Status.APPROVED:
-        return services.approve_request(credit_request.pk, moderator=moderator, source="admin")
+        return services.approve_request(credit_request.pk, actor=moderator, source="admin")
     if target == Status.DENIED:
-        return services.deny_request(
-            credit_request.pk, moderator=moderator, note="Not this time", source="admin"
-        )
+        return services.deny_request(credit_request.pk, actor=moderator, note="Not this time", source="admin")
     return services.cancel_request(credit_request.pk, actor=credit_request.user, source="web")
 
 
@@ -52,7 +50,7 @@ def decide(credit_request, target, moderator):
 
 
 def test_a_member_files_a_pending_request(member):
-    credit_request = services.request_credits(user=member, amount=250, reason=f"  {REASON}  ", source="api")
+    credit_request = services.request_credits(user=member, amount=250, reason=f"  {REASON}  ", origin="api")
     credit_request.refresh_from_db()
     assert (credit_request.status, credit_request.amount, credit_request.source) == ("pending", 250, "api")
     assert credit_request.reason == REASON
@@ -64,7 +62,7 @@ def test_a_member_files_a_pending_request(member):
 def test_an_amount_outside_1_to_max_request_is_refused_naming_the_setting(member, amount):
     with pytest.raises(CreditsValidationError) as error:
         file_request(member, amount=amount)
-    assert error.value.errors == {
+    assert error.value.fields == {
         "amount": ["The amount must be a whole number from 1 to 10000 (CREDITS_MAX_REQUEST)."]
     }
     assert not CreditRequest.objects.exists()
@@ -80,14 +78,14 @@ def test_the_maximum_amount_follows_the_setting(member, settings):
 @pytest.mark.parametrize("reason", ["too short", "   9 chars!   ", "x" * 501, "", None])
 def test_a_reason_outside_10_to_500_characters_is_refused(member, reason):
     with pytest.raises(CreditsValidationError) as error:
-        services.request_credits(user=member, amount=5, reason=reason, source="web")
-    assert error.value.errors == {"reason": ["The reason must be 10 to 500 characters long."]}
+        services.request_credits(user=member, amount=5, reason=reason, origin="web")
+    assert error.value.fields == {"reason": ["The reason must be 10 to 500 characters long."]}
 
 
 def test_every_invalid_field_is_reported_at_once(member):
     with pytest.raises(CreditsValidationError) as error:
-        services.request_credits(user=member, amount=0, reason="short", source="web")
-    assert set(error.value.errors) == {"amount", "reason"}
+        services.request_credits(user=member, amount=0, reason="short", origin="web")
+    assert set(error.value.fields) == {"amount", "reason"}
 
 
 def test_a_second_pending_request_is_refused_by_the_pending_limit(member):
@@ -105,7 +103,7 @@ def test_the_pending_limit_follows_the_setting_and_frees_up_once_decided(member,
     file_request(member)
     with pytest.raises(LimitExceeded):
         file_request(member)
-    services.approve_request(first.pk, moderator=moderator, source="admin")
+    services.approve_request(first.pk, actor=moderator, source="admin")
     assert file_request(member).status == Status.PENDING
 
 
@@ -113,9 +111,9 @@ def test_the_daily_cap_counts_every_request_of_the_utc_day_but_cancelled_ones(me
     settings.CREDITS_DAILY_CAP = 1_000
     with time_machine.travel(datetime(2026, 11, 25, 0, 5, tzinfo=UTC), tick=False):
         approved = file_request(member, amount=400)
-        services.approve_request(approved.pk, moderator=moderator, source="admin")
+        services.approve_request(approved.pk, actor=moderator, source="admin")
         denied = file_request(member, amount=300)
-        services.deny_request(denied.pk, moderator=moderator, note="Duplicate", source="admin")
+        services.deny_request(denied.pk, actor=moderator, note="Duplicate", source="admin")
         cancelled = file_request(member, amount=300)
         services.cancel_request(cancelled.pk, actor=member, source="web")
         with pytest.raises(LimitExceeded) as error:
@@ -129,7 +127,7 @@ def test_the_daily_cap_counts_every_request_of_the_utc_day_but_cancelled_ones(me
 def test_the_daily_cap_resets_at_midnight_utc(member, moderator, settings):
     settings.CREDITS_DAILY_CAP = 500
     with time_machine.travel(datetime(2026, 11, 25, 23, 59, tzinfo=UTC), tick=False):
-        services.approve_request(file_request(member, amount=500).pk, moderator=moderator, source="admin")
+        services.approve_request(file_request(member, amount=500).pk, actor=moderator, source="admin")
         with pytest.raises(LimitExceeded):
             file_request(member, amount=1)
     with time_machine.travel(datetime(2026, 11, 26, 0, 0, tzinfo=UTC), tick=False):
@@ -153,7 +151,7 @@ def test_the_database_refuses_a_duplicate_idempotency_key_for_one_member(member)
 def test_an_overlong_idempotency_key_is_refused(member):
     with pytest.raises(CreditsValidationError) as error:
         file_request(member, idempotency_key="k" * 101)
-    assert list(error.value.errors) == ["idempotency_key"]
+    assert list(error.value.fields) == ["idempotency_key"]
 
 
 # --- Decisions ---------------------------------------------------------------------------------
@@ -162,7 +160,7 @@ def test_an_overlong_idempotency_key_is_refused(member):
 def test_approving_grants_the_amount_once_and_records_who_and_why(member, moderator):
     credit_request = file_request(member, amount=700)
     approved = services.approve_request(
-        credit_request.pk, moderator=moderator, note="Great work", source="admin", ip_address="10.0.0.7"
+        credit_request.pk, actor=moderator, note="Great work", source="admin", ip_address="10.0.0.7"
     )
     approved.refresh_from_db()
     assert (approved.status, approved.decided_by, approved.decision_note) == (
@@ -193,12 +191,10 @@ def test_approving_grants_the_amount_once_and_records_who_and_why(member, modera
 def test_denying_requires_a_reason_and_grants_nothing(member, moderator):
     credit_request = file_request(member)
     with pytest.raises(CreditsValidationError) as error:
-        services.deny_request(credit_request.pk, moderator=moderator, note="   ", source="admin")
-    assert error.value.errors == {"note": ["A reason is required to deny a request."]}
+        services.deny_request(credit_request.pk, actor=moderator, note="   ", source="admin")
+    assert error.value.fields == {"note": ["A reason is required to deny a request."]}
 
-    denied = services.deny_request(
-        credit_request.pk, moderator=moderator, note="No proof given", source="api"
-    )
+    denied = services.deny_request(credit_request.pk, actor=moderator, note="No proof given", source="api")
     assert (denied.status, denied.decision_note) == ("denied", "No proof given")
     assert not LedgerEntry.objects.exists()
     assert AuditEvent.objects.filter(action="credit_request.denied", source="api").count() == 1
@@ -253,9 +249,9 @@ def test_only_moderators_can_approve_or_deny(member):
     credit_request = file_request(member)
     staff_without_permission = UserFactory(is_staff=True)
     with pytest.raises(NotAllowed, match="Can moderate credit requests"):
-        services.approve_request(credit_request.pk, moderator=staff_without_permission, source="admin")
+        services.approve_request(credit_request.pk, actor=staff_without_permission, source="admin")
     with pytest.raises(NotAllowed):
-        services.deny_request(credit_request.pk, moderator=member, note="Nope nope", source="api")
+        services.deny_request(credit_request.pk, actor=member, note="Nope nope", source="api")
     credit_request.refresh_from_db()
     assert credit_request.status == Status.PENDING
 
@@ -263,21 +259,19 @@ def test_only_moderators_can_approve_or_deny(member):
 def test_superusers_moderate_without_the_explicit_permission(member):
     superuser = UserFactory(is_staff=True, is_superuser=True)
     credit_request = file_request(member)
-    assert (
-        services.approve_request(credit_request.pk, moderator=superuser, source="admin").status == "approved"
-    )
+    assert services.approve_request(credit_request.pk, actor=superuser, source="admin").status == "approved"
 
 
 def test_deciding_an_unknown_request_is_request_not_found(moderator):
     with pytest.raises(RequestNotFound):
-        services.approve_request(999_999, moderator=moderator, source="api")
+        services.approve_request(999_999, actor=moderator, source="api")
 
 
 def test_a_decision_note_over_500_characters_is_refused(member, moderator):
     credit_request = file_request(member)
     with pytest.raises(CreditsValidationError) as error:
-        services.approve_request(credit_request.pk, moderator=moderator, note="n" * 501, source="admin")
-    assert list(error.value.errors) == ["note"]
+        services.approve_request(credit_request.pk, actor=moderator, note="n" * 501, source="admin")
+    assert list(error.value.fields) == ["note"]
 
 
 # --- Adjustments and spends --------------------------------------------------------------------
@@ -328,7 +322,7 @@ def test_an_adjustment_below_zero_is_refused_and_writes_nothing(member, moderato
 def test_an_adjustment_needs_a_non_zero_amount_and_a_reason(member, moderator, amount, reason, fields):
     with pytest.raises(CreditsValidationError) as error:
         services.adjust_balance(user=member, amount=amount, reason=reason, actor=moderator, source="admin")
-    assert set(error.value.errors) == fields
+    assert set(error.value.fields) == fields
 
 
 def test_only_moderators_adjust_balances(member):
@@ -382,7 +376,7 @@ def test_postgresql_refuses_raw_updates_and_deletes_of_ledger_entries(member, mo
 
 def test_the_database_refuses_a_second_grant_for_the_same_request(member, moderator):
     credit_request = file_request(member)
-    services.approve_request(credit_request.pk, moderator=moderator, source="admin")
+    services.approve_request(credit_request.pk, actor=moderator, source="admin")
     with pytest.raises(IntegrityError, match="credits_one_grant_per_request"), transaction.atomic():
         LedgerEntry.objects.create(
             user=member,
@@ -406,7 +400,7 @@ def test_the_database_refuses_a_negative_cached_balance(member):
 def test_selectors_give_balance_pending_and_all_requests(member, moderator, settings):
     settings.CREDITS_MAX_PENDING = 3
     approved = file_request(member, amount=40)
-    services.approve_request(approved.pk, moderator=moderator, source="admin")
+    services.approve_request(approved.pk, actor=moderator, source="admin")
     pending = [file_request(member, amount=5), file_request(member, amount=6)]
     assert selectors.balance_for(member) == 40
     assert list(selectors.pending_requests_for(member)) == pending[::-1]
@@ -418,7 +412,7 @@ def test_request_rows_carry_their_users_balance_and_pending_count_in_one_query(
     member, moderator, settings, django_assert_num_queries
 ):
     settings.CREDITS_MAX_PENDING = 2
-    services.approve_request(file_request(member, amount=90).pk, moderator=moderator, source="admin")
+    services.approve_request(file_request(member, amount=90).pk, actor=moderator, source="admin")
     file_request(member)
     file_request(member)
     other = file_request(UserFactory())

@@ -30,9 +30,9 @@ def test_a_consistent_ledger_is_reported_ok(moderator, capsys):
     members = [UserFactory() for _ in range(3)]
     for member in members:
         fund(member, 100, moderator)
-    services.approve_request(CreditRequestFactory(user=members[0]).pk, moderator=moderator, source="admin")
+    services.approve_request(CreditRequestFactory(user=members[0]).pk, actor=moderator, source="admin")
     services.spend_credits(user=members[1], amount=60, reason="Raffle ticket")
-    services.request_credits(user=UserFactory(), amount=5, reason="A request, nothing granted", source="web")
+    services.request_credits(user=UserFactory(), amount=5, reason="A request, nothing granted", origin="web")
     call_command("verify_ledger")
     assert capsys.readouterr().out.strip() == "Ledger OK: 4 accounts verified"
 

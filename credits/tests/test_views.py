@@ -29,7 +29,7 @@ def test_anonymous_visitors_are_sent_to_sign_in(client):
 def test_the_page_shows_the_balance_and_only_the_members_own_requests(client, member):
     moderator = ModeratorFactory()
     services.approve_request(
-        CreditRequestFactory(user=member, amount=1_250).pk, moderator=moderator, source="api"
+        CreditRequestFactory(user=member, amount=1_250).pk, actor=moderator, source="api"
     )
     mine = CreditRequestFactory(user=member, reason="My own pending request")
     CreditRequestFactory(reason="Somebody else's request")
@@ -84,9 +84,9 @@ def test_a_member_cancels_a_pending_request_from_the_page(client, member):
 
 def test_cancelling_a_decided_request_says_so(client, member):
     credit_request = CreditRequestFactory(user=member)
-    services.approve_request(credit_request.pk, moderator=ModeratorFactory(), source="admin")
+    services.approve_request(credit_request.pk, actor=ModeratorFactory(), source="admin")
     response = client.post(f"/credits/{credit_request.pk}/cancel/")
-    assert messages_of(response) == [f"Request #{credit_request.pk} was already approved; nothing changed."]
+    assert messages_of(response) == [f"Credit request #{credit_request.pk} was already approved."]
 
 
 def test_another_members_request_cannot_be_cancelled_and_is_not_disclosed(client, member):

@@ -5,7 +5,8 @@ import nextcord
 from accounts.selectors import user_for_discord_id
 from discordbot import embeds
 from discordbot.asyncdb import database_sync_to_async
-from discordbot.cogs.base import BotCog, link_url
+from discordbot.cogs.base import BotCog
+from discordbot.replies import link_url
 
 
 def linked_username(*, discord_id: int) -> str | None:

@@ -1,4 +1,4 @@
-"""What every command shares: the gate (cooldowns, kill switch), member resolution, replies, error mapping."""
+"""What every command shares: the gate (cooldowns, kill switch), member resolution, replies, error handling."""
 
 import contextvars
 import time
@@ -13,9 +13,11 @@ from nextcord.errors import ApplicationCheckFailure
 from accounts.discord_integration import discord_integration_switched_off
 from accounts.models import User
 from accounts.selectors import discord_integration_enabled_for_user, user_for_discord_id
+from dealscale.errors import DomainError
 from discordbot import embeds
 from discordbot.asyncdb import database_sync_to_async
 from discordbot.models import CommandInvocation
+from discordbot.replies import IntegrationDisabled, NotLinked, Refusal, refusal_embed
 from discordbot.services import claim_cooldown, release_cooldown
 
 logger = structlog.get_logger(__name__)
@@ -39,38 +41,6 @@ current_run: contextvars.ContextVar[InteractionRun | None] = contextvars.Context
 )
 
 
-class Refusal(Exception):
-    """A friendly, expected "no" (bad argument, limit, not allowed): answered ephemerally, never reported."""
-
-    def __init__(self, message: str, *, title: str = "Can't do that"):
-        super().__init__(message)
-        self.message = message
-        self.title = title
-
-    def embed(self) -> nextcord.Embed:
-        return embeds.problem(self.message, title=self.title)
-
-
-class NotLinked(Refusal):
-    """The caller's Discord account is not linked to a DealScale user."""
-
-    def __init__(self):
-        super().__init__("Your Discord account is not linked.", title="Link your account")
-
-    def embed(self) -> nextcord.Embed:
-        return embeds.not_linked(link_url=link_url())
-
-
-class IntegrationDisabled(Refusal):
-    """Ops switched the whole integration off (`manage.py discord_integration off`)."""
-
-    def __init__(self):
-        super().__init__(
-            "DealScale's Discord features are temporarily disabled. Please try again later.",
-            title="Temporarily disabled",
-        )
-
-
 async def refuse_when_switched_off() -> None:
     """The bot's kill switch: raises IntegrationDisabled while `discord_integration` is off for everyone."""
     if await database_sync_to_async(discord_integration_switched_off, thread_sensitive=False)():
@@ -81,10 +51,6 @@ class OnCooldown(ApplicationCheckFailure):
     def __init__(self, retry_after: float):
         super().__init__(f"On cooldown for {retry_after:.1f} s")
         self.retry_after = retry_after
-
-
-def link_url() -> str:
-    return f"{settings.SITE_URL}/profile/"
 
 
 def cooldown_seconds(command: str) -> float:
@@ -143,8 +109,8 @@ async def report_unexpected_error(interaction: nextcord.Interaction, error: Base
     )
 
 
-async def answer_refusal(interaction: nextcord.Interaction, refusal: Refusal) -> None:
-    """Answer an expected refusal ephemerally; it does not cost the member their cooldown."""
+async def answer_refusal(interaction: nextcord.Interaction, refusal: DomainError) -> None:
+    """Answer an expected refusal (a service's or the bot's own) ephemerally; it costs no cooldown."""
     run = current_run.get()
     if run is not None:
         run.outcome = CommandInvocation.Outcome.REFUSED
@@ -152,11 +118,14 @@ async def answer_refusal(interaction: nextcord.Interaction, refusal: Refusal) ->
             await database_sync_to_async(release_cooldown, thread_sensitive=False)(
                 command=run.command, discord_user_id=str(run.discord_user_id)
             )
-    await reply(interaction, refusal.embed())
+    await reply(interaction, refusal_embed(refusal))
 
 
 class BotCog(nextcord.ClientCog):
-    """Base of the command cogs: maps refusals, cooldowns and bugs to ephemeral replies."""
+    """Base of the command cogs: answers refusals, cooldowns and bugs with ephemeral replies.
+
+    A command lets a service's DomainError propagate: it is answered here, never caught in the cog.
+    """
 
     def __init__(self, bot: nextcord.Client):
         self.bot = bot
@@ -164,7 +133,7 @@ class BotCog(nextcord.ClientCog):
     async def cog_application_command_error(
         self, interaction: nextcord.Interaction, error: Exception
     ) -> None:
-        if isinstance(error, Refusal):
+        if isinstance(error, DomainError):
             await answer_refusal(interaction, error)
         elif isinstance(error, OnCooldown):
             if (run := current_run.get()) is not None:

@@ -5,13 +5,12 @@ from dataclasses import dataclass
 import nextcord
 from nextcord import SlashOption
 
-from credits.errors import CreditsValidationError, LimitExceeded
 from credits.models import CreditRequest
 from credits.selectors import balance_for, pending_requests_for
 from credits.services import REASON_MAX_LENGTH, REASON_MIN_LENGTH, request_credits
 from discordbot import embeds
 from discordbot.asyncdb import database_sync_to_async
-from discordbot.cogs.base import BotCog, Refusal, member_for, note_user
+from discordbot.cogs.base import BotCog, member_for, note_user
 
 PENDING_SHOWN = 5
 
@@ -39,23 +38,17 @@ def credits_overview(*, discord_id: int) -> CreditsOverview:
 def file_request(*, discord_id: int, amount: int, reason: str, interaction_id: int) -> CreditRequest:
     """File the caller's credit request; a retried interaction returns the request it filed first.
 
-    Raises NotLinked/Refusal, and Refusal for the credits service's validation errors and limits.
+    Raises NotLinked/Refusal, and the credits service's CreditsValidationError and LimitExceeded.
     """
     user = member_for(discord_id)
     note_user(user)
-    try:
-        return request_credits(
-            user=user,
-            amount=amount,
-            reason=reason,
-            source=CreditRequest.Source.DISCORD,
-            idempotency_key=f"discord-interaction:{interaction_id}",
-        )
-    except CreditsValidationError as error:
-        messages = [message for field in ("amount", "reason") for message in error.errors.get(field, [])]
-        raise Refusal("\n".join(messages) or error.message, title="Check your request") from error
-    except LimitExceeded as error:
-        raise Refusal(error.message, title="Limit reached") from error
+    return request_credits(
+        user=user,
+        amount=amount,
+        reason=reason,
+        origin=CreditRequest.Source.DISCORD,
+        idempotency_key=f"discord-interaction:{interaction_id}",
+    )
 
 
 class CreditsCog(BotCog):

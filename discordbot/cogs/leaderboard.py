@@ -11,7 +11,8 @@ from nextcord import SlashOption
 from accounts.selectors import user_for_discord_id
 from discordbot import embeds
 from discordbot.asyncdb import database_sync_to_async
-from discordbot.cogs.base import BotCog, Refusal, link_url, member_for, note_user
+from discordbot.cogs.base import BotCog, Refusal, member_for, note_user
+from discordbot.replies import link_url
 from leaderboard import page_cache
 from leaderboard import selectors as leaderboard_selectors
 from rolesync.selectors import next_milestone_for

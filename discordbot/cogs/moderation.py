@@ -6,8 +6,8 @@ permission may decide; the service checks the permission again and decides exact
 
 import nextcord
 
+from accounts.models import AuditEvent
 from accounts.selectors import user_for_discord_id
-from credits.errors import AlreadyDecided, CreditsValidationError, NotAllowed, RequestNotFound
 from credits.selectors import can_moderate
 from credits.services import NOTE_MAX_LENGTH, approve_request, deny_request
 from discordbot import components, embeds
@@ -16,9 +16,9 @@ from discordbot.cogs.base import BotCog, Refusal, note_user
 
 
 def moderator_for(discord_id: int):
-    """The staff moderator linked to this Discord id. Raises Refusal for anyone else."""
+    """The moderator (credits.selectors.can_moderate) linked to this Discord id. Raises Refusal for anyone else."""
     user = user_for_discord_id(str(discord_id))
-    if user is None or not user.is_staff or not can_moderate(user):
+    if user is None or not can_moderate(user):
         raise Refusal("Only moderators can decide credit requests.", title="Not allowed")
     note_user(user)
     return user
@@ -27,24 +27,16 @@ def moderator_for(discord_id: int):
 def decide(*, discord_id: int, request_id: int, approve: bool, note: str = "") -> nextcord.Embed:
     """Approve or deny the request as the clicking moderator; the moderators' message after the decision.
 
-    Raises Refusal (not a moderator, unknown request, already decided, bad note).
+    Raises Refusal (not a moderator) and the credits service's errors (RequestNotFound, AlreadyDecided,
+    CreditsValidationError for the note), which the cog's error handler answers.
     """
     moderator = moderator_for(discord_id)
-    try:
-        if approve:
-            credit_request = approve_request(request_id, moderator=moderator, source="discord")
-        else:
-            credit_request = deny_request(request_id, moderator=moderator, note=note, source="discord")
-    except AlreadyDecided as error:
-        raise Refusal(
-            f"Request #{request_id} was already {error.current}.", title="Already decided"
-        ) from error
-    except RequestNotFound as error:
-        raise Refusal(error.message, title="Unknown request") from error
-    except NotAllowed as error:
-        raise Refusal(error.message, title="Not allowed") from error
-    except CreditsValidationError as error:
-        raise Refusal(error.message, title="Check the note") from error
+    if approve:
+        credit_request = approve_request(request_id, actor=moderator, source=AuditEvent.Source.DISCORD)
+    else:
+        credit_request = deny_request(
+            request_id, actor=moderator, note=note, source=AuditEvent.Source.DISCORD
+        )
     return embeds.moderation_decided(
         request_id=credit_request.pk,
         member=str(credit_request.user),

@@ -8,6 +8,7 @@ from allauth.socialaccount.models import SocialAccount
 from django.contrib.auth.models import Permission
 from waffle.models import Flag
 
+from credits.errors import AlreadyDecided, CreditsValidationError, LimitExceeded, RequestNotFound
 from credits.models import CreditRequest
 from credits.tests.factories import CreditRequestFactory, ModeratorFactory, UserFactory
 from discordbot import components
@@ -118,21 +119,33 @@ def test_request_credits_files_through_the_service_with_source_discord_once_per_
         (50, "short", "10 to 500 characters"),
     ],
 )
-def test_request_credits_maps_validation_errors_to_a_refusal(amount, reason, message):
+def test_request_credits_answers_validation_errors_with_an_ephemeral_refusal(bot, amount, reason, message):
     link(UserFactory(), "555")
+    interaction = fake_interaction(user_id=555, name="request-credits")
 
-    with pytest.raises(Refusal, match=message):
+    with pytest.raises(CreditsValidationError, match=message) as refused:
         file_request(discord_id=555, amount=amount, reason=reason, interaction_id=1)
+    asyncio.run(CreditsCog(bot).cog_application_command_error(interaction, refused.value))
+
+    assert interaction.response.send_message.await_args.kwargs["ephemeral"] is True
+    assert sent_embed(interaction).title == "⚠️ Check your request"
+    assert message in sent_embed(interaction).description
 
 
-def test_request_credits_maps_limits_to_a_refusal(settings):
+def test_request_credits_answers_limits_with_an_ephemeral_refusal(bot, settings):
     settings.CREDITS_MAX_PENDING = 1
     link(UserFactory(), "556")
     file_request(discord_id=556, amount=10, reason="The first request", interaction_id=1)
+    interaction = fake_interaction(user_id=556, name="request-credits")
 
-    with pytest.raises(Refusal, match="CREDITS_MAX_PENDING") as refused:
+    with pytest.raises(LimitExceeded, match="CREDITS_MAX_PENDING") as refused:
         file_request(discord_id=556, amount=10, reason="The second request", interaction_id=2)
     assert refused.value.title == "Limit reached"
+    asyncio.run(CreditsCog(bot).cog_application_command_error(interaction, refused.value))
+
+    assert interaction.response.send_message.await_args.kwargs["ephemeral"] is True
+    assert sent_embed(interaction).title == "⚠️ Limit reached"
+    assert "CREDITS_MAX_PENDING" in sent_embed(interaction).description
 
 
 def test_link_shows_the_linked_account_or_how_to_link(bot):
@@ -168,7 +181,7 @@ def test_a_decision_goes_through_the_service_once_and_is_audit_logged():
     credit_request = CreditRequestFactory(amount=40)
 
     embed = decide(discord_id=800, request_id=credit_request.pk, approve=True)
-    with pytest.raises(Refusal, match="already approved"):
+    with pytest.raises(AlreadyDecided, match="already approved"):
         decide(discord_id=800, request_id=credit_request.pk, approve=True)
 
     credit_request.refresh_from_db()
@@ -181,9 +194,9 @@ def test_denying_needs_a_note_and_an_existing_request():
     link(ModeratorFactory(), "801")
     credit_request = CreditRequestFactory()
 
-    with pytest.raises(Refusal, match="reason is required"):
+    with pytest.raises(CreditsValidationError, match="reason is required"):
         decide(discord_id=801, request_id=credit_request.pk, approve=False, note="  ")
-    with pytest.raises(Refusal, match="No credit request"):
+    with pytest.raises(RequestNotFound, match="No credit request"):
         decide(discord_id=801, request_id=999999, approve=False, note="nope")
 
 

@@ -7,6 +7,7 @@ from credits.tests.factories import CreditRequestFactory, ModeratorFactory, User
 from dealscale import outbox
 from dealscale.models import OutboxEntry
 from discord_sandbox import DEFAULT_CHANNEL_ID
+from discord_sandbox.state import NONCE_WINDOW
 from discordbot import deliveries
 from discordbot.models import ModerationMessage
 from discordbot.tasks import post_credit_request_to_moderators
@@ -27,7 +28,7 @@ def mod_channel(settings):
 
 def file_request():
     return request_credits(
-        user=UserFactory(), amount=10, reason="Helped new members all week", source="discord"
+        user=UserFactory(), amount=10, reason="Helped new members all week", origin="discord"
     )
 
 
@@ -56,7 +57,7 @@ def test_a_decision_made_elsewhere_is_shown_on_the_moderators_message(
     outbox_worker.run()
     moderator = ModeratorFactory(display_name="Mia")
 
-    approve_request(credit_request.pk, moderator=moderator, source="web")
+    approve_request(credit_request.pk, actor=moderator, source="web")
     assert outbox_worker.payloads(deliveries.MODERATION_EDIT) == [{"credit_request_id": credit_request.pk}]
     outbox_worker.run()
 
@@ -113,7 +114,7 @@ def test_a_rate_limited_post_is_retried_by_the_outbox_and_posted_once(
 
 def test_a_post_whose_response_is_lost_is_posted_once(fake_discord, mod_channel, outbox_worker):
     credit_request = file_request()
-    fake_discord.drop_next("POST", MESSAGES, handled=True)
+    fake_discord.fail_next("POST", MESSAGES, disconnect=True, after_work=True)
 
     outbox_worker.drain()
 
@@ -124,7 +125,7 @@ def test_a_post_whose_response_is_lost_is_posted_once(fake_discord, mod_channel,
 def test_a_post_repeated_after_the_nonce_window_is_not_posted_again(fake_discord, mod_channel, outbox_worker):
     credit_request = file_request()
     outbox_worker.run()
-    fake_discord.expire_nonces()
+    fake_discord.advance_clock(NONCE_WINDOW + 1)
     OutboxEntry.objects.filter(pk=posted(credit_request.pk).pk).update(status="pending")
 
     outbox_worker.run()
@@ -137,7 +138,7 @@ def test_a_discord_outage_while_showing_a_decision_is_retried_by_the_outbox(
 ):
     credit_request = file_request()
     outbox_worker.run()
-    approve_request(credit_request.pk, moderator=ModeratorFactory(display_name="Mia"), source="web")
+    approve_request(credit_request.pk, actor=ModeratorFactory(display_name="Mia"), source="web")
     fake_discord.fail_next("PATCH", EDIT, status=503, times=BEYOND_CLIENT_RETRIES)
 
     outbox_worker.drain()
@@ -153,7 +154,7 @@ def test_a_decision_made_before_its_post_went_out_waits_for_the_post(
     fake_discord, mod_channel, outbox_worker
 ):
     credit_request = file_request()
-    approve_request(credit_request.pk, moderator=ModeratorFactory(), source="web")
+    approve_request(credit_request.pk, actor=ModeratorFactory(), source="web")
     edit = OutboxEntry.objects.get(key=deliveries.moderation_edit_key(credit_request.pk))
 
     # The edit comes first (the post is still pending): it waits instead of finding nothing to edit.
@@ -168,7 +169,7 @@ def test_a_decision_made_before_its_post_went_out_waits_for_the_post(
 def test_a_moderators_message_deleted_since_is_given_up(fake_discord, mod_channel, outbox_worker):
     credit_request = file_request()
     outbox_worker.run()
-    approve_request(credit_request.pk, moderator=ModeratorFactory(), source="web")
+    approve_request(credit_request.pk, actor=ModeratorFactory(), source="web")
     fake_discord.messages[DEFAULT_CHANNEL_ID].clear()
 
     outbox_worker.run()

@@ -8,6 +8,7 @@ from credits.models import CreditRequest
 from credits.tests.factories import CreditRequestFactory, ModeratorFactory, UserFactory
 from dealscale import outbox
 from dealscale.models import OutboxEntry
+from discord_sandbox.state import NONCE_WINDOW
 from discordbot import deliveries
 from discordbot.tasks import notify_decision
 
@@ -33,7 +34,7 @@ def linked_member(fake_discord):
 
 def approved_request(member, moderator, *, amount=1_200, note="Enjoy!") -> CreditRequest:
     credit_request = CreditRequestFactory(user=member, amount=amount)
-    return services.approve_request(credit_request.pk, moderator=moderator, note=note, source="admin")
+    return services.approve_request(credit_request.pk, actor=moderator, note=note, source="admin")
 
 
 def dm_entry(credit_request_id: int) -> OutboxEntry:
@@ -69,7 +70,7 @@ def test_an_approval_is_sent_as_a_dm_to_the_linked_member(
 def test_a_denial_dm_carries_the_reason(fake_discord, linked_member, moderator, outbox_worker):
     member, discord_id = linked_member
     credit_request = CreditRequestFactory(user=member)
-    services.deny_request(credit_request.pk, moderator=moderator, note="No proof attached", source="admin")
+    services.deny_request(credit_request.pk, actor=moderator, note="No proof attached", source="admin")
     outbox_worker.run()
     [dm] = fake_discord.dms_to(discord_id)
     assert dm["embeds"][0]["title"] == "Credit request denied"
@@ -197,7 +198,7 @@ def test_a_dm_whose_response_is_lost_after_discord_created_it_arrives_once(
     member, discord_id = linked_member
     credit_request = approved_request(member, moderator)
     # Discord creates the message, then the connection drops: the client retries with the same nonce.
-    fake_discord.drop_next("POST", MESSAGES, handled=True, times=2)
+    fake_discord.fail_next("POST", MESSAGES, disconnect=True, after_work=True, times=2)
 
     outbox_worker.drain()
 
@@ -221,7 +222,7 @@ def test_a_dm_rerun_after_the_nonce_window_relies_on_the_stored_message_id(
     OutboxEntry.objects.filter(pk=dm_entry(credit_request.pk).pk).update(
         status="delivering", delivered_at=None
     )
-    fake_discord.expire_nonces()
+    fake_discord.advance_clock(NONCE_WINDOW + 1)
 
     notify_decision(credit_request.pk)  # even a message queued before the outbox
     assert outbox.deliver(dm_entry(credit_request.pk).pk) == "delivered"

@@ -22,7 +22,7 @@ def test_a_new_request_writes_only_its_post_to_the_moderators_and_kicks_it_after
 ):
     with django_capture_on_commit_callbacks() as kicks:
         credit_request = services.request_credits(
-            user=UserFactory(), amount=10, reason="Helped new members all week", source="discord"
+            user=UserFactory(), amount=10, reason="Helped new members all week", origin="discord"
         )
 
     assert ids(outbox_worker, deliveries.MODERATION_POST) == [credit_request.pk]
@@ -33,8 +33,8 @@ def test_a_new_request_writes_only_its_post_to_the_moderators_and_kicks_it_after
 def test_every_decision_writes_the_moderators_message_edit_and_the_member_dm_once(outbox_worker):
     member, moderator = UserFactory(), ModeratorFactory()
     approved, denied, by_moderator, by_owner = (CreditRequestFactory(user=member) for _ in range(4))
-    services.approve_request(approved.pk, moderator=moderator, source="admin")
-    services.deny_request(denied.pk, moderator=moderator, note="Not eligible", source="admin")
+    services.approve_request(approved.pk, actor=moderator, source="admin")
+    services.deny_request(denied.pk, actor=moderator, note="Not eligible", source="admin")
     services.cancel_request(by_moderator.pk, actor=moderator, source="admin")
     services.cancel_request(by_owner.pk, actor=member, source="web")
 
@@ -47,7 +47,7 @@ def test_every_decision_writes_the_moderators_message_edit_and_the_member_dm_onc
 
 def test_the_same_event_sent_twice_writes_its_deliveries_once(outbox_worker):
     credit_request = CreditRequestFactory()
-    services.approve_request(credit_request.pk, moderator=ModeratorFactory(), source="admin")
+    services.approve_request(credit_request.pk, actor=ModeratorFactory(), source="admin")
     tasks.notify_decision(credit_request.pk)
     tasks.update_moderation_message(credit_request.pk)
 
@@ -63,7 +63,7 @@ def test_a_failing_broker_does_not_turn_a_committed_decision_into_an_error_and_l
     monkeypatch.setattr(Task, "apply_async", refuse)
     credit_request = CreditRequestFactory()
     with django_capture_on_commit_callbacks(execute=True):
-        services.approve_request(credit_request.pk, moderator=ModeratorFactory(), source="admin")
+        services.approve_request(credit_request.pk, actor=ModeratorFactory(), source="admin")
 
     assert CreditRequest.objects.get(pk=credit_request.pk).status == CreditRequest.Status.APPROVED
     # Not handed to the broker: the relay hands them over at its next run.

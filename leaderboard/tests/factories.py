@@ -16,7 +16,7 @@ _external_ids = iter(range(1, 10**9))
 def give(user: User, points: int, *, at: datetime | None = None, kind: str = "deal_closed") -> None:
     """Record one platform event for `user` through the ledger service."""
     services.record_score_events(
-        source="test",
+        origin="test",
         events=[
             {
                 "external_id": f"evt-{next(_external_ids)}",

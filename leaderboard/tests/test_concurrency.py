@@ -61,7 +61,7 @@ def test_the_same_event_posted_twice_at_once_is_stored_once():
         try:
             barrier.wait()
             results.append(
-                services.record_score_events(source="p", events=[{**event, "occurred_at": timezone.now()}])
+                services.record_score_events(origin="p", events=[{**event, "occurred_at": timezone.now()}])
             )
         finally:
             connection.close()

@@ -36,7 +36,7 @@ def test_the_same_external_id_from_another_source_is_a_different_event():
             "kind": "k",
             "occurred_at": timezone.now(),
         }
-        result = record_score_events(source=source, events=[event])
+        result = record_score_events(origin=source, events=[event])
         assert result.accepted == 1
     assert ScoreEvent.objects.count() == 2
 

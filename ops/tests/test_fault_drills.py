@@ -172,12 +172,12 @@ def test_a_worker_killed_with_dms_and_role_changes_in_flight_is_finished_by_a_ne
     pending = [CreditRequestFactory(user=user, amount=100) for user, _ in decided]
     moderator = ModeratorFactory()
     # Slow Discord down so that calls are in flight when the worker dies.
-    fake.slow_down("POST", MESSAGES, seconds=0.5)
-    fake.slow_down("DELETE", MEMBER_ROLE, seconds=0.5)
+    fake.fail_next("POST", MESSAGES, hang=0.5, times=1_000)
+    fake.fail_next("DELETE", MEMBER_ROLE, hang=0.5, times=1_000)
     worker = drill.start_worker("a")
 
     for credit_request in pending:
-        credits.approve_request(credit_request.pk, moderator=moderator, source="admin")
+        credits.approve_request(credit_request.pk, actor=moderator, source="admin")
     for user, _ in leavers:
         unlink_discord(user=user, actor=user, source=AuditEvent.Source.WEB)
 
@@ -215,18 +215,18 @@ def test_discord_storms_hangs_and_lost_responses_deliver_every_message_once(dril
     fake.fail_next("POST", MESSAGES, status=502, times=12)
     fake.fail_next("POST", MESSAGES, status=429, retry_after=0.3, times=4)
     requests = [
-        credits.request_credits(user=user, amount=10, reason=REASON, source="web") for user, _ in members
+        credits.request_credits(user=user, amount=10, reason=REASON, origin="web") for user, _ in members
     ]
     settle(drill, relay=True)
 
     # Then the DMs and edits: responses lost after Discord created the message, hung calls, 5xx.
-    fake.drop_next("POST", MESSAGES, handled=True, times=3)
-    fake.drop_next("POST", MESSAGES, handled=False, hang_seconds=1.5, times=2)
+    fake.fail_next("POST", MESSAGES, disconnect=True, after_work=True, times=3)
+    fake.fail_next("POST", MESSAGES, hang=1.5, disconnect=True, times=2)
     fake.fail_next("POST", OPEN_DM, status=500, times=6)
     fake.fail_next("PATCH", EDIT, status=503, times=6)
     moderator = ModeratorFactory()
     for credit_request in requests:
-        credits.approve_request(credit_request.pk, moderator=moderator, source="admin")
+        credits.approve_request(credit_request.pk, actor=moderator, source="admin")
     settle(drill, relay=True)
 
     assert_ledger_verifies()
@@ -236,7 +236,7 @@ def test_discord_storms_hangs_and_lost_responses_deliver_every_message_once(dril
         assert len(fake.dms_to(discord_id)) == 1
     assert_messages_once(fake)
     # The drill did what it says: some messages were created by a call whose answer was lost.
-    lost = {r.json["nonce"] for r in fake.requests_to("POST", MESSAGES) if r.status == 0}
+    lost = {r.json["nonce"] for r in fake.requests_to("POST", MESSAGES) if r.handled and r.status == 0}
     assert lost & {m.get("nonce") for m in fake.sent_messages()}
     # The governor kept the bucket: at most one 429 of the route's own limit per window.
     assert max(fake.limited_windows.values(), default=0) <= 1

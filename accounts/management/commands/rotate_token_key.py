@@ -18,7 +18,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         try:
             # The shell user who ran the command: the CLI has no signed-in actor.
-            count = rotate_token_encryption(operator=getpass.getuser())
+            count = rotate_token_encryption(actor=getpass.getuser())
         except TokenDecryptionError as error:
             raise CommandError(f"{error} Nothing was changed.") from error
         self.stdout.write(

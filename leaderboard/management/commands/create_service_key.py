@@ -4,7 +4,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_slug
 
-from leaderboard.services import ServiceKeyNameTaken, create_service_key
+from dealscale.errors import DomainError
+from leaderboard.services import create_service_key
 
 
 class Command(BaseCommand):
@@ -22,8 +23,8 @@ class Command(BaseCommand):
             raise CommandError("The name must be a slug: letters, digits, '-' or '_'.") from None
         try:
             _, key, secret = create_service_key(name=name)
-        except ServiceKeyNameTaken as exc:
-            raise CommandError(str(exc)) from None
+        except DomainError as error:
+            raise CommandError(error.message) from None
         self.stderr.write("Store these now: they are shown only once.")
         self.stdout.write(f"key={key}")
         self.stdout.write(f"secret={secret}")

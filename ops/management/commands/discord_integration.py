@@ -5,6 +5,7 @@ import getpass
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts import discord_integration as flags
+from dealscale.errors import DomainError
 
 
 class Command(BaseCommand):
@@ -28,8 +29,9 @@ class Command(BaseCommand):
                 self.stdout.write(f"discord_integration: {state.describe()}")
                 return
             percent = flags.parse_percent(options["percent"]) if action == "rollout" else None
-            state = flags.set_discord_integration(mode=action, percent=percent, operator=getpass.getuser())
-        except (flags.FlagMissing, flags.InvalidRollout) as exc:
-            raise CommandError(str(exc)) from exc
+            # The shell user who ran the command: the CLI has no signed-in actor.
+            state = flags.set_discord_integration(mode=action, percent=percent, actor=getpass.getuser())
+        except DomainError as error:
+            raise CommandError(error.message) from error
         self.stdout.write(self.style.SUCCESS(f"discord_integration is now {state.describe()}"))
         self.stdout.write("Recorded in the audit log as flag.changed.")
