@@ -29,14 +29,13 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
-from celery import current_app
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from dealscale.models import OutboxEntry
-from dealscale.queueing import BROKER_ERRORS
+from dealscale.queueing import BROKER_ERRORS, _task_named
 
 logger = structlog.get_logger(__name__)
 
@@ -134,7 +133,7 @@ def kick(entry_ids: Iterable[int]) -> int:
         return 0
     # Marked before sending: a worker may fail an entry (and clear the mark) before we get here again.
     OutboxEntry.objects.filter(pk__in=entry_ids).update(handed_at=timezone.now())
-    task = current_app.tasks[DELIVER_TASK]
+    task = _task_named(DELIVER_TASK)
     for index, entry_id in enumerate(entry_ids):
         try:
             # No publish retries: with the broker down a web request must not wait; the relay retries.

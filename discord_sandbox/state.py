@@ -176,6 +176,10 @@ class FakeDiscordState:
             self.grants: list[OAuthGrant] = []
             self.oauth_deny = False
             self.oauth_consent_user_id: str | None = None
+            # Off, /oauth2/authorize consents at once for ``oauth_consent_user_id`` (what tests drive); on (the
+            # ``make run`` sandbox), it shows the consent page where the visitor picks who they are.
+            self.oauth_consent_page = False
+            self.application_name = "DealScale"
             self.interactions: dict[str, Interaction] = {}
             self.guild_members_intent = (
                 True  # off: GET /guilds/{id}/members 403s, IDENTIFY with it closes 4014
