@@ -151,20 +151,19 @@ def store_discord_tokens(*, social_account: SocialAccount, token: SocialToken) -
 def record_discord_link(
     *, user: User, social_account: SocialAccount, source: str, ip_address: str | None = None
 ) -> None:
-    """Audit a new link of `social_account` to `user` and send `discord_linked` after commit."""
+    """Audit a new link of `social_account` to `user` and send `discord_linked`, in one transaction."""
     discord_id = social_account.uid
-    record_audit_event(
-        actor=user,
-        action="discord.linked",
-        source=source,
-        target=user,
-        data={"discord_id": discord_id, "username": social_account.extra_data.get("username")},
-        ip_address=ip_address,
-    )
-    # robust: a listener's failure (e.g. the broker is down) must not undo or fail a committed link.
-    transaction.on_commit(
-        lambda: discord_linked.send(sender=User, user=user, discord_id=discord_id), robust=True
-    )
+    with transaction.atomic():
+        record_audit_event(
+            actor=user,
+            action="discord.linked",
+            source=source,
+            target=user,
+            data={"discord_id": discord_id, "username": social_account.extra_data.get("username")},
+            ip_address=ip_address,
+        )
+        # Inside the transaction: listeners write their outbox entries (a role sync) with the audit.
+        discord_linked.send(sender=User, user=user, discord_id=discord_id)
 
 
 def unlink_discord(*, user: User, actor: User, source: str, ip_address: str | None = None) -> str:
@@ -193,9 +192,7 @@ def unlink_discord(*, user: User, actor: User, source: str, ip_address: str | No
             data={"discord_id": discord_id, "token_revoked": revoked},
             ip_address=ip_address,
         )
-        transaction.on_commit(
-            lambda: discord_unlinked.send(sender=User, user=user, discord_id=discord_id), robust=True
-        )
+        discord_unlinked.send(sender=User, user=user, discord_id=discord_id)
     return discord_id
 
 

@@ -3,6 +3,10 @@
 A member's committed request, a moderator's decision or an admin's save must never turn into a 500
 because the broker is unreachable: the work that could not be queued is logged (and, where the
 caller can, recorded) while the answer stays the committed truth.
+
+`enqueue_on_commit` drops what the broker refuses: it is for work whose loss costs nothing (the next
+run does it). A side effect that leaves the database (a DM, a post, a role sync, an alert) goes through
+the outbox instead (`dealscale.outbox.add`), which keeps it until it is delivered.
 """
 
 from collections.abc import Callable

@@ -174,6 +174,17 @@ if CELERY_BROKER_URL == "filesystem://":
         # Without it kombu writes its exchange table to ./control in the working directory.
         "control_folder": f"{_broker_dir}/control",
     }
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    from dealscale import broker  # noqa: E402
+
+    if CELERY_BROKER_URL.startswith("redis://"):
+        # kombu's Redis transport, with a worker that reconnects instead of exiting when Redis goes away.
+        CELERY_BROKER_TRANSPORT = broker.TRANSPORT
+    CELERY_BROKER_TRANSPORT_OPTIONS = broker.transport_options(
+        visibility_timeout=env.int("CELERY_VISIBILITY_TIMEOUT", default=120)
+    )
+# One message reserved per worker process: a killed worker takes no queue of prefetched tasks with it.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -182,6 +193,19 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
+
+# --- Outbox (dealscale/outbox.py; docs/operations.md) ------------------------------------------
+# Attempts of one side effect before it is marked failed (the admin's "retry now" gives one more).
+OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=12)
+# Backoff after a failed attempt: doubling from the first delay up to the cap (seconds).
+OUTBOX_FIRST_BACKOFF_SECONDS = env.float("OUTBOX_FIRST_BACKOFF_SECONDS", default=5.0)
+OUTBOX_MAX_BACKOFF_SECONDS = env.float("OUTBOX_MAX_BACKOFF_SECONDS", default=600.0)
+# An entry handed to the broker but not taken by a worker after this long is handed again.
+OUTBOX_HANDOFF_TIMEOUT_SECONDS = env.int("OUTBOX_HANDOFF_TIMEOUT_SECONDS", default=180)
+# Without PostgreSQL's advisory locks (SQLite), a claim older than this is taken over by another worker.
+OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=300)
+# Delivered entries are deleted after this many days (daily beat task).
+OUTBOX_RETENTION_DAYS = env.int("OUTBOX_RETENTION_DAYS", default=30)
 
 # --- Auth, i18n, static ---------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

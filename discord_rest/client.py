@@ -3,11 +3,17 @@
 Every call goes to ``settings.DISCORD_API_BASE_URL`` (read at call time, so tests point it at the fake) and
 through the shared rate-limit governor (``discordbot/ratelimit.py``). 5xx answers and network errors are
 retried with exponential backoff and jitter; a 429 waits what Discord asks; 4xx are never retried.
+
+Every message (``send_message``/``send_dm``) carries a nonce with ``enforce_nonce``: Discord then returns the
+message it already created for that nonce instead of a second one ("checked for uniqueness in the past few
+minutes", discord-api-docs ``developers/resources/message.mdx``, Create Message), so posting a message is
+retried after a timeout like a GET.
 """
 
 from __future__ import annotations
 
 import base64
+import hmac
 import random
 import secrets
 import time
@@ -40,6 +46,7 @@ __all__ = [
     "DiscordRateLimited",
     "DiscordServerError",
     "DiscordUnauthorized",
+    "nonce_for",
 ]
 
 logger = structlog.get_logger(__name__)
@@ -49,11 +56,22 @@ MAX_BACKOFF_SECONDS = 30.0
 RETRIED_STATUSES = frozenset({500, 502, 503, 504})
 # A timed-out request may have reached Discord: only methods that are safe to repeat are retried then.
 IDEMPOTENT_METHODS = frozenset({"GET", "PUT", "DELETE", "HEAD", "OPTIONS"})
+# Discord accepts a message nonce of up to 25 characters.
+NONCE_LENGTH = 25
 ERRORS_BY_STATUS: dict[int, type[DiscordError]] = {
     401: DiscordUnauthorized,
     403: DiscordForbidden,
     404: DiscordNotFound,
 }
+
+
+def nonce_for(event: str) -> str:
+    """The message nonce of one logical event (e.g. "outbox:42"): the same event always gets the same nonce.
+
+    Keyed with SECRET_KEY, so two deployments sharing a bot token never swallow each other's messages.
+    """
+    digest = hmac.new(settings.SECRET_KEY.encode(), f"discord-nonce:{event}".encode(), "sha256")
+    return digest.hexdigest()[:NONCE_LENGTH]
 
 
 def _never_sent(exc: requests.RequestException) -> bool:
@@ -130,6 +148,7 @@ class DiscordClient:
         params: dict[str, Any] | None = None,
         essential: bool | None = None,
         retry_server_errors: bool = True,
+        idempotent: bool = False,
     ) -> Any:
         """Call Discord and return the parsed JSON (None on 204).
 
@@ -140,6 +159,8 @@ class DiscordClient:
         ``retry_server_errors=False`` for a call Discord must not see twice (an OAuth grant: the code is
         spent, the refresh token rotated, by a call whose answer was lost): a 5xx is raised at once. A 429
         and a connection that never opened are still retried, since Discord did not act on those.
+        An ``idempotent`` POST or PATCH (Discord deduplicates it, e.g. by nonce) is retried after a timeout
+        as a GET is.
         Raises DiscordUnauthorized (401), DiscordForbidden (403), DiscordNotFound (404), DiscordRateLimited
         (429 after retries, or a wait longer than DISCORD_MAX_RETRY_AFTER), DiscordServerError (5xx or network
         error after retries), DiscordError (anything else, e.g. 400 with ``code``/``error``).
@@ -172,7 +193,7 @@ class DiscordClient:
                 )
             except (requests.ConnectionError, requests.Timeout) as exc:
                 self.governor.record_response(route, identity=identity, status=0)
-                retriable = method in IDEMPOTENT_METHODS or _never_sent(exc)
+                retriable = method in IDEMPOTENT_METHODS or idempotent or _never_sent(exc)
                 # requests' messages quote the URL, and a webhook or interaction URL holds its token.
                 log.warning(
                     "discord_network_error",
@@ -264,8 +285,10 @@ class DiscordClient:
         return self.request("GET", "/applications/@me")
 
     def create_dm(self, user_id: str) -> dict:
-        """Open (or find) the DM channel with a user."""
-        return self.request("POST", "/users/@me/channels", json={"recipient_id": str(user_id)})
+        """Open (or find) the DM channel with a user; asking again returns the same channel."""
+        return self.request(
+            "POST", "/users/@me/channels", json={"recipient_id": str(user_id)}, idempotent=True
+        )
 
     def send_message(
         self,
@@ -278,10 +301,14 @@ class DiscordClient:
     ) -> dict:
         """Post a message; mentions are disabled so a message never pings anyone by accident.
 
-        Every post carries a ``nonce`` (given, up to 25 characters, or random) with ``enforce_nonce``: when a
-        retry follows a 5xx Discord sent after creating the message, Discord returns that message instead
-        of posting it twice (``message.mdx``, "Create Message"; the nonce holds for a few minutes).
+        Every post carries a ``nonce`` with ``enforce_nonce``: the caller's ``nonce_for(event)``, so that a
+        repeat of the delivery within Discord's nonce window returns the first message, or else a random one,
+        which still covers this call's own retries. So a post is retried after a timeout like a GET: when
+        Discord created the message and the answer was lost, it returns that message instead of a second one
+        (``message.mdx``, "Create Message"; the nonce holds for a few minutes).
         """
+        if nonce is not None and not 0 < len(nonce) <= NONCE_LENGTH:
+            raise ValueError(f"A message nonce has 1 to {NONCE_LENGTH} characters, not {len(nonce)}.")
         body: dict[str, Any] = {
             "allowed_mentions": {"parse": []},
             "nonce": nonce or secrets.token_hex(12),
@@ -293,14 +320,19 @@ class DiscordClient:
             body["embeds"] = embeds
         if components is not None:
             body["components"] = components
-        return self.request("POST", f"/channels/{channel_id}/messages", json=body)
+        return self.request("POST", f"/channels/{channel_id}/messages", json=body, idempotent=True)
 
     def send_dm(
-        self, user_id: str, *, content: str | None = None, embeds: Sequence[Mapping[str, Any]] | None = None
+        self,
+        user_id: str,
+        *,
+        content: str | None = None,
+        embeds: Sequence[Mapping[str, Any]] | None = None,
+        nonce: str | None = None,
     ) -> dict:
         """DM a user; DiscordForbidden with code 50007 when they don't accept DMs from the guild's bots."""
         channel = self.create_dm(user_id)
-        return self.send_message(channel["id"], content=content, embeds=embeds)
+        return self.send_message(channel["id"], content=content, embeds=embeds, nonce=nonce)
 
     def edit_message(self, channel_id: str, message_id: str, **fields: Any) -> dict:
         """Edit a message the bot sent (``content``, ``embeds``, ``components``...)."""

@@ -264,6 +264,8 @@ class FakeDiscordServer:
                 )
             if window.remaining <= 0:
                 state.ratelimit_hits[rule.bucket] = state.ratelimit_hits.get(rule.bucket, 0) + 1
+                limited_key = (rule.bucket, window_key[1], window.reset_at)
+                state.limited_windows[limited_key] = state.limited_windows.get(limited_key, 0) + 1
                 limited = _rate_limit_429(window.reset_at - now, is_global=False, scope="user")
                 limited.headers.update(_limit_headers(rule, window, now))
                 return limited

@@ -185,6 +185,8 @@ class FakeDiscordState:
                 True  # off: GET /guilds/{id}/members 403s, IDENTIFY with it closes 4014
             )
             self.created_messages: list[dict] = []  # every message created, in order, deleted ones included
+            # (bucket, major|auth, window reset) -> 429s the per-route limit answered in that window.
+            self.limited_windows: dict[tuple[str, str, float], int] = {}
             self.message_nonces: dict[tuple[str, str, str], tuple[str, float]] = {}  # -> (message id, at)
             self._clock_offset = 0.0
             self._frozen_at: float | None = None
