@@ -78,7 +78,7 @@ class CreditRequestListCreateApi(CreditsApiView):
         # JSON types, and the bounds as the schema states them (the amount's as the settings set it).
         amount = StrictIntegerField()
         reason = TextField(
-            min_length=services.REASON_MIN_LENGTH, max_length=services.REASON_MAX_LENGTH, enforce_length=False
+            min_length=services.REASON_MIN_LENGTH, max_length=services.REASON_MAX_LENGTH, check_min_length=False
         )
 
         def get_fields(self):
@@ -149,7 +149,7 @@ class ModerationListApi(CreditsApiView):
 @extend_schema_serializer(component_name="DecisionInput")
 class DecisionInputSerializer(serializers.Serializer):
     # The service trims the note and owns its length rule; the schema states it.
-    note = TextField(max_length=services.NOTE_MAX_LENGTH, enforce_length=False, required=False, default="")
+    note = TextField(max_length=services.NOTE_MAX_LENGTH, required=False, default="")
 
 
 @extend_schema_serializer(component_name="DenialInput")
@@ -157,7 +157,7 @@ class DenialInputSerializer(DecisionInputSerializer):
     """A denial's note is its reason, told to the member: the service refuses a missing or blank one."""
 
     note = TextField(
-        min_length=1, max_length=services.NOTE_MAX_LENGTH, enforce_length=False, required=False, default=""
+        min_length=1, max_length=services.NOTE_MAX_LENGTH, check_min_length=False, required=False, default=""
     )
 
 

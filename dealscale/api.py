@@ -47,23 +47,19 @@ def ascii_integer(raw: str) -> int | None:
     return int(raw) if _ASCII_INTEGER.fullmatch(raw) else None
 
 
-def trimmed_text_pattern(*, min_length: int = 0, max_length: int | None = None) -> str:
-    """The regex of a string whose trimmed length is min..max (None: any) and that holds no NUL.
+def trimmed_text_pattern(*, min_length: int = 0) -> str:
+    """The regex of a non-empty string with no NUL whose trimmed length is at least min_length.
 
-    DRF's CharField strips the value, then checks its length and refuses NUL: a JSON Schema
-    minLength/maxLength would count the untrimmed characters instead. With min_length 0 the empty
-    string itself is left out: drf-spectacular documents a blank-allowing field as `oneOf` this
-    pattern and `maxLength: 0`, which must not both match "".
+    DRF's CharField strips the value before it checks a minimum length (and refuses NUL), which a
+    JSON Schema minLength, counting the untrimmed characters, cannot say. The empty string is left
+    out: drf-spectacular documents a blank-allowing field as `oneOf` this and `maxLength: 0`.
     """
-    space, solid, any_char = f"[{WHITESPACE_CLASS}]*", f"[^\\x00{WHITESPACE_CLASS}]", "[^\\x00]"
-    inner_max = "" if max_length is None else max_length - 2
-    blank = f"[{WHITESPACE_CLASS}]+"
-    if max_length is not None and max_length < 1:
-        return f"^{blank}$"
-    if min_length <= 1:
-        text = solid if max_length == 1 else f"{solid}(?:{any_char}{{0,{inner_max}}}{solid})?"
-        return f"^{space}{text}{space}$" if min_length == 1 else f"^(?:{blank}|{space}{text}{space})$"
-    return f"^{space}{solid}{any_char}{{{min_length - 2},{inner_max}}}{solid}{space}$"
+    if min_length <= 0:
+        return "^[^\\x00]+$"
+    space, solid = f"[{WHITESPACE_CLASS}]*", f"[^\\x00{WHITESPACE_CLASS}]"
+    if min_length == 1:
+        return f"^[^\\x00]*{solid}[^\\x00]*$"
+    return f"^{space}{solid}[^\\x00]{{{min_length - 2},}}{solid}{space}$"
 
 
 def _is_form_input(field: serializers.Field) -> bool:
@@ -81,27 +77,28 @@ class StrictIntegerField(serializers.IntegerField):
 
 
 class TextField(serializers.CharField):
-    """A JSON string, trimmed, whose min_length/max_length count the trimmed characters; no NUL.
+    """A JSON string of at most max_length characters as sent, and min_length once trimmed; no NUL.
 
-    DRF's CharField also takes numbers (and makes "5" of 5); this one refuses them as the schema does.
-    The lengths are checked here rather than by Django's length validators, which drf-spectacular would
-    document as minLength/maxLength of the untrimmed string; the schema is `trimmed_text_pattern`.
-    `enforce_length=False` leaves the lengths to a service that owns the rule (and its message): the
-    field then only documents them.
+    DRF's CharField also takes numbers (and makes "5" of 5), and counts both lengths on the trimmed
+    value; this one refuses numbers and counts the maximum on what was sent, as the schema says
+    (`maxLength`, and `trimmed_text_pattern` for the minimum). The lengths are checked here rather
+    than by Django's length validators, which drf-spectacular would document as the untrimmed ones.
+    `check_min_length=False` leaves the minimum to a service that owns the rule and its message.
     """
 
     def __init__(
-        self, *, min_length: int = 0, max_length: int | None = None, enforce_length: bool = True, **kwargs
+        self, *, min_length: int = 0, max_length: int | None = None, check_min_length: bool = True, **kwargs
     ):
         self.text_min_length, self.text_max_length = min_length, max_length
-        self.enforce_length = enforce_length
+        self.check_min_length = check_min_length
         # allow_blank only tells the schema generator; blankness is decided in run_validation.
         super().__init__(trim_whitespace=True, allow_blank=min_length == 0, **kwargs)
 
     def run_validation(self, data=empty):
         # Blank (or only whitespace) is the empty text: fine unless a minimum length asks for more.
         if isinstance(data, str) and not data.strip():
-            if self.text_min_length and self.enforce_length:
+            self._check_max_length(data)
+            if self.text_min_length and self.check_min_length:
                 self.fail("blank")
             return ""
         return serializers.Field.run_validation(self, data)
@@ -109,12 +106,15 @@ class TextField(serializers.CharField):
     def to_internal_value(self, data):
         if not isinstance(data, str) and not _is_form_input(self):
             self.fail("invalid")
+        self._check_max_length(str(data))
         value = super().to_internal_value(data)
-        if self.enforce_length and len(value) < self.text_min_length:
+        if self.check_min_length and len(value) < self.text_min_length:
             self.fail("min_length", min_length=self.text_min_length)
-        if self.enforce_length and self.text_max_length is not None and len(value) > self.text_max_length:
-            self.fail("max_length", max_length=self.text_max_length)
         return value
+
+    def _check_max_length(self, sent: str) -> None:
+        if self.text_max_length is not None and len(sent) > self.text_max_length:
+            self.fail("max_length", max_length=self.text_max_length)
 
 
 class _EmptyIsInvalidMixin:
@@ -140,18 +140,22 @@ class QueryChoiceField(_EmptyIsInvalidMixin, serializers.ChoiceField):
 
 
 class LimitOffsetPagination(pagination.LimitOffsetPagination):
-    """`?limit=&offset=` of every list: out of bounds or not an integer is a 400 naming the parameter.
+    """`?limit=&offset=` of every list: not an integer, or out of bounds, is a 400 naming the parameter.
 
-    DRF's own pagination silently replaces a bad value by the default and clamps `limit` to max_limit,
-    so a client asking for 1000 rows would not know it got 100.
+    DRF's own pagination silently replaces a bad value by the default. A `limit` above max_limit still
+    gives max_limit rows (one page never loads a whole table), as the schema says.
     """
 
     default_limit = 20
     max_limit = 100
+    # Past PostgreSQL's bigint an OFFSET is an error, not an empty page.
     max_offset = 10_000_000
+    # What ascii_integer reads: 18 digits.
+    _largest = 10**18 - 1
 
     def get_limit(self, request) -> int:
-        return self._parameter(request, self.limit_query_param, self.default_limit, 1, self.max_limit)
+        limit = self._parameter(request, self.limit_query_param, self.default_limit, 1, self._largest)
+        return min(limit, self.max_limit)
 
     def get_offset(self, request) -> int:
         return self._parameter(request, self.offset_query_param, 0, 0, self.max_offset)
@@ -168,11 +172,20 @@ class LimitOffsetPagination(pagination.LimitOffsetPagination):
     def get_schema_operation_parameters(self, view):
         parameters = super().get_schema_operation_parameters(view)
         bounds = {
-            self.limit_query_param: {"minimum": 1, "maximum": self.max_limit, "default": self.default_limit},
-            self.offset_query_param: {"minimum": 0, "maximum": self.max_offset, "default": 0},
+            self.limit_query_param: {
+                "schema": {"minimum": 1, "maximum": self._largest, "default": self.default_limit},
+                "description": f"Rows per page; more than {self.max_limit} gives {self.max_limit}.",
+            },
+            self.offset_query_param: {
+                "schema": {"minimum": 0, "maximum": self.max_offset, "default": 0},
+                "description": "Rows to skip.",
+            },
         }
         for parameter in parameters:
-            parameter["schema"].update(bounds.get(parameter["name"], {}))
+            extra = bounds.get(parameter["name"], {})
+            parameter["schema"].update(extra.get("schema", {}))
+            if "description" in extra:
+                parameter["description"] = extra["description"]
         return parameters
 
 

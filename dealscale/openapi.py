@@ -151,16 +151,18 @@ class AutoSchema(SpectacularAutoSchema):
 
 
 def text_schema(*, min_length: int = 0, max_length: int | None = None) -> dict:
-    """The schema of a trimmed text of min..max characters (see dealscale.api.trimmed_text_pattern)."""
-    if max_length is None:
-        length = f"At least {min_length} characters" if min_length else "Any text"
-    else:
-        length = f"{min_length} to {max_length} characters" if min_length else f"At most {max_length} characters"
-    return {
+    """The schema of a TextField: at most max_length characters as sent, min_length once trimmed."""
+    parts = [f"At most {max_length} characters" if max_length is not None else "Any length"]
+    if min_length:
+        parts.append(f"at least {min_length} once leading and trailing whitespace is trimmed")
+    schema = {
         "type": "string",
-        "pattern": trimmed_text_pattern(min_length=min_length, max_length=max_length),
-        "description": f"{length} once leading and trailing whitespace is trimmed; no NUL character.",
+        "pattern": trimmed_text_pattern(min_length=min_length),
+        "description": f"{', '.join(parts)}; no NUL character.",
     }
+    if max_length is not None:
+        schema["maxLength"] = max_length
+    return schema
 
 
 class TextFieldExtension(OpenApiSerializerFieldExtension):
