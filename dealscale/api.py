@@ -10,6 +10,7 @@
 
 import re
 
+import structlog
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
@@ -22,6 +23,8 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
 from dealscale.errors import DomainError
+
+logger = structlog.get_logger(__name__)
 
 API_PREFIX = "/api/"
 # A dropped connection is replaced on the next request (CONN_HEALTH_CHECKS); a restarting PostgreSQL
@@ -197,6 +200,11 @@ def is_database_outage(exc: BaseException) -> bool:
     return isinstance(exc, OperationalError | InterfaceError)
 
 
+def log_database_outage(request, exc: BaseException) -> None:
+    # A warning, not an error: ops hears of an outage from the health checks, not from every request.
+    logger.warning("database_unavailable", path=request.path, error=repr(exc))
+
+
 def error_body(detail: str, code: str, **extra) -> dict:
     """The API's error document: a human `detail`, a stable `code`, and any keys of the error."""
     return {"detail": detail, "code": code, **extra}
@@ -216,6 +224,7 @@ def exception_handler(exc, context):
     Every 503 and 429 says when to try again (Retry-After, seconds).
     """
     if is_database_outage(exc):
+        log_database_outage(context["request"], exc)
         set_rollback()
         return Response(
             DATABASE_UNAVAILABLE, status=503, headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}

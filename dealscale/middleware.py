@@ -12,6 +12,7 @@ from dealscale.api import (
     database_unavailable_response,
     is_api_request,
     is_database_outage,
+    log_database_outage,
 )
 
 UNAVAILABLE_PAGE = (
@@ -31,6 +32,7 @@ class DatabaseOutageMiddleware:
     def process_exception(self, request, exception):
         if not is_database_outage(exception):
             return None
+        log_database_outage(request, exception)
         if is_api_request(request):
             return database_unavailable_response()
         response = HttpResponse(UNAVAILABLE_PAGE, status=503, content_type="text/html; charset=utf-8")
