@@ -43,7 +43,9 @@ class CanModerateCredits(BasePermission):
         return selectors.can_moderate(request.user)
 
 
-NOT_A_MODERATOR = error("Only staff with the 'Can moderate credit requests' permission (`permission_denied`).")
+NOT_A_MODERATOR = error(
+    "Only staff with the 'Can moderate credit requests' permission (`permission_denied`)."
+)
 NO_SUCH_REQUEST = error("No credit request with this id (`not_found`); a member sees only their own.")
 ALREADY_DECIDED = error(
     "The request is no longer pending (`already_decided`, `invalid_transition`): nothing was changed."
@@ -78,14 +80,16 @@ class CreditRequestListCreateApi(CreditsApiView):
         # JSON types, and the bounds as the schema states them (the amount's as the settings set it).
         amount = StrictIntegerField()
         reason = TextField(
-            min_length=services.REASON_MIN_LENGTH, max_length=services.REASON_MAX_LENGTH, check_min_length=False
+            min_length=services.REASON_MIN_LENGTH,
+            max_length=services.REASON_MAX_LENGTH,
+            check_min_length=False,
         )
 
         def get_fields(self):
             fields = super().get_fields()
-            extend_schema_field(
-                {"type": "integer", "minimum": 1, "maximum": settings.CREDITS_MAX_REQUEST}
-            )(fields["amount"])
+            extend_schema_field({"type": "integer", "minimum": 1, "maximum": settings.CREDITS_MAX_REQUEST})(
+                fields["amount"]
+            )
             return fields
 
     @extend_schema(

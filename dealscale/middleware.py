@@ -16,7 +16,7 @@ from dealscale.api import (
 )
 
 UNAVAILABLE_PAGE = (
-    "<!doctype html><html lang=\"en\"><head><title>Temporarily unavailable</title></head><body>"
+    '<!doctype html><html lang="en"><head><title>Temporarily unavailable</title></head><body>'
     "<h1>Temporarily unavailable</h1><p>DealScale cannot reach its database right now. "
     "Please try again in a few seconds.</p></body></html>"
 )

@@ -67,7 +67,9 @@ def error(description: str, *, properties: dict[str, dict] | None = None) -> Ope
 
 def bad_input(description: str, *, properties: dict[str, dict] | None = None) -> OpenApiResponse:
     """A 400: field errors, or a refusal in the `Error` shape (with `properties` it may carry)."""
-    return OpenApiResponse({"oneOf": [_ref(FIELD_ERRORS), _error_schema(properties)]}, description=description)
+    return OpenApiResponse(
+        {"oneOf": [_ref(FIELD_ERRORS), _error_schema(properties)]}, description=description
+    )
 
 
 RETRY_AFTER = OpenApiParameter(

@@ -62,7 +62,7 @@ class ScoreEventsApi(APIView):
                 {"accepted": serializers.IntegerField(), "duplicates": serializers.IntegerField()},
             ),
             400: bad_input(
-                "Invalid events, by index and field: `{events: {\"3\": {user_id: [...]}}}`; or a body "
+                'Invalid events, by index and field: `{events: {"3": {user_id: [...]}}}`; or a body '
                 "that is not JSON (`parse_error`)."
             ),
             401: error(

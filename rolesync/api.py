@@ -50,7 +50,10 @@ class SyncRolesApi(APIView):
 
     @extend_schema(
         request=InputSerializer,
-        responses={202: OutputSerializer, 403: error("Only staff can start a role sync (`permission_denied`).")},
+        responses={
+            202: OutputSerializer,
+            403: error("Only staff can start a role sync (`permission_denied`)."),
+        },
         summary="Start a Discord role sync",
     )
     def post(self, request):

@@ -31,7 +31,10 @@ from dealscale.errors import Unavailable
 from dealscale.middleware import DatabaseOutageMiddleware
 from dealscale.views import not_found, server_error
 
-OUTAGES = [OperationalError("server closed the connection unexpectedly"), InterfaceError("connection already closed")]
+OUTAGES = [
+    OperationalError("server closed the connection unexpectedly"),
+    InterfaceError("connection already closed"),
+]
 
 
 def client_for(user) -> APIClient:
@@ -202,12 +205,14 @@ def schema_of(client) -> dict:
 def test_the_schema_states_the_request_bounds_the_settings_set(member_api, settings):
     settings.CREDITS_MAX_REQUEST = 750
 
-    amount = schema_of(member_api)["components"]["schemas"]["CreditRequestInputRequest"]["properties"]["amount"]
+    amount = schema_of(member_api)["components"]["schemas"]["CreditRequestInputRequest"]["properties"][
+        "amount"
+    ]
 
     assert (amount["minimum"], amount["maximum"]) == (1, 750)
-    assert member_api.post("/api/credit-requests", {"amount": 751, "reason": "x" * 10}, format="json").json() == {
-        "amount": ["The amount must be a whole number from 1 to 750 (CREDITS_MAX_REQUEST)."]
-    }
+    assert member_api.post(
+        "/api/credit-requests", {"amount": 751, "reason": "x" * 10}, format="json"
+    ).json() == {"amount": ["The amount must be a whole number from 1 to 750 (CREDITS_MAX_REQUEST)."]}
 
 
 def test_every_api_operation_documents_its_errors_in_the_one_shape(member_api):
@@ -223,7 +228,9 @@ def test_every_api_operation_documents_its_errors_in_the_one_shape(member_api):
                     assert responses[status]["headers"]["Retry-After"]["required"] is True
             for status, response in responses.items():
                 if status >= "400":
-                    assert error_refs & set(re.findall(r'"(#/components/schemas/[A-Za-z]+)"', json.dumps(response)))
+                    assert error_refs & set(
+                        re.findall(r'"(#/components/schemas/[A-Za-z]+)"', json.dumps(response))
+                    )
 
 
 def test_an_empty_status_filter_is_documented_as_refused(member_api):
@@ -241,11 +248,15 @@ TEXT = st.text(alphabet=st.one_of(st.sampled_from(WHITESPACE + "\x00\ufeff"), st
 
 def test_the_whitespace_class_is_exactly_what_str_strip_removes():
     assert re.fullmatch(f"[{WHITESPACE_CLASS}]+", WHITESPACE)
-    assert not any(re.fullmatch(f"[{WHITESPACE_CLASS}]", chr(c)) for c in range(0x110000) if not chr(c).isspace())
+    assert not any(
+        re.fullmatch(f"[{WHITESPACE_CLASS}]", chr(c)) for c in range(0x110000) if not chr(c).isspace()
+    )
 
 
 @pytest.mark.parametrize(("min_length", "max_length"), [(0, None), (1, 100), (10, 40), (2, 2)])
-def test_a_text_field_accepts_exactly_what_its_documented_pattern_and_max_length_accept(min_length, max_length):
+def test_a_text_field_accepts_exactly_what_its_documented_pattern_and_max_length_accept(
+    min_length, max_length
+):
     pattern = re.compile(trimmed_text_pattern(min_length=min_length))
 
     class Input(serializers.Serializer):
@@ -275,5 +286,9 @@ def test_a_strict_integer_field_takes_json_integers_only(value):
 def test_the_pagination_documents_its_bounds():
     limit, offset = LimitOffsetPagination().get_schema_operation_parameters(view=None)
 
-    assert (limit["schema"]["minimum"], offset["schema"]["minimum"], offset["schema"]["maximum"]) == (1, 0, 10**7)
+    assert (limit["schema"]["minimum"], offset["schema"]["minimum"], offset["schema"]["maximum"]) == (
+        1,
+        0,
+        10**7,
+    )
     assert "more than 100 gives 100" in limit["description"]

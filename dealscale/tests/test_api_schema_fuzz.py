@@ -37,7 +37,7 @@ CONFIG = schemathesis.Config.from_dict(
     {
         "seed": SEED,
         "generation": {"database": "none"},
-        "phases": {"stateful": {"max-steps": 12}},
+        "phases": {"stateful": {"max-steps": 10}},
     }
 )
 schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application, config=CONFIG).exclude(
@@ -47,7 +47,7 @@ SYNC_ROLES = "POST /admin/discord/sync-roles"
 # Hypothesis' per-test health checks expect no function-scoped fixture and fast, unfiltered data; the
 # fixtures here (a database transaction, the callers' tokens) are meant to last for the whole test.
 FUZZ_SETTINGS = settings(
-    max_examples=25,
+    max_examples=10,
     derandomize=True,
     deadline=None,
     database=None,
@@ -122,11 +122,14 @@ def test_sequences_of_calls_answer_as_the_schema_says(caller):
         def validate_response(self, response, case, additional_checks=None, **kwargs):
             # As call_and_validate does: the checks must know which headers the caller set (its token).
             case.validate_response(
-                response, additional_checks=additional_checks, headers=kwargs["headers"], transport_kwargs=kwargs
+                response,
+                additional_checks=additional_checks,
+                headers=kwargs["headers"],
+                transport_kwargs=kwargs,
             )
 
     Workflow.run(
         settings=settings(
-            FUZZ_SETTINGS, max_examples=10, stateful_step_count=12, suppress_health_check=list(HealthCheck)
+            FUZZ_SETTINGS, max_examples=8, stateful_step_count=10, suppress_health_check=list(HealthCheck)
         )
     )

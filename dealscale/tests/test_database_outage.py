@@ -44,7 +44,12 @@ WAIT_SECONDS = 30
 
 def _database_kwargs() -> dict:
     db = connection.settings_dict
-    return {"host": db["HOST"] or "127.0.0.1", "port": db["PORT"] or 5432, "user": db["USER"], "dbname": db["NAME"]}
+    return {
+        "host": db["HOST"] or "127.0.0.1",
+        "port": db["PORT"] or 5432,
+        "user": db["USER"],
+        "dbname": db["NAME"],
+    }
 
 
 class Gunicorn:
@@ -163,7 +168,9 @@ class HeldRequest(threading.Thread):
         self.result = self.call()
 
 
-def _cut_while_waiting_on(lock_sql: str, lock_params: tuple, server: Gunicorn, method: str, path: str, **kwargs):
+def _cut_while_waiting_on(
+    lock_sql: str, lock_params: tuple, server: Gunicorn, method: str, path: str, **kwargs
+):
     """Make the call while the test holds a row lock it needs; terminate its backend once it waits."""
     with (
         psycopg.connect(**_database_kwargs()) as holder,
@@ -227,7 +234,9 @@ def test_an_approval_cut_mid_transaction_grants_nothing_and_its_retry_grants_onc
     path = f"/api/admin/credit-requests/{pending.pk}/approve"
 
     # The approval locks the request, then waits for the member's account: cut there.
-    result = _cut_while_waiting_on(LOCK_ACCOUNT, (pending.user_id,), gunicorn, "POST", path, token=token, body={})
+    result = _cut_while_waiting_on(
+        LOCK_ACCOUNT, (pending.user_id,), gunicorn, "POST", path, token=token, body={}
+    )
 
     _assert_outage_answer(result)
     pending.refresh_from_db()

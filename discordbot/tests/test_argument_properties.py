@@ -218,7 +218,11 @@ def test_leaderboard_refuses_any_period_or_limit_outside_its_choices_and_passes_
         command = LeaderboardCog.leaderboard.callback(MagicMock(), interaction, period=period, limit=limit)
         if valid:
             asyncio.run(command)
-            assert page.call_args.kwargs == {"discord_id": interaction.user.id, "period": period, "limit": limit}
+            assert page.call_args.kwargs == {
+                "discord_id": interaction.user.id,
+                "period": period,
+                "limit": limit,
+            }
         else:
             with pytest.raises(Refusal):
                 asyncio.run(command)
