@@ -1,5 +1,7 @@
 """Model fields whose values are encrypted in the database (see accounts.crypto)."""
 
+from typing import cast
+
 from django.db import models
 
 from accounts import crypto
@@ -39,4 +41,5 @@ class EncryptedTextField(models.TextField):
         value = super().value_from_object(obj)
         if value is None or value == "":
             return value
-        return crypto.encrypt(value)
+        # django-stubs leaves the value type of a TextField subclass unresolved (`_GT`); it is the text.
+        return crypto.encrypt(cast(str, value))

@@ -5,11 +5,15 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import waffle
+from allauth.socialaccount import providers
 from allauth.socialaccount.models import SocialAccount
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Count, OuterRef, Subquery
 from django.utils import timezone
 
+from accounts import crypto
+from accounts.crypto import TokenDecryptionError
 from accounts.models import APIToken, AuditEvent, DiscordToken, OAuthAttempt
 from dealscale.timeseries import per_bucket
 
@@ -225,3 +229,48 @@ def privileges_of(user) -> dict:
             )
         ),
     }
+
+
+def token_encryption_problem() -> str | None:
+    """Why DISCORD_TOKEN_ENCRYPTION_KEY cannot protect stored Discord tokens (not set, or not Fernet keys), or
+    None when it can. A key derived from SECRET_KEY, DEBUG's stand-in, counts as not set."""
+    if not crypto.configured_keys():
+        return "DISCORD_TOKEN_ENCRYPTION_KEY is not set"
+    try:
+        crypto.token_cipher()
+    except ImproperlyConfigured as error:
+        return str(error)
+    return None
+
+
+def stored_discord_tokens_decrypt() -> bool | None:
+    """Whether the oldest and the newest stored Discord tokens decrypt under DISCORD_TOKEN_ENCRYPTION_KEY,
+    or None when no token is stored. The oldest is the likeliest to predate a key rotation.
+
+    Raises TokenKeyMissing, ImproperlyConfigured (no key outside DEBUG, or an invalid one).
+    """
+    tokens = DiscordToken.objects.order_by("updated_at", "id")
+    try:
+        oldest, newest = tokens.first(), tokens.last()
+    except TokenDecryptionError:
+        return False
+    return None if oldest is None and newest is None else True
+
+
+def oauth_state_problems() -> list[str]:
+    """What weakens the CSRF protection of the Discord sign-in, one sentence each; empty when nothing does.
+
+    allauth binds each OAuth flow to the session with a random `state` only when the provider's adapter
+    supports it, and a login started by a GET could be triggered from another site.
+    """
+    problems = []
+    providers.registry.load()
+    provider = providers.registry.get_class("discord")
+    adapter = getattr(provider, "oauth2_adapter_class", None)
+    if provider is None or adapter is None:
+        problems.append("allauth has no Discord OAuth2 provider registered")
+    elif not adapter.supports_state:
+        problems.append(f"{adapter.__name__} does not send and verify the OAuth state parameter")
+    if settings.SOCIALACCOUNT_LOGIN_ON_GET:
+        problems.append("SOCIALACCOUNT_LOGIN_ON_GET is on, so a plain link can start a Discord login")
+    return problems

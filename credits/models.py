@@ -1,5 +1,7 @@
 """Credit requests, the immutable ledger and the cached balance derived from it."""
 
+from typing import ClassVar
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Case, F, IntegerField, Q, Value, When
@@ -26,7 +28,9 @@ class CreditRequest(models.Model):
         DISCORD = "discord"
 
     # The whole lifecycle: every other move is refused.
-    TRANSITIONS = {Status.PENDING: {Status.APPROVED, Status.DENIED, Status.CANCELLED}}
+    TRANSITIONS: ClassVar[dict[str, set[str]]] = {
+        Status.PENDING: {Status.APPROVED, Status.DENIED, Status.CANCELLED}
+    }
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="credit_requests"

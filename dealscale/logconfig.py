@@ -8,6 +8,7 @@ structlog formatter so every line has one shape.
 import re
 
 import structlog
+from structlog.typing import EventDict, Processor, WrappedLogger
 
 # Fields that carry a URL: django-structlog's `request` ("GET /path?query"), and our own `path`/`url`.
 # `event` is there for foreign lines (django.request's "Not Found: /path"), whose message is the event.
@@ -21,7 +22,7 @@ RESET_KEY_SEGMENT = re.compile(r"(/password/reset/key/)[^/?#\s]+")
 REDACTED = "[redacted]"
 
 
-def redact_url_secrets(_logger, _method_name: str, event_dict: dict) -> dict:
+def redact_url_secrets(_logger: WrappedLogger, _method_name: str, event_dict: EventDict) -> EventDict:
     """Blank OAuth codes/states, tokens and password-reset keys in the URL-carrying fields of a log line."""
     for field in URL_FIELDS:
         value = event_dict.get(field)
@@ -31,7 +32,7 @@ def redact_url_secrets(_logger, _method_name: str, event_dict: dict) -> dict:
     return event_dict
 
 
-SHARED_PROCESSORS = [
+SHARED_PROCESSORS: list[Processor] = [
     structlog.contextvars.merge_contextvars,
     structlog.stdlib.add_logger_name,
     structlog.stdlib.add_log_level,

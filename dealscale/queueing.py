@@ -28,7 +28,7 @@ def enqueue_on_commit(
     """
 
     def send() -> None:
-        resolved = current_app.tasks[task] if isinstance(task, str) else task
+        resolved = _task_named(task) if isinstance(task, str) else task
         try:
             resolved.delay(*args, **kwargs)
         except BROKER_ERRORS as exc:
@@ -37,3 +37,11 @@ def enqueue_on_commit(
                 on_failure(exc)
 
     transaction.on_commit(send, robust=True)
+
+
+def _task_named(name: str) -> Task:
+    if name not in current_app.tasks:
+        # autodiscover_tasks() imports the apps' tasks.py only when a worker starts: a web process or a
+        # command that queues a task no module of its own imported must have them imported first.
+        current_app.loader.import_default_modules()
+    return current_app.tasks[name]

@@ -73,3 +73,43 @@ def ensure_periodic_tasks(sender=None, using: str = "default", **kwargs) -> None
             task.crontab = task.solar = task.clocked = None
             task.expire_seconds = schedule.expire_seconds
             task.save()
+
+
+@dataclass(frozen=True)
+class ScheduleProblems:
+    """Names of PERIODIC_SCHEDULES entries beat would not run as written."""
+
+    missing: list[str]
+    different: list[str]  # the row runs another task or at another interval
+    disabled: list[str]  # switched off in the admin, perhaps on purpose (pausing role sync)
+
+    def __bool__(self) -> bool:
+        return bool(self.missing or self.different or self.disabled)
+
+
+def schedule_problems(using: str = "default") -> ScheduleProblems:
+    """Compare beat's rows with PERIODIC_SCHEDULES."""
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    rows = {
+        task.name: task
+        for task in PeriodicTask.objects.using(using)
+        .select_related("interval")
+        .filter(name__in=[s.name for s in PERIODIC_SCHEDULES])
+    }
+    missing, different, disabled = [], [], []
+    for schedule in PERIODIC_SCHEDULES:
+        row = rows.get(schedule.name)
+        if row is None:
+            missing.append(schedule.name)
+            continue
+        interval = row.interval
+        if (
+            row.task != schedule.task
+            or interval is None
+            or (interval.every, interval.period) != (schedule.every_seconds, IntervalSchedule.SECONDS)
+        ):
+            different.append(schedule.name)
+        if not row.enabled:
+            disabled.append(schedule.name)
+    return ScheduleProblems(missing=missing, different=different, disabled=disabled)

@@ -221,7 +221,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # Documents every error status of each operation in the API's one error shape (dealscale.openapi).
     "DEFAULT_SCHEMA_CLASS": "dealscale.openapi.AutoSchema",
-    # limit 1..100 (20 by default) and offset, refused with a 400 when out of bounds (dealscale.api).
+    # ?limit= (20 by default; above 100 gives 100) and ?offset=: anything else is a 400 (dealscale.api).
     "DEFAULT_PAGINATION_CLASS": "dealscale.api.LimitOffsetPagination",
     "PAGE_SIZE": 20,
     "EXCEPTION_HANDLER": "dealscale.api.exception_handler",
@@ -265,11 +265,17 @@ BOT_HEARTBEAT_MAX_AGE_SECONDS = env.int("BOT_HEARTBEAT_MAX_AGE_SECONDS", default
 # --- The bot (manage.py runbot) ---
 # Seconds between two heartbeats of the running bot (read by /health/discord).
 BOT_HEARTBEAT_INTERVAL_SECONDS = env.float("BOT_HEARTBEAT_INTERVAL_SECONDS", default=30.0)
+# Seconds without any gateway frame (a HEARTBEAT_ACK included) before the bot takes its connection for a
+# zombie, closes it and RESUMEs (nextcord's heartbeat_timeout; Discord heartbeats every ~41 s). Keep it well
+# above 5: before a new IDENTIFY nextcord waits 5 s reading nothing, and would take that for a zombie.
+BOT_GATEWAY_TIMEOUT_SECONDS = env.float("BOT_GATEWAY_TIMEOUT_SECONDS", default=60.0)
 # Per-member cooldown of each slash command, and the longer one of /request-credits (0 disables).
 BOT_COOLDOWN_SECONDS = env.float("BOT_COOLDOWN_SECONDS", default=3.0)
 BOT_REQUEST_CREDITS_COOLDOWN_SECONDS = env.float("BOT_REQUEST_CREDITS_COOLDOWN_SECONDS", default=30.0)
 # Channel where new credit requests are posted with Approve / Deny buttons (empty: not posted).
 DISCORD_MOD_CHANNEL_ID = env("DISCORD_MOD_CHANNEL_ID", default="")
+# Channel `manage.py announce` posts to when no --channel is given (empty: --channel is required).
+DISCORD_ANNOUNCEMENTS_CHANNEL_ID = env("DISCORD_ANNOUNCEMENTS_CHANNEL_ID", default="")
 # OAuth is "not working" when this many callbacks failed in the window and none succeeded since.
 OAUTH_FAILURE_WINDOW_SECONDS = env.int("OAUTH_FAILURE_WINDOW_SECONDS", default=300)
 OAUTH_FAILURE_THRESHOLD = env.int("OAUTH_FAILURE_THRESHOLD", default=5)

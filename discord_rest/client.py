@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import random
+import secrets
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
@@ -227,19 +228,27 @@ class DiscordClient:
         status = response.status_code
         if isinstance(body, dict):
             message = body.get("message") or body.get("error_description") or body.get("error") or str(body)
-            kwargs = {"code": _code(body), "error": body.get("error"), "body": body}
+            code, error = _code(body), body.get("error")
         else:
-            message, kwargs = (body or response.reason or "error")[:200], {"body": body}
+            message, code, error = (body or response.reason or "error")[:200], None, None
         if status == 429:
-            return DiscordRateLimited(message, status=status, retry_after=retry_after or 1.0, **kwargs)
+            return DiscordRateLimited(
+                message, status=status, retry_after=retry_after or 1.0, code=code, error=error, body=body
+            )
         if status >= 500:
-            return DiscordServerError(message, status=status, **kwargs)
-        return ERRORS_BY_STATUS.get(status, DiscordError)(message, status=status, **kwargs)
+            return DiscordServerError(message, status=status, code=code, error=error, body=body)
+        return ERRORS_BY_STATUS.get(status, DiscordError)(
+            message, status=status, code=code, error=error, body=body
+        )
 
     # --- users and messages ----------------------------------------------------------------------
     def get_current_user(self) -> dict:
         """The bot's own user."""
         return self.request("GET", "/users/@me")
+
+    def get_current_application(self) -> dict:
+        """The bot's application: its id, ``flags`` (privileged intents granted) and ``redirect_uris``."""
+        return self.request("GET", "/applications/@me")
 
     def create_dm(self, user_id: str) -> dict:
         """Open (or find) the DM channel with a user."""
@@ -252,9 +261,19 @@ class DiscordClient:
         content: str | None = None,
         embeds: Sequence[Mapping[str, Any]] | None = None,
         components: Sequence[Mapping[str, Any]] | None = None,
+        nonce: str | None = None,
     ) -> dict:
-        """Post a message; mentions are disabled so a message never pings anyone by accident."""
-        body: dict[str, Any] = {"allowed_mentions": {"parse": []}}
+        """Post a message; mentions are disabled so a message never pings anyone by accident.
+
+        Every post carries a ``nonce`` (given, up to 25 characters, or random) with ``enforce_nonce``: when a
+        retry follows a 5xx Discord sent after creating the message, Discord returns that message instead
+        of posting it twice (``message.mdx``, "Create Message"; the nonce holds for a few minutes).
+        """
+        body: dict[str, Any] = {
+            "allowed_mentions": {"parse": []},
+            "nonce": nonce or secrets.token_hex(12),
+            "enforce_nonce": True,
+        }
         if content is not None:
             body["content"] = content
         if embeds is not None:
@@ -275,6 +294,14 @@ class DiscordClient:
         return self.request("PATCH", f"/channels/{channel_id}/messages/{message_id}", json=fields)
 
     # --- guilds, roles, members ------------------------------------------------------------------
+    def get_guild(self, guild_id: str) -> dict:
+        """The guild (with its roles and ``owner_id``); DiscordForbidden (50001) when the bot is not in it."""
+        return self.request("GET", f"/guilds/{guild_id}")
+
+    def get_guild_channels(self, guild_id: str) -> list[dict]:
+        """The guild's channels with their ``permission_overwrites`` (those the bot cannot view are left out)."""
+        return self.request("GET", f"/guilds/{guild_id}/channels")
+
     def get_guild_roles(self, guild_id: str) -> list[dict]:
         """Every role of the guild (with position and managed flag)."""
         return self.request("GET", f"/guilds/{guild_id}/roles")

@@ -500,7 +500,6 @@ class Governor:
         limit = headers.get("X-RateLimit-Limit")
         remaining = headers.get("X-RateLimit-Remaining")
         reset_after = _header_float(headers, "X-RateLimit-Reset-After")
-        has_limits = limit is not None and remaining is not None and reset_after is not None
         scope = headers.get("X-RateLimit-Scope")
         is_global = status == 429 and (
             headers.get("X-RateLimit-Global", "").lower() == "true"
@@ -511,8 +510,8 @@ class Governor:
             retry_after = self.retry_after(headers, body)
             if is_global:
                 self.store.pause_global(identity=identity, seconds=retry_after)
-            elif not has_limits:
-                limit, remaining, reset_after, has_limits = "1", "0", retry_after, True
+            elif limit is None or remaining is None or reset_after is None:
+                limit, remaining, reset_after = "1", "0", retry_after
             else:
                 remaining, reset_after = "0", max(reset_after, retry_after)
             logger.warning(
@@ -525,14 +524,15 @@ class Governor:
             )
         # A global 429 says nothing about the route's bucket; learning "no limits" still frees the slot a
         # first request of an unknown bucket held.
-        learned = has_limits and not is_global
+        if is_global or limit is None or remaining is None or reset_after is None:
+            limit = remaining = reset_after = None
         self.store.learn(
             identity=identity,
             route=route,
             bucket=headers.get("X-RateLimit-Bucket", ""),
-            limit=int(limit) if learned else None,
-            remaining=int(remaining) if learned else None,
-            reset_after=reset_after if learned else None,
+            limit=int(limit) if limit is not None else None,
+            remaining=int(remaining) if remaining is not None else None,
+            reset_after=reset_after,
         )
         if status in INVALID_STATUSES and not (status == 429 and scope == "shared"):
             self.record_invalid()
@@ -577,11 +577,10 @@ def get_governor() -> Governor:
 
     redis = get_redis()
     with _governor_lock:
-        wanted = RedisStore if redis is not None else MemoryStore
-        if (
-            _governor is None
-            or not isinstance(_governor.store, wanted)
-            or (redis is not None and _governor.store.redis is not redis)
+        if _governor is None or not (
+            isinstance(_governor.store, RedisStore) and _governor.store.redis is redis
+            if redis is not None
+            else isinstance(_governor.store, MemoryStore)
         ):
             _governor = Governor(RedisStore(redis) if redis is not None else MemoryStore())
         return _governor

@@ -277,6 +277,9 @@ def build_bot(*, shards: int | str | None = None, shard_ids: list[int] | None = 
     bot = bot_class(
         instance=instance_name(shards=shards, shard_ids=shard_ids),
         heartbeat_seconds=settings.BOT_HEARTBEAT_INTERVAL_SECONDS,
+        # A zombied connection (no HEARTBEAT_ACK) is noticed only as silence: nextcord closes it with 4000
+        # and RESUMEs once nothing arrived for this long (gateway.mdx, "Heartbeat Interval").
+        heartbeat_timeout=settings.BOT_GATEWAY_TIMEOUT_SECONDS,
         **options,
     )
     load_cogs(bot)

@@ -119,7 +119,7 @@ def find_text_channel_id(client: DiscordClient, *, guild_id: str, name: str) -> 
     Raises AmbiguousChannel (none or several match), DiscordError.
     """
     wanted = name.lstrip("#").lower()
-    channels = client.request("GET", f"/guilds/{guild_id}/channels")
+    channels = client.get_guild_channels(guild_id)
     matches = [
         c for c in channels if c.get("type") in TEXT_CHANNEL_TYPES and c.get("name", "").lower() == wanted
     ]

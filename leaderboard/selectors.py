@@ -7,6 +7,7 @@ latest-event time), then user id — the snapshot's `position`. Equal scores sha
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from allauth.socialaccount.models import SocialAccount
 from django.db.models import OuterRef, QuerySet, Subquery
@@ -14,8 +15,12 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import discord_avatar_url
-from leaderboard.models import LeaderboardSnapshot, RankHistory, SnapshotGeneration
+from leaderboard.models import LeaderboardSnapshot, RankHistory, ServiceKey, SnapshotGeneration
 from leaderboard.periods import Period
+from leaderboard.signing import UndecryptableSecret, decrypt_secret
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 
 @dataclass(frozen=True)
@@ -44,7 +49,16 @@ def live_generation(period: str) -> SnapshotGeneration | None:
     return SnapshotGeneration.objects.filter(period=period).order_by("-id").first()
 
 
-def _with_discord(snapshots: QuerySet) -> QuerySet:
+class _DiscordColumns(TypedDict):
+    """What `_with_discord` adds to each snapshot row: the linked account's uid and extra data."""
+
+    discord_uid: str | None
+    discord_extra: Any
+
+
+def _with_discord(
+    snapshots: QuerySet[LeaderboardSnapshot],
+) -> "QuerySet[WithAnnotations[LeaderboardSnapshot, _DiscordColumns]]":
     discord = SocialAccount.objects.filter(user=OuterRef("user_id"), provider="discord").order_by("pk")
     return snapshots.select_related("user").annotate(
         discord_uid=Subquery(discord.values("uid")[:1]),
@@ -52,7 +66,9 @@ def _with_discord(snapshots: QuerySet) -> QuerySet:
     )
 
 
-def _entry(row: LeaderboardSnapshot, generation: SnapshotGeneration) -> LeaderboardEntry:
+def _entry(
+    row: "WithAnnotations[LeaderboardSnapshot, _DiscordColumns]", generation: SnapshotGeneration
+) -> LeaderboardEntry:
     extra = row.discord_extra if isinstance(row.discord_extra, Mapping) else {}
     avatar = extra.get("avatar")
     return LeaderboardEntry(
@@ -66,7 +82,9 @@ def _entry(row: LeaderboardSnapshot, generation: SnapshotGeneration) -> Leaderbo
         discord_id=row.discord_uid,
         # null without a custom avatar (the API contract), not Discord's default picture.
         avatar_url=(
-            discord_avatar_url(discord_id=row.discord_uid, avatar_hash=avatar, size=None) if avatar else None
+            discord_avatar_url(discord_id=row.discord_uid, avatar_hash=avatar, size=None)
+            if avatar and row.discord_uid is not None
+            else None
         ),
         display_name=row.user.display_name or extra.get("global_name") or row.user.username,
     )
@@ -228,3 +246,19 @@ def resolve_event_users(events: Sequence[Mapping]) -> list[int | None]:
         else by_discord.get(str(event["discord_id"]))
         for event in events
     ]
+
+
+def active_service_keys_readable() -> dict[str, bool]:
+    """Every active score-webhook service key by name, with whether its signing secret still decrypts: it
+    stops when SECRET_KEY changes without the old key kept in SECRET_KEY_FALLBACKS."""
+    readable = {}
+    for name, encrypted in ServiceKey.objects.filter(revoked_at__isnull=True).values_list(
+        "name", "encrypted_secret"
+    ):
+        try:
+            decrypt_secret(encrypted)
+        except UndecryptableSecret:
+            readable[name] = False
+        else:
+            readable[name] = True
+    return readable

@@ -92,6 +92,8 @@ def record_score_events(*, origin: str, events: Sequence[Mapping]) -> IngestResu
     }
     if errors:
         raise InvalidEvents(errors)
+    # Past the check every event names a known user, so the ids line up with the events again.
+    known_user_ids = [user_id for user_id in user_ids if user_id is not None]
 
     with transaction.atomic():
         _lock_ledger()
@@ -108,7 +110,7 @@ def record_score_events(*, origin: str, events: Sequence[Mapping]) -> IngestResu
             seen.add(event["external_id"])
             fresh.append(
                 ScoreEvent(
-                    user_id=user_ids[index],
+                    user_id=known_user_ids[index],
                     points=event["points"],
                     kind=event["kind"],
                     source=origin,
@@ -233,13 +235,12 @@ def _recalculate_period(period: str, *, force: bool) -> PeriodOutcome:
         generation = SnapshotGeneration.objects.create(
             period=period, period_start=start, change_counter=counter, generated_at=now
         )
-        same_bucket = previous is not None and previous.period_start == start
         generation.row_count = ranking.build_generation(
             generation_id=generation.pk,
             period=period,
             period_start=start,
             generated_at=now,
-            previous_id=previous.pk if same_bucket else None,
+            previous_id=previous.pk if previous is not None and previous.period_start == start else None,
         )
         generation.duration_ms = round((perf_counter() - started) * 1000)
         generation.save(update_fields=["row_count", "duration_ms"])

@@ -3,7 +3,7 @@ from waffle.models import Flag
 
 from dealscale.admin_mixins import ReadOnlyAdminMixin
 from ops.flag_admin import AuditedFlagAdmin
-from ops.models import AlertDelivery, AlertIncident, AlertNotification
+from ops.models import AlertDelivery, AlertIncident, AlertNotification, PreflightRun
 
 admin.site.site_header = "DealScale Discord administration"
 admin.site.site_title = "DealScale Discord"
@@ -57,6 +57,13 @@ class AlertNotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ["kind", "incident__rule"]
     list_select_related = ["incident"]
     inlines = [AlertDeliveryInline]
+
+
+@admin.register(PreflightRun)
+class PreflightRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["ran_at", "status", "passed", "warnings", "failures", "fixed_commands", "operator"]
+    list_filter = ["status", "fixed_commands"]
+    date_hierarchy = "ran_at"
 
 
 # Replaces waffle's own registration (waffle is installed before this app, so its admin is loaded first).

@@ -91,3 +91,35 @@ class AlertDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.notification} → {self.channel}: {self.status}"
+
+
+class PreflightRun(models.Model):
+    """One `manage.py preflight` run: its outcome and every checklist line, for the health dashboard."""
+
+    class Status(models.TextChoices):
+        PASSED = "passed"
+        WARNING = "warning"
+        FAILED = "failed"
+
+    ran_at = models.DateTimeField(db_index=True)
+    status = models.CharField(max_length=16, choices=Status.choices)
+    passed = models.PositiveIntegerField()
+    warnings = models.PositiveIntegerField()
+    failures = models.PositiveIntegerField()
+    # [{"key", "section", "label", "status", "detail", "fix"}], in checklist order.
+    results = models.JSONField(default=list)
+    fixed_commands = models.BooleanField(default=False, help_text="Run with --fix-commands.")
+    operator = models.CharField(max_length=150, blank=True, help_text="The shell user who ran it.")
+
+    class Meta:
+        ordering = ["-ran_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"preflight {self.status} at {self.ran_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def problems(self) -> list[dict]:
+        """The lines that did not pass, failures first."""
+        order = {self.Status.FAILED: 0, self.Status.WARNING: 1}
+        lines = [line for line in self.results if line.get("status") != self.Status.PASSED]
+        return sorted(lines, key=lambda line: order.get(line.get("status"), 2))

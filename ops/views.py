@@ -15,6 +15,7 @@ from ops.charts import sparkline
 from ops.health import run_checks
 from ops.metrics import render_metrics
 from ops.models import AlertIncident
+from ops.selectors import latest_preflight_run
 
 _FORMATS = {
     "approval_rate": "{:.0%}",
@@ -25,7 +26,8 @@ _FORMATS = {
 
 
 def discord_health_dashboard(request):
-    """ "Discord Integration Health": figures, trends and health checks. Staff only (via admin_view)."""
+    """ "Discord Integration Health": figures, trends, health checks and the last preflight. Staff only
+    (via admin_view)."""
     range_key = request.GET.get("range", "24h")
     if range_key not in dashboard.RANGES:
         range_key = "24h"
@@ -53,6 +55,7 @@ def discord_health_dashboard(request):
         "checks": checks,
         "healthy": all(checks.values()),
         "open_incidents": AlertIncident.objects.filter(resolved_at__isnull=True),
+        "preflight": latest_preflight_run(),
     }
     return TemplateResponse(request, "admin/ops/discord_health.html", context)
 

@@ -111,7 +111,8 @@ def _milestone(raw: Any, path: str, errors: list[str], role_ids: dict[str, str])
             errors.append(f"{path}.max_rank: expected an integer from 1 to {MAX_RANK_MAX}")
     else:
         min_score = _score(raw["min_score"], f"{path}.min_score", errors)
-    if len(errors) > before:
+    # A missing or mistyped name, role id or period has recorded an error too.
+    if len(errors) > before or name is None or not isinstance(role_id, str) or not isinstance(period, str):
         return None
     return MilestoneSpec(
         name=name, discord_role_id=role_id, period=period, max_rank=max_rank, min_score=min_score

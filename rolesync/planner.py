@@ -37,13 +37,20 @@ class MilestoneRule:
             return False
         if self.max_rank is not None:
             return standing.rank <= self.max_rank
-        return standing.score >= self.min_score
+        return standing.score >= self.score_threshold
 
-    def strictness(self) -> tuple:
+    def strictness(self) -> tuple[int, int]:
         """Sort key, best first: rank rules (smallest rank) before score rules (highest score)."""
         if self.max_rank is not None:
             return (0, self.max_rank)
-        return (1, -self.min_score)
+        return (1, -self.score_threshold)
+
+    @property
+    def score_threshold(self) -> int:
+        """`min_score` of a score rule (a rule without `max_rank`), which always has one."""
+        if self.min_score is None:
+            raise TypeError(f"milestone {self.name!r} has neither max_rank nor min_score")
+        return self.min_score
 
 
 @dataclass(frozen=True, slots=True)

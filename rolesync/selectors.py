@@ -68,7 +68,11 @@ def milestones_export() -> dict:
 
 
 def _milestone_export(milestone: Milestone) -> dict:
-    entry = {"name": milestone.name, "discord_role_id": milestone.discord_role_id, "period": milestone.period}
+    entry: dict[str, str | int | None] = {
+        "name": milestone.name,
+        "discord_role_id": milestone.discord_role_id,
+        "period": milestone.period,
+    }
     if milestone.max_rank is not None:
         entry["max_rank"] = milestone.max_rank
     else:
@@ -183,8 +187,9 @@ def _gap(milestone: Milestone, standing: Standing | None) -> tuple[float, str]:
             return 1.0, f"get ranked{when} and reach rank {milestone.max_rank}"
         gap = (standing.rank - milestone.max_rank) / standing.rank
         return gap, f"reach rank {milestone.max_rank}{when} (you are #{standing.rank})"
-    missing = milestone.min_score - (standing.score if standing is not None else 0)
-    return missing / max(milestone.min_score, 1), f"{missing} more points{when}"
+    min_score = _rule(milestone).score_threshold
+    missing = min_score - (standing.score if standing is not None else 0)
+    return missing / max(min_score, 1), f"{missing} more points{when}"
 
 
 def run_counts_by_status(*, since: datetime) -> dict[str, int]:

@@ -71,3 +71,30 @@ def test_a_role_sync_that_cannot_be_queued_is_recorded_as_failed(
     run = RoleSyncRun.objects.get(pk=response.json()["run_id"])
     assert run.status == RoleSyncRun.Status.FAILED
     assert "could not be queued" in run.errors[0]["error"]
+
+
+def test_a_process_that_never_imported_a_tasks_module_still_queues_its_task_by_name():
+    """Celery imports the apps' tasks.py only when a worker starts; a web process or a command may not have."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = (
+        "import django; django.setup()\n"
+        "import sys\n"
+        "assert 'rolesync.tasks' not in sys.modules\n"
+        "from dealscale.queueing import _task_named\n"
+        "print(_task_named('discordbot.tasks.sync_roles').name)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=Path(__file__).resolve().parents[2],
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "dealscale.settings", "DEBUG": "true"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "discordbot.tasks.sync_roles"

@@ -5,6 +5,7 @@ Each module adds its routes to ``discord_sandbox.routing.ROUTES`` as it is impor
 """
 
 from discord_sandbox.routes import (
+    applications,
     channels,
     commands,
     gateway,
@@ -18,6 +19,7 @@ from discord_sandbox.routing import ROUTES
 
 __all__ = [
     "ROUTES",
+    "applications",
     "channels",
     "commands",
     "gateway",

@@ -49,8 +49,17 @@ async def get_roles(ctx: Ctx) -> web.Response:
 
 @route("GET", "/guilds/{guild_id}/channels")
 async def get_guild_channels(ctx: Ctx) -> web.Response:
+    """The guild's channels, without those the bot may not view (``permissions.mdx``, "Channel Visibility")."""
     guild_id, problem = _guild_or_error(ctx)
-    return problem or json_response([c for c in ctx.state.channels.values() if c.get("guild_id") == guild_id])
+    if problem:
+        return problem
+    with ctx.state.lock:
+        channels = [
+            c
+            for c in ctx.state.channels.values()
+            if c.get("guild_id") == guild_id and ctx.state.bot_can_view(c["id"])
+        ]
+    return json_response(channels)
 
 
 @route("GET", "/guilds/{guild_id}/members")
@@ -58,6 +67,9 @@ async def list_members(ctx: Ctx) -> web.Response:
     guild_id, problem = _guild_or_error(ctx)
     if problem:
         return problem
+    # guild.mdx "List Guild Members": "This endpoint requires the GUILD_MEMBERS Privileged Intent".
+    if not ctx.state.guild_members_intent:
+        return err(MISSING_ACCESS)
     try:
         limit = int(ctx.query.get("limit", "1"))
         after = int(ctx.query.get("after", "0"))

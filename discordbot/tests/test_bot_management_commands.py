@@ -1,5 +1,6 @@
 """deploy_commands and announce against the fake Discord."""
 
+import copy
 import getpass
 from io import StringIO
 
@@ -9,7 +10,7 @@ from django.core.management.base import CommandError
 
 from accounts.models import AuditEvent
 from discord_sandbox import APPLICATION_ID, DEFAULT_CHANNEL_ID, GUILD_ID
-from discordbot.commands_registry import command_payloads, payload_hash
+from discordbot.commands_registry import command_differences, command_payloads, payload_hash
 from discordbot.models import CommandRegistration
 
 pytestmark = pytest.mark.django_db
@@ -133,6 +134,15 @@ def test_announce_finds_a_channel_by_name_and_posts_an_embed(fake_discord):
     assert message["embeds"][0]["description"] == "Back in 10 minutes"
 
 
+def test_announce_refuses_a_title_longer_than_discord_allows(fake_discord):
+    with pytest.raises(CommandError, match="The title is 257 characters; Discord allows 256"):
+        run("announce", "--channel", DEFAULT_CHANNEL_ID, "--embed", "--title", "x" * 255, "Back soon")
+    assert fake_discord.requests_to("POST", "/channels/{channel_id}/messages") == []
+
+    run("announce", "--channel", DEFAULT_CHANNEL_ID, "--embed", "--title", "x" * 254, "Back soon")
+    assert len(fake_discord.sent_messages(DEFAULT_CHANNEL_ID)) == 1
+
+
 def test_announce_dry_run_sends_nothing(fake_discord):
     output = run("announce", "--channel", DEFAULT_CHANNEL_ID, "--dry-run", "Maintenance tonight")
 
@@ -160,3 +170,25 @@ def test_announce_dry_run_works_without_a_bot_token(fake_discord, settings):
 def test_announce_refuses_an_unknown_channel_name(fake_discord):
     with pytest.raises(CommandError, match="No text channel named #nowhere"):
         run("announce", "--channel", "nowhere", "Hello")
+
+
+def test_announce_posts_to_the_announcements_channel_when_no_channel_is_given(fake_discord, settings):
+    settings.DISCORD_ANNOUNCEMENTS_CHANNEL_ID = DEFAULT_CHANNEL_ID
+    run("announce", "Maintenance tonight at 22:00 UTC")
+    assert fake_discord.sent_messages(DEFAULT_CHANNEL_ID)[-1]["content"] == "Maintenance tonight at 22:00 UTC"
+
+
+def test_announce_without_a_channel_or_the_setting_says_what_to_pass(fake_discord, settings):
+    settings.DISCORD_ANNOUNCEMENTS_CHANNEL_ID = ""
+    with pytest.raises(CommandError, match="Pass --channel, or set DISCORD_ANNOUNCEMENTS_CHANNEL_ID"):
+        run("announce", "Maintenance tonight")
+
+
+def test_registered_commands_match_the_code_despite_the_fields_discord_fills_in(fake_discord):
+    run("deploy_commands")
+    local = command_payloads()
+    assert command_differences(local, fake_discord.global_commands) == []
+    changed = copy.deepcopy(fake_discord.global_commands)
+    limit = next(c for c in changed if c["name"] == "leaderboard")["options"][1]
+    limit["max_value"] = 50
+    assert command_differences(local, changed) == ["/leaderboard differs in options"]

@@ -203,6 +203,17 @@ def test_a_post_whose_response_was_lost_is_not_retried_so_the_message_is_sent_on
     assert sleeps == []
 
 
+def test_a_message_whose_5xx_came_after_discord_created_it_is_sent_once(client, fake_discord, sleeps):
+    fake_discord.fail_next("POST", "/channels/{channel_id}/messages", status=502, after_work=True)
+
+    message = client.send_message(DEFAULT_CHANNEL_ID, content="Season 3 starts now")
+
+    posts = fake_discord.requests_to("POST", "/channels/{channel_id}/messages")
+    assert [post.status for post in posts] == [502, 200]
+    assert posts[0].json["nonce"] == posts[1].json["nonce"] and posts[0].json["enforce_nonce"] is True
+    assert [m["id"] for m in fake_discord.created_messages] == [message["id"]]
+
+
 def test_a_post_whose_connection_was_refused_is_retried(fake_discord, sleeps):
     client = client_with(RefusedOnceAdapter(), sleeps)
 

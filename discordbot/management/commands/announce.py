@@ -1,4 +1,7 @@
-"""`manage.py announce --channel <id or name> "text" [--embed [--title T]] [--dry-run]`: post a notice."""
+"""`manage.py announce [--channel <id or name>] "text" [--embed [--title T]] [--dry-run]`: post a notice.
+
+Without --channel it posts to DISCORD_ANNOUNCEMENTS_CHANNEL_ID.
+"""
 
 import getpass
 import json
@@ -13,6 +16,7 @@ from discordbot.services import find_text_channel_id, post_announcement
 
 MAX_CONTENT = 2000
 MAX_DESCRIPTION = 4096
+MAX_TITLE = 256  # message.mdx "Embed Limits"; the 📢 prefix counts too
 
 
 class Command(BaseCommand):
@@ -20,14 +24,20 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("text", help="The message.")
-        parser.add_argument("--channel", required=True, help="Channel id, or its name in DISCORD_GUILD_ID.")
+        parser.add_argument(
+            "--channel",
+            help="Channel id, or its name in DISCORD_GUILD_ID (default: DISCORD_ANNOUNCEMENTS_CHANNEL_ID).",
+        )
         parser.add_argument("--embed", action="store_true", help="Post the text as an embed.")
         parser.add_argument("--title", default="Announcement", help="Title of the embed (with --embed).")
         parser.add_argument(
             "--dry-run", action="store_true", help="Print what would be posted; send nothing."
         )
 
-    def handle(self, *args, text, channel, embed=False, title="Announcement", dry_run=False, **options):
+    def handle(self, *args, text, channel=None, embed=False, title="Announcement", dry_run=False, **options):
+        channel = channel or settings.DISCORD_ANNOUNCEMENTS_CHANNEL_ID
+        if not channel:
+            raise CommandError("Pass --channel, or set DISCORD_ANNOUNCEMENTS_CHANNEL_ID.")
         text = text.strip()
         if not text:
             raise CommandError("The message is empty.")
@@ -36,6 +46,10 @@ class Command(BaseCommand):
             raise CommandError(f"The message is {len(text)} characters; Discord allows {limit} here.")
         if embed:
             notice = embeds.announcement(title=title, text=text).to_dict()
+            if len(notice["title"]) > MAX_TITLE:
+                raise CommandError(
+                    f"The title is {len(notice['title'])} characters; Discord allows {MAX_TITLE}."
+                )
             body = {"embeds": [notice]}
         else:
             body = {"content": text}

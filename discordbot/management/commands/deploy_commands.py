@@ -8,9 +8,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from discord_rest.client import DiscordClient, DiscordError
-from discordbot.commands_registry import command_payloads, payload_hash, scope_for
+from discordbot.commands_registry import command_payloads, payload_hash, register_commands, scope_for
 from discordbot.selectors import registered_command_hash
-from discordbot.services import remember_command_registration
 
 
 class Command(BaseCommand):
@@ -44,12 +43,11 @@ class Command(BaseCommand):
             )
             return
         try:
-            registered = DiscordClient().bulk_overwrite_commands(
-                settings.DISCORD_CLIENT_ID, payloads, guild_id=guild
+            registered = register_commands(
+                DiscordClient(), application_id=settings.DISCORD_CLIENT_ID, payloads=payloads, guild_id=guild
             )
         except DiscordError as error:
             raise CommandError(f"Discord refused the registration in the {where}: {error}") from error
-        remember_command_registration(scope=scope, payload_hash=digest, command_count=len(registered))
         self.stdout.write(
             self.style.SUCCESS(f"Successfully registered {len(registered)} application commands.")
         )
