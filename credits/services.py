@@ -234,13 +234,26 @@ def _request_amount_error(amount) -> str | None:
 def _reason_error(reason) -> str | None:
     if not isinstance(reason, str) or not REASON_MIN_LENGTH <= len(reason) <= REASON_MAX_LENGTH:
         return f"The reason must be {REASON_MIN_LENGTH} to {REASON_MAX_LENGTH} characters long."
+    if _unstorable(reason):
+        return UNSTORABLE_TEXT.format(field="reason")
     return None
+
+
+UNSTORABLE_TEXT = "The {field} must not contain NUL or unpaired surrogate characters."
+
+
+def _unstorable(text: str) -> bool:
+    # PostgreSQL text holds no NUL, and a lone surrogate (JSON's "\ud800", from Discord) is not UTF-8:
+    # either would fail the INSERT with a database error instead of a refusal.
+    return "\x00" in text or any("\ud800" <= char <= "\udfff" for char in text)
 
 
 def _clean_note(note) -> str:
     note = (note or "").strip()
     if len(note) > NOTE_MAX_LENGTH:
         raise CreditsValidationError({"note": [f"The note must be at most {NOTE_MAX_LENGTH} characters."]})
+    if _unstorable(note):
+        raise CreditsValidationError({"note": [UNSTORABLE_TEXT.format(field="note")]})
     return note
 
 

@@ -86,9 +86,10 @@ class ModerationCog(BotCog):
         bot.register_component_handler(components.PREFIX, self.handle, modal_actions=[components.DENY])
 
     async def handle(self, interaction: nextcord.Interaction, args: list[str]) -> None:
-        if len(args) != 2 or not args[1].isdigit():
+        parsed = components.parse_arguments(args)
+        if parsed is None:
             raise Refusal("This button is not recognised any more.", title="Unknown action")
-        action, request_id = args[0], int(args[1])
+        action, request_id = parsed
         if action == components.APPROVE:
             embed = await database_sync_to_async(decide)(
                 discord_id=interaction.user.id, request_id=request_id, approve=True
