@@ -13,7 +13,7 @@ DISCORD_SANDBOX_PORT ?= 8001
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/dealscale
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install run test migrate check bench clean
+.PHONY: install run test migrate check clean
 
 install: $(VENV)/.installed
 
@@ -48,8 +48,20 @@ check: install
 clean:
 	rm -rf $(VENV) .run staticfiles .pytest_cache
 
-# Leaderboard benchmarks (PostgreSQL + Redis on this machine, wrk for the API; see bench/README.md).
-.PHONY: bench-leaderboard
-bench-leaderboard: install
+# Benchmarks: PostgreSQL and Redis on this machine (BENCH_PG, BENCH_REDIS_URL), wrk for the HTTP load
+# (installed here when missing, with apt-get). Not part of `make test`. See bench/README.md.
+BENCH_PG ?= postgres://postgres@127.0.0.1:5432
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/2
+BENCH_ARGS ?=
+.PHONY: bench bench-tools bench-leaderboard
+
+# Every benchmark, the mixed load (1 gunicorn, then 2 of every process), one table of figures and targets.
+bench: install bench-tools
+	BENCH_PG=$(BENCH_PG) BENCH_REDIS_URL=$(BENCH_REDIS_URL) $(PY) bench/run_all.py $(BENCH_ARGS)
+
+bench-tools:
+	@command -v wrk >/dev/null || apt-get install -y wrk || { echo "bench needs wrk: apt-get install -y wrk"; exit 1; }
+
+bench-leaderboard: install bench-tools
 	$(PY) bench/leaderboard_recalc.py --users 100000
 	$(PY) bench/leaderboard_api.py --users 100000

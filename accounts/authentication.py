@@ -1,42 +1,19 @@
 """DRF authentication with personal API tokens: `Authorization: Bearer <token>`."""
 
-import hashlib
-from time import monotonic
-
-from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from rest_framework import authentication, exceptions
 
 from accounts.models import APIToken
-from accounts.selectors import active_token_for_key
 from accounts.services import touch_api_token
-
-# Per-process memo of recent token lookups (API_TOKEN_CACHE_SECONDS, 0 = off): a revoked token or a
-# deactivated user keeps working in a process for at most that long. Bounded by clearing when full.
-_recent_tokens: dict[bytes, tuple[float, APIToken]] = {}
-_RECENT_TOKENS_MAX = 10_000
+from accounts.token_lookups import cached_active_token
 
 
 def _token_for_key(key: str) -> APIToken | None:
-    ttl = settings.API_TOKEN_CACHE_SECONDS
-    if ttl <= 0:
-        token = active_token_for_key(key)
-        if token is not None:
-            touch_api_token(token)
-        return token
-    digest = hashlib.sha256(key.encode()).digest()
-    now = monotonic()
-    hit = _recent_tokens.get(digest)
-    if hit is not None and now - hit[0] < ttl:
-        return hit[1]
-    token = active_token_for_key(key)
-    if token is not None:
-        # Touched on a database lookup only: last_used_at stays within a minute plus the TTL.
+    token, from_database = cached_active_token(key)
+    if token is not None and from_database:
+        # Touched on a database lookup only: last_used_at stays within a minute plus the cache's lifetime.
         touch_api_token(token)
-        if len(_recent_tokens) >= _RECENT_TOKENS_MAX:
-            _recent_tokens.clear()
-        _recent_tokens[digest] = (now, token)
     return token
 
 

@@ -1,14 +1,33 @@
-"""allauth signal receivers: copy tokens into DiscordToken and record links (connected in apps.py)."""
+"""Signal receivers (connected in apps.py): allauth's, to copy tokens into DiscordToken and record links;
+the models', to forget cached bearer-token lookups when a token or its user changes."""
 
 from allauth.account.signals import user_signed_up
 from allauth.socialaccount.models import SocialLogin
 from allauth.socialaccount.providers.base import AuthProcess
 from allauth.socialaccount.signals import social_account_added, social_account_updated
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from ipware import get_client_ip
 
-from accounts.models import AuditEvent
+from accounts.models import APIToken, AuditEvent, User
 from accounts.services import record_discord_link, store_discord_tokens
+from accounts.token_lookups import forget_token_lookups, forget_token_lookups_of_user
+
+
+# Saves, not services: a revoke, a deactivation in the admin, a staff flag set from the shell all go
+# through Model.save, and each must reach every web process's next request.
+@receiver(post_save, sender=APIToken, dispatch_uid="accounts.token_saved")
+@receiver(post_delete, sender=APIToken, dispatch_uid="accounts.token_deleted")
+def on_token_changed(sender, instance: APIToken, created: bool = False, **kwargs) -> None:
+    if not created:
+        forget_token_lookups([instance.key_hash])
+
+
+@receiver(post_save, sender=User, dispatch_uid="accounts.user_saved")
+def on_user_saved(sender, instance: User, created: bool, **kwargs) -> None:
+    # A deleted user's tokens go with it, each through on_token_changed (the cascade sends their signals).
+    if not created:
+        forget_token_lookups_of_user(instance.pk)
 
 
 def _is_discord(sociallogin) -> bool:

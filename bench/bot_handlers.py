@@ -17,7 +17,6 @@ import os
 import random
 import statistics
 import time
-from datetime import UTC, datetime, timedelta
 from unittest.mock import AsyncMock, MagicMock
 
 from common import setup_django
@@ -42,32 +41,33 @@ FIRST_DISCORD_ID = 700_000_000_000_000_000
 
 def seed(members: int) -> None:
     started = time.perf_counter()
-    users = User.objects.bulk_create(
-        [User(username=f"{PREFIX}{n}", display_name=f"Player {n:,}", password="!") for n in range(members)],
-        batch_size=5000,
-    )
-    SocialAccount.objects.bulk_create(
-        [
-            SocialAccount(user=user, provider="discord", uid=str(FIRST_DISCORD_ID + n), extra_data={})
-            for n, user in enumerate(users)
-        ],
-        batch_size=5000,
-    )
-    now = datetime.now(UTC)
-    rng = random.Random(6)
-    ScoreTotal.objects.bulk_create(
-        [
-            ScoreTotal(
-                user=user,
-                period=Period.ALL,
-                period_start=ALL_TIME_START,
-                score=rng.randint(0, 1_000_000),
-                reached_at=now - timedelta(seconds=rng.randint(0, 10**7)),
-            )
-            for user in users
-        ],
-        batch_size=5000,
-    )
+    # Set-based inserts (generate_series): 100 000 members in seconds, where the ORM needs minutes here.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO accounts_user (password, is_superuser, username, first_name, last_name, email,
+                                       is_staff, is_active, date_joined, display_name)
+            SELECT '!', false, %s || g, '', '', '', false, true, now(), 'Player ' || to_char(g, 'FM999,999,990')
+            FROM generate_series(0, %s - 1) g
+            """,
+            [PREFIX, members],
+        )
+        cursor.execute(
+            """
+            INSERT INTO socialaccount_socialaccount (user_id, provider, uid, last_login, date_joined, extra_data)
+            SELECT id, 'discord', (%s + substr(username, %s)::bigint)::text, now(), now(), '{}'::jsonb
+            FROM accounts_user WHERE username LIKE %s
+            """,
+            [FIRST_DISCORD_ID, len(PREFIX) + 1, f"{PREFIX}%"],
+        )
+        cursor.execute(
+            """
+            INSERT INTO leaderboard_score_totals (user_id, period, period_start, score, reached_at)
+            SELECT id, %s, %s, (random() * 1000000)::bigint, now() - random() * interval '115 days'
+            FROM accounts_user WHERE username LIKE %s
+            """,
+            [Period.ALL.value, ALL_TIME_START, f"{PREFIX}%"],
+        )
     Flag.objects.update_or_create(name="discord_integration", defaults={"everyone": True})
     # Fresh bulk-loaded tables have no planner statistics until autovacuum gets to them; production does.
     with connection.cursor() as cursor:
@@ -156,6 +156,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--members", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=300)
+    parser.add_argument(
+        "--no-cleanup", action="store_true", help="leave the rows (the database is dropped afterwards anyway)"
+    )
     args = parser.parse_args()
     call_command("migrate", verbosity=0)
     cleanup()
@@ -164,7 +167,8 @@ def main() -> None:
         asyncio.run(measure(args.members, args.runs))
         count_queries(args.members)
     finally:
-        cleanup()
+        if not args.no_cleanup:
+            cleanup()
 
 
 if __name__ == "__main__":

@@ -439,9 +439,6 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
 }
 # Proxies in front of the app that append to X-Forwarded-For (0 = trust only REMOTE_ADDR).
 REST_FRAMEWORK["NUM_PROXIES"] = env.int("API_NUM_PROXIES", default=0)
-# Seconds a web process reuses a bearer-token lookup (0 = query every request). A revoked token keeps
-# working in a process for at most this long; 5 lets the leaderboard API reach its throughput target.
-API_TOKEN_CACHE_SECONDS = env.int("API_TOKEN_CACHE_SECONDS", default=0)
 # allauth's limits on the login and signup forms ("N/period/key" with key ip, user or key; allauth
 # keeps its defaults for the actions not named here). Over "login"/"signup" a POST gets a 429; over
 # "login_failed" the form refuses further attempts ("Too many failed login attempts").
