@@ -6,6 +6,8 @@ PYTHON312 ?= $(shell ls -d $(HOME)/.pyenv/versions/3.12*/bin/python3.12 2>/dev/n
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
+# The Discord sandbox's port, when `make run` starts it (no Discord application configured; docs/sandbox.md).
+DISCORD_SANDBOX_PORT ?= 8001
 
 # `make test` runs against the real services on this machine; override to point elsewhere.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/dealscale
@@ -23,12 +25,12 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@touch $@
 
 # Embedded mode unless DATABASE_URL / REDIS_URL are set: SQLite, a filesystem Celery broker, a file cache.
+# Discord: the local sandbox unless DISCORD_CLIENT_ID / DISCORD_BOT_TOKEN are set (environment or .env).
+# run_local migrates, loads the demo and hands over to honcho (Procfile.dev); Ctrl-C stops everything.
 run: export DEBUG ?= true
 run: install
 	@mkdir -p .run/broker .run/cache
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo
-	PORT=$(PORT) PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/honcho -f Procfile.dev start
+	@$(PY) manage.py run_local --port $(PORT) --discord-port $(DISCORD_SANDBOX_PORT)
 
 test: install
 	DEBUG=true SECRET_KEY=test-secret-key DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \

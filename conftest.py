@@ -83,3 +83,50 @@ def _close_stray_connections_before_teardown(django_db_setup, django_db_blocker)
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
+
+
+class OutboxWorker:
+    """Delivers outbox entries in the test's own process, as a worker would (see `outbox_worker`)."""
+
+    def entries(self, kind: str | None = None) -> list:
+        from dealscale.models import OutboxEntry
+
+        entries = OutboxEntry.objects.order_by("pk")
+        return list(entries.filter(kind=kind) if kind else entries)
+
+    def payloads(self, kind: str) -> list[dict]:
+        return [entry.payload for entry in self.entries(kind)]
+
+    def run(self) -> list[str]:
+        """One pass: deliver every entry that is due now; returns what happened to each."""
+        from dealscale import outbox
+        from dealscale.models import OutboxEntry
+
+        due = OutboxEntry.objects.filter(status=OutboxEntry.Status.PENDING).order_by("pk")
+        return [outbox.deliver(pk) for pk in list(due.values_list("pk", flat=True))]
+
+    def drain(self, *, max_rounds: int = 50) -> int:
+        """Deliver until nothing is pending, skipping each backoff (as if its time had passed); returns the
+        number of delivery attempts made."""
+        from django.utils import timezone
+
+        from dealscale.models import OutboxEntry
+
+        attempts = 0
+        for _ in range(max_rounds):
+            pending = OutboxEntry.objects.filter(status=OutboxEntry.Status.PENDING)
+            if not pending.exists():
+                return attempts
+            pending.update(next_attempt_at=timezone.now())
+            attempts += len(self.run())
+        raise AssertionError(f"outbox entries still pending after {max_rounds} rounds")
+
+
+@pytest.fixture
+def outbox_worker():
+    """The outbox delivered inline: `run()` is one worker pass, `drain()` retries until nothing is pending.
+
+    In tests the kick after a commit goes to an in-memory broker that nothing reads, so a test delivers
+    explicitly what it wants delivered.
+    """
+    return OutboxWorker()

@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 
 from accounts import crypto
 from accounts.fields import FERNET_PREFIX
+from accounts.oauth_failures import DiscordCallbackFailed
 from accounts.selectors import discord_id_for, discord_integration_enabled_for
 from accounts.services import record_oauth_attempt
 
@@ -95,13 +96,15 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
 
 
 def describe_authentication_error(request, *, error, exception, context) -> tuple[str, str]:
-    """The kind ("state", "cancelled", "discord_error", "exchange") and a short, log-safe reason
-    of a failed OAuth callback (never the code or a token)."""
+    """The kind ("state", "cancelled", "discord_error", "exchange", "profile", "unavailable") and a short,
+    log-safe reason of a failed OAuth callback (never the code or a token)."""
     context = context or {}
     if "state" not in context and "state_id" in context:
         return "state", ("state mismatched" if context["state_id"] else "state missing")
     if error == AuthError.CANCELLED:
         return "cancelled", "access_denied: the user cancelled on Discord"
+    if isinstance(exception, DiscordCallbackFailed):
+        return exception.kind, exception.reason
     if exception is not None:
         return "exchange", f"{type(exception).__name__}: {exception}"[:200]
     discord_error = request.GET.get("error")

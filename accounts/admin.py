@@ -78,8 +78,22 @@ class OAuthAttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 class DiscordTokenAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Which links hold tokens and whether they need a relink; the tokens themselves are never shown."""
 
-    list_display = ("social_account", "expires_at", "scope", "needs_relink", "updated_at")
+    list_display = (
+        "social_account",
+        "expires_at",
+        "scope",
+        "needs_relink",
+        "refresh_uncertain_since",
+        "updated_at",
+    )
     list_select_related = ("social_account__user",)
     list_filter = ("needs_relink",)
     search_fields = ("social_account__uid", "social_account__user__username")
-    fields = ("social_account", "expires_at", "scope", "needs_relink", "updated_at")
+    fields = (
+        "social_account",
+        "expires_at",
+        "scope",
+        "needs_relink",
+        "refresh_uncertain_since",
+        "updated_at",
+    )

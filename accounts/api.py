@@ -10,6 +10,8 @@ from rest_framework.views import APIView
 from accounts.models import APIToken, AuditEvent
 from accounts.selectors import api_tokens_for
 from accounts.services import create_api_token, revoke_api_token
+from dealscale.api import TextField
+from dealscale.openapi import error
 
 # --- Personal API tokens: listed, created and revoked by their owner -------------------------------
 
@@ -28,7 +30,7 @@ class APITokenListCreateApi(APIView):
 
     @extend_schema_serializer(component_name="APITokenInput")
     class InputSerializer(serializers.Serializer):
-        name = serializers.CharField(max_length=100, required=False, default="default")
+        name = TextField(min_length=1, max_length=100, required=False, default="default")
 
     @extend_schema_serializer(component_name="APITokenCreated")
     class CreatedSerializer(APITokenSerializer):
@@ -44,7 +46,17 @@ class APITokenListCreateApi(APIView):
         page = paginator.paginate_queryset(api_tokens_for(request.user), request, view=self)
         return paginator.get_paginated_response(APITokenSerializer(page, many=True).data)
 
-    @extend_schema(tags=["tokens"], request=InputSerializer, responses={201: CreatedSerializer})
+    @extend_schema(
+        tags=["tokens"],
+        request=InputSerializer,
+        responses={
+            201: CreatedSerializer,
+            403: error(
+                "Tokens are created from a signed-in session, never with a token; or the session's "
+                "request lacks its CSRF token (`permission_denied`)."
+            ),
+        },
+    )
     def post(self, request):
         if isinstance(request.auth, APIToken):
             # A leaked token must not be able to mint tokens that outlive its revocation.
@@ -63,7 +75,13 @@ class APITokenListCreateApi(APIView):
 
 
 class APITokenRevokeApi(APIView):
-    @extend_schema(tags=["tokens"], responses={204: None, 404: None})
+    @extend_schema(
+        tags=["tokens"],
+        responses={
+            204: None,
+            404: error("No active token with this id among yours (staff: anyone's) (`not_found`)."),
+        },
+    )
     def delete(self, request, token_id: int):
         revoke_api_token(
             token_id=token_id,

@@ -91,7 +91,8 @@ class AuditEvent(models.Model):
 
 
 class OAuthAttempt(models.Model):
-    """The outcome of one OAuth callback, for /health/discord and the OAuth-failure alert."""
+    """The outcome of one OAuth exchange with Discord (a sign-in callback, or a token refresh whose
+    `error` starts with "token refresh"), for /health/discord and the OAuth-failure alert."""
 
     provider = models.CharField(max_length=30, default="discord")
     succeeded = models.BooleanField()
@@ -124,6 +125,9 @@ class DiscordToken(models.Model):
     scope = models.CharField(max_length=200, blank=True)
     # Set when a refresh was refused: the user must link Discord again (profile banner).
     needs_relink = models.BooleanField(default=False)
+    # Set when a refresh got no answer (5xx, timeout): Discord may have rotated the refresh token, so the
+    # next refresh waits a little and then tells (accounts.services.get_valid_access_token).
+    refresh_uncertain_since = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

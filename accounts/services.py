@@ -19,9 +19,10 @@ from accounts.errors import (
     UnlinkWouldLockOut,
 )
 from accounts.models import APIToken, AuditEvent, DiscordToken, OAuthAttempt, User
+from accounts.oauth_failures import describe_failure
 from accounts.selectors import privileges_of
 from accounts.signals import discord_linked, discord_unlinked
-from discord_rest.client import DiscordClient, DiscordError, DiscordUnauthorized
+from discord_rest.client import DiscordClient, DiscordError, DiscordServerError, DiscordUnauthorized
 
 logger = structlog.get_logger(__name__)
 
@@ -150,20 +151,19 @@ def store_discord_tokens(*, social_account: SocialAccount, token: SocialToken) -
 def record_discord_link(
     *, user: User, social_account: SocialAccount, source: str, ip_address: str | None = None
 ) -> None:
-    """Audit a new link of `social_account` to `user` and send `discord_linked` after commit."""
+    """Audit a new link of `social_account` to `user` and send `discord_linked`, in one transaction."""
     discord_id = social_account.uid
-    record_audit_event(
-        actor=user,
-        action="discord.linked",
-        source=source,
-        target=user,
-        data={"discord_id": discord_id, "username": social_account.extra_data.get("username")},
-        ip_address=ip_address,
-    )
-    # robust: a listener's failure (e.g. the broker is down) must not undo or fail a committed link.
-    transaction.on_commit(
-        lambda: discord_linked.send(sender=User, user=user, discord_id=discord_id), robust=True
-    )
+    with transaction.atomic():
+        record_audit_event(
+            actor=user,
+            action="discord.linked",
+            source=source,
+            target=user,
+            data={"discord_id": discord_id, "username": social_account.extra_data.get("username")},
+            ip_address=ip_address,
+        )
+        # Inside the transaction: listeners write their outbox entries (a role sync) with the audit.
+        discord_linked.send(sender=User, user=user, discord_id=discord_id)
 
 
 def unlink_discord(*, user: User, actor: User, source: str, ip_address: str | None = None) -> str:
@@ -192,9 +192,7 @@ def unlink_discord(*, user: User, actor: User, source: str, ip_address: str | No
             data={"discord_id": discord_id, "token_revoked": revoked},
             ip_address=ip_address,
         )
-        transaction.on_commit(
-            lambda: discord_unlinked.send(sender=User, user=user, discord_id=discord_id), robust=True
-        )
+        discord_unlinked.send(sender=User, user=user, discord_id=discord_id)
     return discord_id
 
 
@@ -215,14 +213,23 @@ def _revoke_at_discord(account: SocialAccount) -> bool:
     return True
 
 
+# The refresh rule (docs/operations.md, "Discord token refresh"). Discord rotates the refresh token on
+# every refresh, so a refresh whose answer was lost (a 5xx, a timeout) may have spent the stored one:
+# it is never repeated at once. The stored pair is kept, the row stamped `refresh_uncertain_since`, and
+# the next refresh waits this long; then one more try tells which it was (a new pair, or invalid_grant).
+REFRESH_UNCERTAIN_RETRY_AFTER = timedelta(minutes=1)
+
+
 def get_valid_access_token(user: User) -> str:
     """A Discord access token of `user` valid for at least a minute, refreshed if needed.
 
-    Discord rotates the refresh token on every refresh and the old one stops working, so the row
-    is locked for the refresh and the new pair is saved before the token is returned: two callers
-    never spend the same refresh token. Raises NotLinked, RelinkRequired, DiscordTemporarilyUnavailable
-    (outage or rate limit: the stored tokens are kept).
+    The row is locked for the refresh and the new pair is saved before the token is returned: two callers
+    never spend the same refresh token. Each refresh is recorded as an OAuth attempt (the OAuth health
+    check and alert). Raises NotLinked, RelinkRequired (Discord refused the grant: the member must link
+    again), DiscordTemporarilyUnavailable (a rate limit or an outage; after a refresh whose outcome is
+    unknown, until REFRESH_UNCERTAIN_RETRY_AFTER has passed: the stored tokens are kept).
     """
+    failure: DiscordError | None = None
     with transaction.atomic():
         stored = (
             DiscordToken.objects.select_for_update()
@@ -233,27 +240,57 @@ def get_valid_access_token(user: User) -> str:
             raise NotLinked("No Discord account is linked.")
         if stored.needs_relink:
             raise RelinkRequired("Discord refused the stored tokens; link Discord again.")
-        if stored.expires_at is None or stored.expires_at - timezone.now() >= ACCESS_TOKEN_REFRESH_MARGIN:
+        now = timezone.now()
+        if stored.expires_at is None or stored.expires_at - now >= ACCESS_TOKEN_REFRESH_MARGIN:
             return stored.access_token_encrypted
-        refused = "the access token expired and there is no refresh token"
+        in_doubt = stored.refresh_uncertain_since
+        if in_doubt is not None and now - in_doubt < REFRESH_UNCERTAIN_RETRY_AFTER:
+            raise DiscordTemporarilyUnavailable(
+                "The last Discord token refresh got no answer; it is tried again in a minute."
+            )
+        refused = "token refresh impossible: the access token expired and there is no refresh token"
         if stored.refresh_token_encrypted:
             try:
                 data = DiscordClient().refresh_access_token(refresh_token=stored.refresh_token_encrypted)
+                if not isinstance(data, dict) or not data.get("access_token"):
+                    # As good as no answer: whether Discord rotated the pair is unknown.
+                    raise DiscordServerError("Discord answered without an access token", status=0)
             except DiscordError as error:
-                if not _is_refused_grant(error):
-                    raise DiscordTemporarilyUnavailable(str(error)) from error
-                refused = str(error)
+                failure = error
+                refused = describe_failure("token refresh", error)
             else:
                 stored.access_token_encrypted = data["access_token"]
                 stored.refresh_token_encrypted = data.get("refresh_token") or stored.refresh_token_encrypted
-                stored.expires_at = timezone.now() + timedelta(seconds=int(data.get("expires_in", 0)))
+                stored.expires_at = now + timedelta(seconds=int(data.get("expires_in", 0)))
                 stored.scope = data.get("scope", stored.scope)
+                stored.refresh_uncertain_since = None
                 stored.save()
+                record_oauth_attempt(succeeded=True)
                 return stored.access_token_encrypted
-    # Outside the transaction, so the flag is committed while the caller gets the exception:
-    # the profile banner must survive this request.
-    DiscordToken.objects.filter(pk=stored.pk).update(needs_relink=True, updated_at=timezone.now())
-    logger.warning("discord_relink_required", social_account_id=stored.social_account_id, reason=refused)
+        # The outcome is written inside the transaction, still under the row lock, and raised after the
+        # commit: the stamp or the relink banner must outlive this request, and no other caller may
+        # refresh with the same token in between.
+        if failure is not None and not _is_refused_grant(failure):
+            record_oauth_attempt(succeeded=False, error=refused)
+            if isinstance(failure, DiscordServerError):
+                stored.refresh_uncertain_since = now
+                stored.save(update_fields=["refresh_uncertain_since", "updated_at"])
+                logger.warning(
+                    "discord_refresh_uncertain", social_account_id=stored.social_account_id, error=refused
+                )
+        else:
+            if in_doubt is not None:
+                # The refresh whose answer was lost had rotated the token: its new pair is gone.
+                refused = f"{refused} (after a refresh that got no answer)"
+            record_oauth_attempt(succeeded=False, error=refused)
+            stored.needs_relink = True
+            stored.refresh_uncertain_since = None
+            stored.save(update_fields=["needs_relink", "refresh_uncertain_since", "updated_at"])
+            logger.warning(
+                "discord_relink_required", social_account_id=stored.social_account_id, reason=refused
+            )
+    if failure is not None and not _is_refused_grant(failure):
+        raise DiscordTemporarilyUnavailable(str(failure)) from failure
     raise RelinkRequired("Discord refused to refresh the token; link Discord again.")
 
 

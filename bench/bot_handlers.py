@@ -91,6 +91,8 @@ def cleanup() -> None:
 def interaction_for(discord_id: int, answered: list[float]):
     interaction = MagicMock()
     interaction.user.id = discord_id
+    # Not deferred: the handler's answer is the first response, as when the bot answers at once.
+    interaction.response.is_done = MagicMock(return_value=False)
     interaction.response.send_message = AsyncMock(
         side_effect=lambda *a, **k: answered.append(time.perf_counter())
     )

@@ -211,8 +211,9 @@ def main() -> None:
         print(
             f"Credits ledger benchmark on PostgreSQL (scratch database {SCRATCH.name}), {os.cpu_count()} CPUs"
         )
-        # The DM task is not part of the measure: a decision only queues it, from its event, after commit.
-        with mock.patch("discordbot.tasks.notify_decision.delay"):
+        # Writing a decision's outbox entries is part of the measure (same transaction); handing them to a
+        # broker after the commit is not.
+        with mock.patch("dealscale.outbox.kick"):
             moderator = make_moderator()
             contention(moderator, args.rounds)
             throughput(moderator, args.threads, args.per_thread)

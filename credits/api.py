@@ -5,11 +5,12 @@ errors (credits.errors) carry their own status (400 bad input or a limit, 403, 4
 and the project's one exception handler (dealscale.api) answers them.
 """
 
+from django.conf import settings
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer, inline_serializer
+from drf_spectacular.extensions import OpenApiSerializerExtension
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_serializer
 from ipware import get_client_ip
 from rest_framework import serializers, status
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -19,18 +20,15 @@ from credits import selectors, services
 from credits.errors import NotAModerator
 from credits.models import CreditRequest
 from credits.serializers import CreditRequestSerializer, ModeratedCreditRequestSerializer
+from dealscale.api import LimitOffsetPagination, QueryChoiceField, StrictIntegerField, TextField
+from dealscale.openapi import bad_input, error
 
 TAGS = ["credits"]
 ADMIN_TAGS = ["credits (moderators)"]
 
 
-class CreditsPagination(LimitOffsetPagination):
-    # One page never loads a whole table, whatever `?limit=` asks for.
-    max_limit = 100
-
-
 class CreditsApiView(APIView):
-    pagination_class = CreditsPagination
+    pagination_class = LimitOffsetPagination
 
     def paginated(self, queryset, serializer_class) -> Response:
         paginator = self.pagination_class()
@@ -45,19 +43,18 @@ class CanModerateCredits(BasePermission):
         return selectors.can_moderate(request.user)
 
 
-ERROR = inline_serializer(
-    "Error", fields={"detail": serializers.CharField(), "code": serializers.CharField()}
+NOT_A_MODERATOR = error(
+    "Only staff with the 'Can moderate credit requests' permission (`permission_denied`)."
 )
-LIMIT_ERROR = OpenApiResponse(
-    inline_serializer(
-        "LimitOrFieldErrors",
-        fields={
-            "detail": serializers.CharField(),
-            "code": serializers.CharField(),
-            "rule": serializers.CharField(),
-        },
-    ),
-    description="Per-field errors ({field: [messages]}) or a refused limit ({detail, code, rule}).",
+NO_SUCH_REQUEST = error("No credit request with this id (`not_found`); a member sees only their own.")
+ALREADY_DECIDED = error(
+    "The request is no longer pending (`already_decided`, `invalid_transition`): nothing was changed."
+)
+REFUSED_REQUEST = bad_input(
+    "Invalid fields (`{amount: [...]}`, `{reason: [...]}`); a refused limit, `{detail, code: "
+    "limit_exceeded, rule}` where `rule` is the setting that sets it; or a body that is not JSON "
+    "(`parse_error`).",
+    properties={"rule": {"type": "string", "enum": ["CREDITS_MAX_PENDING", "CREDITS_DAILY_CAP"]}},
 )
 
 
@@ -79,9 +76,21 @@ class CreditBalanceApi(CreditsApiView):
 class CreditRequestListCreateApi(CreditsApiView):
     @extend_schema_serializer(component_name="CreditRequestInput")
     class InputSerializer(serializers.Serializer):
-        amount = serializers.IntegerField()
-        # The service owns the length rule (and its message); here only "present and a string".
-        reason = serializers.CharField(allow_blank=True, trim_whitespace=True)
+        # The service owns the bounds and their messages (naming CREDITS_MAX_REQUEST); here only the
+        # JSON types, and the bounds as the schema states them (the amount's as the settings set it).
+        amount = StrictIntegerField()
+        reason = TextField(
+            min_length=services.REASON_MIN_LENGTH,
+            max_length=services.REASON_MAX_LENGTH,
+            check_min_length=False,
+        )
+
+        def get_fields(self):
+            fields = super().get_fields()
+            extend_schema_field({"type": "integer", "minimum": 1, "maximum": settings.CREDITS_MAX_REQUEST})(
+                fields["amount"]
+            )
+            return fields
 
     @extend_schema(
         tags=TAGS, summary="Your credit requests, newest first", responses=CreditRequestSerializer(many=True)
@@ -93,7 +102,7 @@ class CreditRequestListCreateApi(CreditsApiView):
         tags=TAGS,
         summary="Ask for credits",
         request=InputSerializer,
-        responses={201: CreditRequestSerializer, 400: LIMIT_ERROR},
+        responses={201: CreditRequestSerializer, 400: REFUSED_REQUEST},
     )
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
@@ -109,7 +118,7 @@ class CreditRequestCancelApi(CreditsApiView):
         tags=TAGS,
         summary="Cancel one of your pending requests",
         request=None,
-        responses={200: CreditRequestSerializer, 404: ERROR, 409: ERROR},
+        responses={200: CreditRequestSerializer, 404: NO_SUCH_REQUEST, 409: ALREADY_DECIDED},
     )
     def post(self, request, request_id: int):
         # Someone else's request is "not found" to a member, never "forbidden": ids are not disclosed.
@@ -125,13 +134,14 @@ class ModerationListApi(CreditsApiView):
 
     @extend_schema_serializer(component_name="CreditRequestFilter")
     class FilterSerializer(serializers.Serializer):
-        status = serializers.ChoiceField(choices=CreditRequest.Status.choices, required=False)
+        # `?status=` (empty) is refused with a 400, as any other value outside the choices.
+        status = QueryChoiceField(choices=CreditRequest.Status.choices, required=False)
 
     @extend_schema(
         tags=ADMIN_TAGS,
         summary="All credit requests, newest first (moderators)",
         parameters=[FilterSerializer],
-        responses={200: ModeratedCreditRequestSerializer(many=True), 403: ERROR},
+        responses={200: ModeratedCreditRequestSerializer(many=True), 403: NOT_A_MODERATOR},
     )
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
@@ -142,7 +152,29 @@ class ModerationListApi(CreditsApiView):
 
 @extend_schema_serializer(component_name="DecisionInput")
 class DecisionInputSerializer(serializers.Serializer):
-    note = serializers.CharField(required=False, allow_blank=True, default="")
+    # The service trims the note and owns its length rule; the schema states it.
+    note = TextField(max_length=services.NOTE_MAX_LENGTH, required=False, default="")
+
+
+@extend_schema_serializer(component_name="DenialInput")
+class DenialInputSerializer(DecisionInputSerializer):
+    """A denial's note is its reason, told to the member: the service refuses a missing or blank one."""
+
+    note = TextField(
+        min_length=1, max_length=services.NOTE_MAX_LENGTH, check_min_length=False, required=False, default=""
+    )
+
+
+class DenialInputSchema(OpenApiSerializerExtension):
+    """Documents the note as required: the service's refusal of a missing one is the 400 (its message)."""
+
+    target_class = DenialInputSerializer
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_basic_serializer(self.target, direction)
+        schema["required"] = ["note"]
+        schema["properties"]["note"].pop("default", None)
+        return schema
 
 
 class DecisionApi(CreditsApiView):
@@ -150,8 +182,10 @@ class DecisionApi(CreditsApiView):
 
     permission_classes = [IsAuthenticated, CanModerateCredits]
 
+    input_serializer = DecisionInputSerializer
+
     def decide(self, request, request_id: int, service) -> Response:
-        serializer = DecisionInputSerializer(data=request.data)
+        serializer = self.input_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         credit_request = service(
             request_id,
@@ -168,18 +202,30 @@ class ApproveRequestApi(DecisionApi):
         tags=ADMIN_TAGS,
         summary="Approve a pending request and grant its credits (moderators)",
         request=DecisionInputSerializer,
-        responses={200: ModeratedCreditRequestSerializer, 403: ERROR, 404: ERROR, 409: ERROR},
+        responses={
+            200: ModeratedCreditRequestSerializer,
+            403: NOT_A_MODERATOR,
+            404: NO_SUCH_REQUEST,
+            409: ALREADY_DECIDED,
+        },
     )
     def post(self, request, request_id: int):
         return self.decide(request, request_id, services.approve_request)
 
 
 class DenyRequestApi(DecisionApi):
+    input_serializer = DenialInputSerializer
+
     @extend_schema(
         tags=ADMIN_TAGS,
         summary="Deny a pending request; the note (reason) is required (moderators)",
-        request=DecisionInputSerializer,
-        responses={200: ModeratedCreditRequestSerializer, 400: ERROR, 403: ERROR, 404: ERROR, 409: ERROR},
+        request=DenialInputSerializer,
+        responses={
+            200: ModeratedCreditRequestSerializer,
+            403: NOT_A_MODERATOR,
+            404: NO_SUCH_REQUEST,
+            409: ALREADY_DECIDED,
+        },
     )
     def post(self, request, request_id: int):
         return self.decide(request, request_id, services.deny_request)

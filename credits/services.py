@@ -71,7 +71,7 @@ def request_credits(
         credit_request = CreditRequest.objects.create(
             user=user, amount=amount, reason=reason, source=origin, idempotency_key=idempotency_key
         )
-        _announce_after_commit(credit_request_created, credit_request_id=credit_request.pk)
+        _announce(credit_request_created, credit_request_id=credit_request.pk)
     return credit_request
 
 
@@ -234,13 +234,26 @@ def _request_amount_error(amount) -> str | None:
 def _reason_error(reason) -> str | None:
     if not isinstance(reason, str) or not REASON_MIN_LENGTH <= len(reason) <= REASON_MAX_LENGTH:
         return f"The reason must be {REASON_MIN_LENGTH} to {REASON_MAX_LENGTH} characters long."
+    if _unstorable(reason):
+        return UNSTORABLE_TEXT.format(field="reason")
     return None
+
+
+UNSTORABLE_TEXT = "The {field} must not contain NUL or unpaired surrogate characters."
+
+
+def _unstorable(text: str) -> bool:
+    # PostgreSQL text holds no NUL, and a lone surrogate (JSON's "\ud800", from Discord) is not UTF-8:
+    # either would fail the INSERT with a database error instead of a refusal.
+    return "\x00" in text or any("\ud800" <= char <= "\udfff" for char in text)
 
 
 def _clean_note(note) -> str:
     note = (note or "").strip()
     if len(note) > NOTE_MAX_LENGTH:
         raise CreditsValidationError({"note": [f"The note must be at most {NOTE_MAX_LENGTH} characters."]})
+    if _unstorable(note):
+        raise CreditsValidationError({"note": [UNSTORABLE_TEXT.format(field="note")]})
     return note
 
 
@@ -320,13 +333,13 @@ def _post_entry(
 
 
 def _decide(credit_request: CreditRequest, *, status: str, actor, note: str) -> None:
-    """Record the decision on the locked request and announce it once the transaction commits."""
+    """Record the decision on the locked request and announce it, inside the transaction."""
     credit_request.status = status
     credit_request.decided_at = timezone.now()
     credit_request.decided_by = actor
     credit_request.decision_note = note
     credit_request.save(update_fields=["status", "decided_at", "decided_by", "decision_note"])
-    _announce_after_commit(credit_request_decided, credit_request_id=credit_request.pk, status=status)
+    _announce(credit_request_decided, credit_request_id=credit_request.pk, status=status)
 
 
 def _audit_decision(
@@ -350,7 +363,9 @@ def _audit_decision(
     )
 
 
-def _announce_after_commit(signal, **event) -> None:
-    # After commit: a rolled-back change is never announced, and a slow listener never holds the locks.
-    # robust: a listener's failure (e.g. the broker is down) must not fail a change already committed.
-    transaction.on_commit(lambda: signal.send(sender=CreditRequest, **event), robust=True)
+def _announce(signal, **event) -> None:
+    # Inside the transaction: a listener writes what must follow the change (an outbox entry) atomically
+    # with it, so a rolled-back change leaves nothing and a committed one is never without its effects.
+    # Listeners only write to the database; whatever leaves it goes out after commit, from the outbox.
+    # Not robust on purpose: a listener that cannot write its part fails the change.
+    signal.send(sender=CreditRequest, **event)

@@ -1,7 +1,9 @@
-"""Domain events of the credits app, each sent once by the service that causes it, after its commit.
+"""Domain events of the credits app, each sent once by the service that causes it, inside its transaction.
 
-A rolled-back transaction announces nothing, and a listener never runs while the request's locks
-are held. Listeners (the Discord side, in `discordbot/receivers.py`) take ids and read what they need:
+A listener runs while the change is not yet committed (and the request's locks are held): it only writes
+to the database, e.g. the outbox entries of its side effects (`dealscale.outbox.add`), which then commit
+or roll back with the change. Nothing may leave the database from a listener: the outbox delivers it
+after the commit. Listeners (the Discord side, in `discordbot/receivers.py`) take ids and read what they need:
 - `credit_request_created(sender=CreditRequest, credit_request_id)`: a member filed a new request
   (not sent when an idempotent retry returns the first one);
 - `credit_request_decided(sender=CreditRequest, credit_request_id, status)`: the request was approved,

@@ -7,6 +7,7 @@ class DealScaleConfig(AppConfig):
     verbose_name = "DealScale platform"
 
     def ready(self) -> None:
+        from dealscale import checks  # noqa: F401  (registers the core's system checks)
         from dealscale.schedules import ensure_periodic_tasks
 
         # After every `migrate`, so the beat schedules exist with no manual step.

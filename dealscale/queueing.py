@@ -3,6 +3,10 @@
 A member's committed request, a moderator's decision or an admin's save must never turn into a 500
 because the broker is unreachable: the work that could not be queued is logged (and, where the
 caller can, recorded) while the answer stays the committed truth.
+
+`enqueue_on_commit` drops what the broker refuses: it is for work whose loss costs nothing (the next
+run does it). A side effect that leaves the database (a DM, a post, a role sync, an alert) goes through
+the outbox instead (`dealscale.outbox.add`), which keeps it until it is delivered.
 """
 
 from collections.abc import Callable
@@ -28,7 +32,7 @@ def enqueue_on_commit(
     """
 
     def send() -> None:
-        resolved = current_app.tasks[task] if isinstance(task, str) else task
+        resolved = _task_named(task) if isinstance(task, str) else task
         try:
             resolved.delay(*args, **kwargs)
         except BROKER_ERRORS as exc:
@@ -37,3 +41,11 @@ def enqueue_on_commit(
                 on_failure(exc)
 
     transaction.on_commit(send, robust=True)
+
+
+def _task_named(name: str) -> Task:
+    if name not in current_app.tasks:
+        # autodiscover_tasks() imports the apps' tasks.py only when a worker starts: a web process or a
+        # command that queues a task no module of its own imported must have them imported first.
+        current_app.loader.import_default_modules()
+    return current_app.tasks[name]

@@ -37,6 +37,18 @@ PERIODIC_SCHEDULES = [
         expire_seconds=50,
     ),
     PeriodicSchedule(
+        name="outbox-relay",
+        task="dealscale.outbox.relay",
+        every_seconds=10,
+        expire_seconds=9,
+    ),
+    PeriodicSchedule(
+        name="outbox-prune",
+        task="dealscale.outbox.prune",
+        every_seconds=24 * 60 * 60,
+        expire_seconds=60 * 60,
+    ),
+    PeriodicSchedule(
         name="credits-check-ledger",
         task="credits.tasks.check_ledger",
         every_seconds=24 * 60 * 60,

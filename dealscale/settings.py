@@ -90,6 +90,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A lost database connection answers 503 + Retry-After (pages; DRF views answer it themselves).
+    "dealscale.middleware.DatabaseOutageMiddleware",
     "django_structlog.middlewares.RequestMiddleware",
     "waffle.middleware.WaffleMiddleware",
     "allauth.account.middleware.AccountMiddleware",
@@ -174,6 +176,17 @@ if CELERY_BROKER_URL == "filesystem://":
         # Without it kombu writes its exchange table to ./control in the working directory.
         "control_folder": f"{_broker_dir}/control",
     }
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    from dealscale import broker  # noqa: E402
+
+    if CELERY_BROKER_URL.startswith("redis://"):
+        # kombu's Redis transport, with a worker that reconnects instead of exiting when Redis goes away.
+        CELERY_BROKER_TRANSPORT = broker.TRANSPORT
+    CELERY_BROKER_TRANSPORT_OPTIONS = broker.transport_options(
+        visibility_timeout=env.int("CELERY_VISIBILITY_TIMEOUT", default=120)
+    )
+# One message reserved per worker process: a killed worker takes no queue of prefetched tasks with it.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -182,6 +195,19 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
+
+# --- Outbox (dealscale/outbox.py; docs/operations.md) ------------------------------------------
+# Attempts of one side effect before it is marked failed (the admin's "retry now" gives one more).
+OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=12)
+# Backoff after a failed attempt: doubling from the first delay up to the cap (seconds).
+OUTBOX_FIRST_BACKOFF_SECONDS = env.float("OUTBOX_FIRST_BACKOFF_SECONDS", default=5.0)
+OUTBOX_MAX_BACKOFF_SECONDS = env.float("OUTBOX_MAX_BACKOFF_SECONDS", default=600.0)
+# An entry handed to the broker but not taken by a worker after this long is handed again.
+OUTBOX_HANDOFF_TIMEOUT_SECONDS = env.int("OUTBOX_HANDOFF_TIMEOUT_SECONDS", default=180)
+# Without PostgreSQL's advisory locks (SQLite), a claim older than this is taken over by another worker.
+OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=300)
+# Delivered entries are deleted after this many days (daily beat task).
+OUTBOX_RETENTION_DAYS = env.int("OUTBOX_RETENTION_DAYS", default=30)
 
 # --- Auth, i18n, static ---------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -217,12 +243,14 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    # Documents every error status of each operation in the API's one error shape (dealscale.openapi).
+    "DEFAULT_SCHEMA_CLASS": "dealscale.openapi.AutoSchema",
+    # ?limit= (20 by default; above 100 gives 100) and ?offset=: anything else is a 400 (dealscale.api).
+    "DEFAULT_PAGINATION_CLASS": "dealscale.api.LimitOffsetPagination",
     "PAGE_SIZE": 20,
     "EXCEPTION_HANDLER": "dealscale.api.exception_handler",
     "DEFAULT_PARSER_CLASSES": [
-        "dealscale.api.JSONParser",
+        "dealscale.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
@@ -232,6 +260,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Credits, leaderboard and Discord account linking for the DealScale community.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Request bodies are documented apart from responses (read-only fields are not inputs).
+    "COMPONENT_SPLIT_REQUEST": True,
+    # The API's contract is JSON; the form parsers stay for the browsable API only.
+    "PARSER_WHITELIST": ["dealscale.parsers.JSONParser", "rest_framework.parsers.JSONParser"],
     # Self-hosted Swagger UI / ReDoc assets: the docs page works with no CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -257,9 +289,16 @@ BOT_HEARTBEAT_MAX_AGE_SECONDS = env.int("BOT_HEARTBEAT_MAX_AGE_SECONDS", default
 # --- The bot (manage.py runbot) ---
 # Seconds between two heartbeats of the running bot (read by /health/discord).
 BOT_HEARTBEAT_INTERVAL_SECONDS = env.float("BOT_HEARTBEAT_INTERVAL_SECONDS", default=30.0)
+# Seconds without any gateway frame (a HEARTBEAT_ACK included) before the bot takes its connection for a
+# zombie, closes it and RESUMEs (nextcord's heartbeat_timeout; Discord heartbeats every ~41 s). Keep it well
+# above 5: before a new IDENTIFY nextcord waits 5 s reading nothing, and would take that for a zombie.
+BOT_GATEWAY_TIMEOUT_SECONDS = env.float("BOT_GATEWAY_TIMEOUT_SECONDS", default=60.0)
 # Per-member cooldown of each slash command, and the longer one of /request-credits (0 disables).
 BOT_COOLDOWN_SECONDS = env.float("BOT_COOLDOWN_SECONDS", default=3.0)
 BOT_REQUEST_CREDITS_COOLDOWN_SECONDS = env.float("BOT_REQUEST_CREDITS_COOLDOWN_SECONDS", default=30.0)
+# How long the Deny button waits for its checks before opening the reason modal anyway: a modal must be
+# the first response, due within Discord's 3 s (the submit checks again). See docs/bot.md.
+BOT_MODAL_CHECK_BUDGET_SECONDS = env.float("BOT_MODAL_CHECK_BUDGET_SECONDS", default=1.5)
 # Channel where new credit requests are posted with Approve / Deny buttons (empty: not posted).
 DISCORD_MOD_CHANNEL_ID = env("DISCORD_MOD_CHANNEL_ID", default="")
 # Channel `manage.py announce` posts to when no --channel is given (empty: --channel is required).

@@ -1,7 +1,8 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from dealscale import api
 from ops import health
 from ops import views as ops_views
 
@@ -27,4 +28,10 @@ urlpatterns = [
     path("", include("portal.urls")),
     path("", include("credits.urls")),
     path("", include("leaderboard.urls")),
+    # Last: any other /api/ path (a typo, a malformed id) answers the API's JSON 404, never a page.
+    re_path(r"^api/", api.api_not_found),
 ]
+
+# Outside DEBUG, Django's own 404 and 500 answer /api/ paths in the API's error shape too.
+handler404 = "dealscale.views.not_found"
+handler500 = "dealscale.views.server_error"

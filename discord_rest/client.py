@@ -3,12 +3,19 @@
 Every call goes to ``settings.DISCORD_API_BASE_URL`` (read at call time, so tests point it at the fake) and
 through the shared rate-limit governor (``discordbot/ratelimit.py``). 5xx answers and network errors are
 retried with exponential backoff and jitter; a 429 waits what Discord asks; 4xx are never retried.
+
+Every message (``send_message``/``send_dm``) carries a nonce with ``enforce_nonce``: Discord then returns the
+message it already created for that nonce instead of a second one ("checked for uniqueness in the past few
+minutes", discord-api-docs ``developers/resources/message.mdx``, Create Message), so posting a message is
+retried after a timeout like a GET.
 """
 
 from __future__ import annotations
 
 import base64
+import hmac
 import random
+import secrets
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
@@ -39,6 +46,7 @@ __all__ = [
     "DiscordRateLimited",
     "DiscordServerError",
     "DiscordUnauthorized",
+    "nonce_for",
 ]
 
 logger = structlog.get_logger(__name__)
@@ -48,11 +56,22 @@ MAX_BACKOFF_SECONDS = 30.0
 RETRIED_STATUSES = frozenset({500, 502, 503, 504})
 # A timed-out request may have reached Discord: only methods that are safe to repeat are retried then.
 IDEMPOTENT_METHODS = frozenset({"GET", "PUT", "DELETE", "HEAD", "OPTIONS"})
+# Discord accepts a message nonce of up to 25 characters.
+NONCE_LENGTH = 25
 ERRORS_BY_STATUS: dict[int, type[DiscordError]] = {
     401: DiscordUnauthorized,
     403: DiscordForbidden,
     404: DiscordNotFound,
 }
+
+
+def nonce_for(event: str) -> str:
+    """The message nonce of one logical event (e.g. "outbox:42"): the same event always gets the same nonce.
+
+    Keyed with SECRET_KEY, so two deployments sharing a bot token never swallow each other's messages.
+    """
+    digest = hmac.new(settings.SECRET_KEY.encode(), f"discord-nonce:{event}".encode(), "sha256")
+    return digest.hexdigest()[:NONCE_LENGTH]
 
 
 def _never_sent(exc: requests.RequestException) -> bool:
@@ -91,6 +110,7 @@ class DiscordClient:
         base_url: str | None = None,
         timeout: float | None = None,
         max_retries: int = 4,
+        max_retry_after: float | None = None,
         governor: Governor | None = None,
         sleep: Callable[[float], None] = time.sleep,
         session: requests.Session | None = None,
@@ -99,6 +119,9 @@ class DiscordClient:
         self._base_url = base_url
         self._timeout = timeout
         self.max_retries = max_retries
+        # The longest 429 wait this client sits through before raising DiscordRateLimited (default
+        # DISCORD_MAX_RETRY_AFTER): a web request a browser waits for can afford much less than a task.
+        self._max_retry_after = max_retry_after
         self._governor = governor
         self.sleep = sleep
         self.session = session or requests.Session()
@@ -124,6 +147,8 @@ class DiscordClient:
         bearer_token: str | None = None,
         params: dict[str, Any] | None = None,
         essential: bool | None = None,
+        retry_server_errors: bool = True,
+        idempotent: bool = False,
     ) -> Any:
         """Call Discord and return the parsed JSON (None on 204).
 
@@ -131,6 +156,11 @@ class DiscordClient:
         (HTTP Basic with the OAuth client id/secret, for the token endpoints) or ``"none"``. A ``reason``
         goes to the guild's audit log. ``essential`` calls still go out after the invalid-request ceiling
         is reached; by default that is every call not made with the bot token.
+        ``retry_server_errors=False`` for a call Discord must not see twice (an OAuth grant: the code is
+        spent, the refresh token rotated, by a call whose answer was lost): a 5xx is raised at once. A 429
+        and a connection that never opened are still retried, since Discord did not act on those.
+        An ``idempotent`` POST or PATCH (Discord deduplicates it, e.g. by nonce) is retried after a timeout
+        as a GET is.
         Raises DiscordUnauthorized (401), DiscordForbidden (403), DiscordNotFound (404), DiscordRateLimited
         (429 after retries, or a wait longer than DISCORD_MAX_RETRY_AFTER), DiscordServerError (5xx or network
         error after retries), DiscordError (anything else, e.g. 400 with ``code``/``error``).
@@ -163,7 +193,7 @@ class DiscordClient:
                 )
             except (requests.ConnectionError, requests.Timeout) as exc:
                 self.governor.record_response(route, identity=identity, status=0)
-                retriable = method in IDEMPOTENT_METHODS or _never_sent(exc)
+                retriable = method in IDEMPOTENT_METHODS or idempotent or _never_sent(exc)
                 # requests' messages quote the URL, and a webhook or interaction URL holds its token.
                 log.warning(
                     "discord_network_error",
@@ -185,7 +215,12 @@ class DiscordClient:
                 return body
             if status == 429:
                 retry_after = Governor.retry_after(response.headers, body)
-                if last_attempt or retry_after > settings.DISCORD_MAX_RETRY_AFTER:
+                patience = (
+                    settings.DISCORD_MAX_RETRY_AFTER
+                    if self._max_retry_after is None
+                    else self._max_retry_after
+                )
+                if last_attempt or retry_after > patience:
                     log.error(
                         "discord_rate_limited_giving_up",
                         attempt=attempt,
@@ -195,7 +230,7 @@ class DiscordClient:
                     raise self._error(response, body, retry_after=retry_after)
                 # The governor now holds the bucket (or everybody, for a global 429) until retry_after.
                 continue
-            if status in RETRIED_STATUSES and not last_attempt:
+            if status in RETRIED_STATUSES and retry_server_errors and not last_attempt:
                 log.warning("discord_server_error", status=status, attempt=attempt, will_retry=True)
                 self.sleep(self._backoff(attempt))
                 continue
@@ -250,8 +285,10 @@ class DiscordClient:
         return self.request("GET", "/applications/@me")
 
     def create_dm(self, user_id: str) -> dict:
-        """Open (or find) the DM channel with a user."""
-        return self.request("POST", "/users/@me/channels", json={"recipient_id": str(user_id)})
+        """Open (or find) the DM channel with a user; asking again returns the same channel."""
+        return self.request(
+            "POST", "/users/@me/channels", json={"recipient_id": str(user_id)}, idempotent=True
+        )
 
     def send_message(
         self,
@@ -260,23 +297,42 @@ class DiscordClient:
         content: str | None = None,
         embeds: Sequence[Mapping[str, Any]] | None = None,
         components: Sequence[Mapping[str, Any]] | None = None,
+        nonce: str | None = None,
     ) -> dict:
-        """Post a message; mentions are disabled so a message never pings anyone by accident."""
-        body: dict[str, Any] = {"allowed_mentions": {"parse": []}}
+        """Post a message; mentions are disabled so a message never pings anyone by accident.
+
+        Every post carries a ``nonce`` with ``enforce_nonce``: the caller's ``nonce_for(event)``, so that a
+        repeat of the delivery within Discord's nonce window returns the first message, or else a random one,
+        which still covers this call's own retries. So a post is retried after a timeout like a GET: when
+        Discord created the message and the answer was lost, it returns that message instead of a second one
+        (``message.mdx``, "Create Message"; the nonce holds for a few minutes).
+        """
+        if nonce is not None and not 0 < len(nonce) <= NONCE_LENGTH:
+            raise ValueError(f"A message nonce has 1 to {NONCE_LENGTH} characters, not {len(nonce)}.")
+        body: dict[str, Any] = {
+            "allowed_mentions": {"parse": []},
+            "nonce": nonce or secrets.token_hex(12),
+            "enforce_nonce": True,
+        }
         if content is not None:
             body["content"] = content
         if embeds is not None:
             body["embeds"] = embeds
         if components is not None:
             body["components"] = components
-        return self.request("POST", f"/channels/{channel_id}/messages", json=body)
+        return self.request("POST", f"/channels/{channel_id}/messages", json=body, idempotent=True)
 
     def send_dm(
-        self, user_id: str, *, content: str | None = None, embeds: Sequence[Mapping[str, Any]] | None = None
+        self,
+        user_id: str,
+        *,
+        content: str | None = None,
+        embeds: Sequence[Mapping[str, Any]] | None = None,
+        nonce: str | None = None,
     ) -> dict:
         """DM a user; DiscordForbidden with code 50007 when they don't accept DMs from the guild's bots."""
         channel = self.create_dm(user_id)
-        return self.send_message(channel["id"], content=content, embeds=embeds)
+        return self.send_message(channel["id"], content=content, embeds=embeds, nonce=nonce)
 
     def edit_message(self, channel_id: str, message_id: str, **fields: Any) -> dict:
         """Edit a message the bot sent (``content``, ``embeds``, ``components``...)."""
@@ -336,21 +392,22 @@ class DiscordClient:
         return self.request("GET", self._commands_path(application_id, guild_id))
 
     # --- OAuth2 (form-encoded: Discord's token endpoints refuse JSON) --------------------------------
-    def exchange_code(self, *, code: str, redirect_uri: str) -> dict:
-        """Trade an authorization code for tokens; DiscordError with ``error == "invalid_grant"`` on a bad code."""
-        return self.request(
-            "POST",
-            "/oauth2/token",
-            auth="client",
-            form={
-                "grant_type": "authorization_code",
-                "code": code,
-                "redirect_uri": redirect_uri,
-            },
-        )
+    def exchange_code(self, *, code: str, redirect_uri: str, code_verifier: str | None = None) -> dict:
+        """Trade an authorization code for tokens; DiscordError with ``error == "invalid_grant"`` on a bad code.
+
+        Sent once: a code is single-use, so after a 5xx (Discord may have spent it) a repeat could only fail.
+        """
+        form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
+        if code_verifier:
+            form["code_verifier"] = code_verifier
+        return self.request("POST", "/oauth2/token", auth="client", form=form, retry_server_errors=False)
 
     def refresh_access_token(self, *, refresh_token: str) -> dict:
-        """New tokens for a refresh token; Discord rotates it, so store the returned ``refresh_token``."""
+        """New tokens for a refresh token; Discord rotates it, so store the returned ``refresh_token``.
+
+        Sent once: a refresh whose answer was lost (a 5xx, a timeout) may have rotated the token already,
+        so the caller decides what comes next (accounts.services.get_valid_access_token).
+        """
         return self.request(
             "POST",
             "/oauth2/token",
@@ -359,6 +416,7 @@ class DiscordClient:
                 "grant_type": "refresh_token",
                 "refresh_token": refresh_token,
             },
+            retry_server_errors=False,
         )
 
     def revoke_token(self, *, token: str, token_type_hint: str | None = None) -> None:

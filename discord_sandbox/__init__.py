@@ -112,6 +112,18 @@ class FakeDiscord:
         """Drop sockets and forget sessions: a RESUME then gets INVALID_SESSION and must re-IDENTIFY."""
         self.server.call(self.server.gateway.invalidate())
 
+    def send_reconnect(self) -> int:
+        """Send RECONNECT (op 7) on live gateway connections: the client should reconnect and RESUME."""
+        return self.server.call(self.server.gateway.request_reconnect())
+
+    def send_invalid_session(self, *, resumable: bool) -> int:
+        """Send INVALID_SESSION (op 9) with d=``resumable``: RESUME if true, IDENTIFY again if false."""
+        return self.server.call(self.server.gateway.invalidate_session(resumable=resumable))
+
+    def zombie_gateway(self) -> int:
+        """Make live connections zombies: no HEARTBEAT_ACK, no dispatch. The client must close and RESUME."""
+        return self.server.call(self.server.gateway.zombify())
+
     # --- waiting --------------------------------------------------------------------------------
     @staticmethod
     def wait_until(predicate: Callable[[], Any], *, timeout: float = 5.0, interval: float = 0.01) -> Any:

@@ -3,7 +3,8 @@
 A handler is registered with ``@route(method, template, auth=...)`` and takes a ``Ctx``. It answers with
 ``json_response`` (the body's ``Content-Type`` exactly ``application/json``: nextcord parses JSON only on
 that literal value, ``nextcord/http.py`` ``json_or_text``) or one of Discord's error shapes: ``err(UNKNOWN_…)``
-for ``{"message", "code"}``, ``invalid_form`` for a 50035 with its ``errors`` tree.
+for ``{"message", "code"}``, ``invalid_form`` (or a filled ``FormErrors``) for a 50035 with its ``errors``
+tree. What Discord refuses in a body is decided once, in ``discord_sandbox.validation``.
 """
 
 from __future__ import annotations
@@ -51,34 +52,44 @@ MISSING_ACCESS = (403, 50001, "Missing Access")
 MISSING_PERMISSIONS = (403, 50013, "Missing Permissions")
 CANNOT_DM = (403, 50007, "Cannot send messages to this user")
 ALREADY_ACKNOWLEDGED = (400, 40060, "Interaction has already been acknowledged.")
+INVALID_WEBHOOK_TOKEN = (401, 50027, "Invalid Webhook Token")
+EMPTY_MESSAGE = (400, 50006, "Cannot send an empty message")
+NOT_MESSAGE_AUTHOR = (403, 50005, "Cannot edit a message authored by another user")
 
 
 def err(spec: tuple[int, int, str]) -> web.Response:
     return error(*spec)
 
 
-def invalid_form(field: str, message: str) -> web.Response:
-    return json_response(
-        {
-            "message": "Invalid Form Body",
-            "code": 50035,
-            "errors": {field: {"_errors": [{"code": "BASE_TYPE_INVALID", "message": message}]}},
-        },
-        status=400,
-    )
+class FormErrors:
+    """Discord's 50035 ``errors`` tree, filled field path by field path.
+
+    A path names the field as Discord does, keys and list indexes alike as strings:
+    ``("embeds", 0, "title")`` becomes ``{"embeds": {"0": {"title": {"_errors": [...]}}}}``
+    (``developers/reference.mdx``, "Error Messages").
+    """
+
+    def __init__(self) -> None:
+        self.tree: dict[str, Any] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self.tree)
+
+    def add(self, path: tuple[str | int, ...], code: str, message: str) -> None:
+        node = self.tree
+        for key in path:
+            node = node.setdefault(str(key), {})
+        node.setdefault("_errors", []).append({"code": code, "message": message})
+
+    def response(self) -> web.Response:
+        return json_response({"message": "Invalid Form Body", "code": 50035, "errors": self.tree}, status=400)
 
 
-def message_body_problem(body: Any) -> web.Response | None:
-    """Discord's answer to a message body it refuses (channel messages and webhook follow-ups alike)."""
-    if not isinstance(body, dict) or not (
-        body.get("content") or body.get("embeds") or body.get("components")
-    ):
-        return json_response({"message": "Cannot send an empty message", "code": 50006}, status=400)
-    if len(body.get("content") or "") > 2000:
-        return invalid_form("content", "Must be 2000 or fewer in length.")
-    if len(body.get("embeds") or []) > 10:
-        return invalid_form("embeds", "Must be 10 or fewer in length.")
-    return None
+def invalid_form(field: str, message: str, code: str = "BASE_TYPE_INVALID") -> web.Response:
+    """A 50035 for one field; a dotted ``field`` ("0.name") is a path, "_errors" the body itself."""
+    errors = FormErrors()
+    errors.add(tuple(part for part in field.split(".") if part != "_errors"), code, message)
+    return errors.response()
 
 
 @dataclass

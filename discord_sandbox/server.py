@@ -4,6 +4,11 @@ It mounts every route of ``discord_sandbox.routes`` under ``/api/v10`` and ``/ap
 at ``/oauth2/authorize``) and the gateway websocket at ``/gateway-ws``. Every route runs through
 ``_dispatch``: record → authenticate → global limit → injected failure → per-route limit → handler →
 rate-limit headers. Every 429 carries a ``Via`` header, without which nextcord assumes a Cloudflare ban.
+
+An injected failure (``FakeDiscordState.fail_next``) answers before the handler, or, with ``after_work``,
+after it: the route did its work but the client sees a 5xx, a 429, a hung response or a closed connection.
+A hung response is released (and its work skipped) when the state is reset, so it never leaks into the
+next test.
 """
 
 from __future__ import annotations
@@ -86,6 +91,7 @@ class FakeDiscordServer:
         self._runner: web.AppRunner | None = None
         self._started = threading.Event()
         self.gateway = FakeGateway(self)
+        self._release_hung: asyncio.Event | None = None  # set (then replaced) to end hung responses
 
     # --- addresses
     @property
@@ -115,6 +121,7 @@ class FakeDiscordServer:
     def _serve(self, sock: socket.socket) -> None:
         self.loop = asyncio.new_event_loop()
         asyncio.set_event_loop(self.loop)
+        self._release_hung = asyncio.Event()
         self._runner = web.AppRunner(self.build_app(), handle_signals=False, access_log=None)
         self.loop.run_until_complete(self._runner.setup())
         self.loop.run_until_complete(web.SockSite(self._runner, sock).start())
@@ -126,6 +133,7 @@ class FakeDiscordServer:
     def stop(self) -> None:
         if self.loop is None:
             return
+        self.call(self._end_hung_responses())
         self.call(self.gateway.close_all(code=1001))
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(10)
@@ -135,9 +143,14 @@ class FakeDiscordServer:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
     def reset(self) -> None:
+        self.call(self._end_hung_responses())
         self.call(self.gateway.close_all(code=1001))
         self.state.reset()
         self.gateway.reset()
+
+    async def _end_hung_responses(self) -> None:
+        released, self._release_hung = self._release_hung, asyncio.Event()
+        released.set()
 
     def emit_member_update(self, guild_id: str, member: dict) -> None:
         """Tell connected gateway sessions about a member's new roles, as Discord does after a role change."""
@@ -197,8 +210,14 @@ class FakeDiscordServer:
             json=payload,
             form=form,
         )
-        response = await self._respond(ctx, spec)
-        recorded.status = response.status
+        response = await self._respond(ctx, spec, recorded)
+        recorded.status = 0 if response is None else response.status
+        recorded.done = True
+        if response is None:
+            # Close the connection with nothing written: the client sees a reset, not an answer.
+            if request.transport is not None:
+                request.transport.close()
+            return web.Response(status=502)
         if response.status in (401, 403) or (
             response.status == 429 and response.headers.get("X-RateLimit-Scope") != "shared"
         ):
@@ -206,7 +225,8 @@ class FakeDiscordServer:
                 state.invalid_requests += 1
         return response
 
-    async def _respond(self, ctx: Ctx, spec: RouteSpec) -> web.Response:
+    async def _respond(self, ctx: Ctx, spec: RouteSpec, recorded: RecordedRequest) -> web.Response | None:
+        """The response, or None to drop the connection unanswered."""
         state = ctx.state
         auth = ctx.request.headers.get("Authorization", "")
         if spec.auth != "none":
@@ -225,9 +245,11 @@ class FakeDiscordServer:
                 return limited
 
         key = f"{spec.method} {spec.template}"
-        failure = state.take_failure(spec.method, spec.template)
-        if failure is not None:
-            return self._failure_response(failure, key)
+        failure = state.take_failure(spec.method, spec.template, recorded)
+        if failure is not None and not failure.after_work:
+            ends, answer = await self._inject(failure, key)
+            if ends:
+                return answer
 
         with state.lock:
             rule = state.rate_limits.get(key) or RateLimitRule(
@@ -242,6 +264,8 @@ class FakeDiscordServer:
                 )
             if window.remaining <= 0:
                 state.ratelimit_hits[rule.bucket] = state.ratelimit_hits.get(rule.bucket, 0) + 1
+                limited_key = (rule.bucket, window_key[1], window.reset_at)
+                state.limited_windows[limited_key] = state.limited_windows.get(limited_key, 0) + 1
                 limited = _rate_limit_429(window.reset_at - now, is_global=False, scope="user")
                 limited.headers.update(_limit_headers(rule, window, now))
                 return limited
@@ -249,8 +273,32 @@ class FakeDiscordServer:
             headers = _limit_headers(rule, window, now)
 
         response = await spec.handler(ctx)
+        recorded.handled = True
         response.headers.update(headers)
+        if failure is not None and failure.after_work:
+            ends, answer = await self._inject(failure, key)
+            if ends:
+                return answer
         return response
+
+    async def _inject(self, failure: InjectedFailure, key: str) -> tuple[bool, web.Response | None]:
+        """Whether the failure ends the request, and its answer (None: the connection is dropped)."""
+        if failure.hang and not await self._hang(failure.hang):
+            return True, None
+        if failure.disconnect:
+            return True, None
+        if failure.status is not None:
+            return True, self._failure_response(failure, key)
+        return False, None
+
+    async def _hang(self, seconds: float) -> bool:
+        """Hold a response ``seconds``; False when a reset released it first (the request is then dropped)."""
+        released = self._release_hung
+        try:
+            await asyncio.wait_for(released.wait(), seconds)
+        except TimeoutError:
+            return True
+        return False
 
     def _take_global(self, auth: str) -> web.Response | None:
         state = self.state
@@ -286,6 +334,11 @@ class FakeDiscordServer:
             return response
         if failure.body is not None:
             return json_response(failure.body, status=failure.status)
+        if failure.route.startswith("/oauth2/token") and failure.status < 500:
+            # The token endpoints answer in OAuth's shape (RFC 6749), not Discord's {"message", "code"}.
+            oauth_errors = {401: "invalid_client", 400: "invalid_request", 403: "unauthorized_client"}
+            description = {"error": oauth_errors.get(failure.status, "invalid_request")}
+            return json_response(description, status=failure.status)
         if failure.status >= 500:
             # Discord's edge answers 5xx with an HTML page, not JSON; clients must cope.
             return web.Response(

@@ -12,6 +12,7 @@ import itertools
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -37,7 +38,12 @@ ADMINISTRATOR = 1 << 3
 _FIRST_SNOWFLAKE = 1500000000000000000
 ACCESS_TOKEN_LIFETIME = 604800
 AUTHORIZATION_CODE_LIFETIME = 600
+# receiving-and-responding.mdx: the initial response within 3 s of the event, the token valid 15 minutes.
+INTERACTION_RESPONSE_DEADLINE = 3.0
+LOADING_FLAG = 1 << 7  # message.mdx "Message Flags": a deferred interaction response still "thinking"
 INTERACTION_TOKEN_LIFETIME = 15 * 60
+# message.mdx "Create Message": with enforce_nonce, a nonce is unique "in the past few minutes".
+NONCE_WINDOW = 5 * 60
 
 
 def _now_iso() -> str:
@@ -57,22 +63,34 @@ class RecordedRequest:
     form: dict[str, str] | None
     body: bytes
     time: float
-    status: int = 0
+    status: int = 0  # 0 when the client got no response (an injected dropped connection)
     audit_log_reason: str | None = None  # X-Audit-Log-Reason, URL-decoded
+    handled: bool = False  # the route did its work (False when an injected failure answered instead)
+    done: bool = False  # answered, or dropped: nothing more will happen for this request
 
 
 @dataclass
 class InjectedFailure:
-    """The next ``times`` requests matching method + route template answer ``status`` instead."""
+    """The next ``times`` requests matching method + route template (and ``when``) fail this way.
+
+    ``status`` answers that status (429 with ``retry_after``, 5xx, 401...); ``hang`` holds the response that
+    many seconds (past the client's timeout); ``disconnect`` closes the connection without a response.
+    ``after_work`` does the route's work first (the message is created), then fails: how a client learns
+    nothing of what Discord did.
+    """
 
     method: str
     route: str
-    status: int
+    status: int | None
     times: int
     body: dict | None = None
     retry_after: float = 1.0
     scope: str = "user"
     is_global: bool = False
+    hang: float = 0.0
+    disconnect: bool = False
+    after_work: bool = False
+    when: Callable[[RecordedRequest], bool] | None = None
 
 
 @dataclass
@@ -115,11 +133,13 @@ class Interaction:
     application_id: str
     channel_id: str | None
     guild_id: str | None
-    created_at: float
-    responded: bool = False
+    created_at: float  # on the state's clock; its dispatch to the gateway restarts the 3 s
+    responded: bool = False  # acknowledged: any accepted callback, deferred types 5 and 6 included
     response: dict | None = None
+    acknowledged_at: float | None = None
     original_message: dict | None = None
     followups: list[dict] = field(default_factory=list)
+    message: dict | None = None  # the message a component interaction came from (what type 6/7 edit)
 
 
 class FakeDiscordState:
@@ -156,7 +176,20 @@ class FakeDiscordState:
             self.grants: list[OAuthGrant] = []
             self.oauth_deny = False
             self.oauth_consent_user_id: str | None = None
+            # Off, /oauth2/authorize consents at once for ``oauth_consent_user_id`` (what tests drive); on (the
+            # ``make run`` sandbox), it shows the consent page where the visitor picks who they are.
+            self.oauth_consent_page = False
+            self.application_name = "DealScale"
             self.interactions: dict[str, Interaction] = {}
+            self.guild_members_intent = (
+                True  # off: GET /guilds/{id}/members 403s, IDENTIFY with it closes 4014
+            )
+            self.created_messages: list[dict] = []  # every message created, in order, deleted ones included
+            # (bucket, major|auth, window reset) -> 429s the per-route limit answered in that window.
+            self.limited_windows: dict[tuple[str, str, float], int] = {}
+            self.message_nonces: dict[tuple[str, str, str], tuple[str, float]] = {}  # -> (message id, at)
+            self._clock_offset = 0.0
+            self._frozen_at: float | None = None
             self.requests: list[RecordedRequest] = []
             self.failures: list[InjectedFailure] = []
             self.rate_limits: dict[str, RateLimitRule] = {}
@@ -185,6 +218,28 @@ class FakeDiscordState:
 
     def snowflake(self) -> str:
         return str(next(self._ids))
+
+    # --- the clock (interaction deadlines, nonce windows, gateway IDENTIFY spacing) ----------------
+    def now(self) -> float:
+        """Epoch seconds: the real clock unless a test froze or advanced it."""
+        with self.lock:
+            if self._frozen_at is not None:
+                return self._frozen_at
+            return time.time() + self._clock_offset
+
+    def freeze_clock(self) -> float:
+        """Stop the clock where it is (it moves only with ``advance_clock``); returns the frozen time."""
+        with self.lock:
+            self._frozen_at = self.now()
+            return self._frozen_at
+
+    def advance_clock(self, seconds: float) -> None:
+        """Move the clock forward, e.g. past an interaction's 3 s, without sleeping."""
+        with self.lock:
+            if self._frozen_at is not None:
+                self._frozen_at += seconds
+            else:
+                self._clock_offset += seconds
 
     # --- seeding --------------------------------------------------------------------------------
     @staticmethod
@@ -467,6 +522,7 @@ class FakeDiscordState:
     def make_message(
         self, channel_id: str, body: dict, *, author: dict | None = None, webhook_id: str | None = None
     ) -> dict:
+        """Store a message (a validated body, or one seeded by a test) and return it."""
         with self.lock:
             channel = self.channels.get(channel_id, {})
             message = {
@@ -491,16 +547,35 @@ class FakeDiscordState:
                 message["guild_id"] = channel["guild_id"]
             if webhook_id:
                 message["webhook_id"] = webhook_id
+            if body.get("nonce") is not None:
+                message["nonce"] = body["nonce"]
             self.messages.setdefault(channel_id, {})[message["id"]] = message
+            self.created_messages.append(message)
             channel["last_message_id"] = message["id"]
             return message
+
+    def message_with_nonce(self, channel_id: str, author_id: str, nonce: int | str) -> dict | None:
+        """The message the same author created with ``nonce`` in the channel within the nonce window."""
+        with self.lock:
+            found = self.message_nonces.get((channel_id, author_id, str(nonce)))
+            if found is None or self.now() - found[1] > NONCE_WINDOW:
+                return None
+            return self.messages.get(channel_id, {}).get(found[0])
+
+    def remember_nonce(self, message: dict) -> None:
+        with self.lock:
+            key = (message["channel_id"], message["author"]["id"], str(message["nonce"]))
+            self.message_nonces[key] = (message["id"], self.now())
 
     def edit_message(self, message: dict, body: dict) -> dict:
         """Apply an edit body (channel message or webhook message) to ``message``; a null field clears it."""
         with self.lock:
             for key in ("content", "embeds", "components", "flags"):
                 if key in body:
-                    message[key] = body[key] if body[key] is not None else ([] if key != "content" else "")
+                    cleared = {"content": "", "flags": 0}.get(key, [])
+                    message[key] = body[key] if body[key] is not None else cleared
+            # Editing a deferred response ends its "thinking…" state.
+            message["flags"] = (message.get("flags") or 0) & ~LOADING_FLAG
             message["edited_timestamp"] = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
             return message
 
@@ -529,8 +604,12 @@ class FakeDiscordState:
         command_id: str | None = None,
         interaction_type: int = 2,
         data: dict | None = None,
+        message: dict | None = None,
     ) -> dict:
-        """A real-shaped INTERACTION_CREATE payload (slash command by default), registered for callbacks."""
+        """A real-shaped INTERACTION_CREATE payload (slash command by default), registered for callbacks.
+
+        ``message``: for a component or modal interaction, the message it came from (``make_message``).
+        """
         with self.lock:
             interaction = Interaction(
                 id=self.snowflake(),
@@ -538,7 +617,8 @@ class FakeDiscordState:
                 application_id=self.application_id,
                 channel_id=channel_id,
                 guild_id=guild_id,
-                created_at=time.time(),
+                created_at=self.now(),
+                message=message,
             )
             self.interactions[interaction.token] = interaction
             user = self.users[str(user_id)]
@@ -573,6 +653,8 @@ class FakeDiscordState:
                 payload["member"] = dict(member, permissions="2248473465835073")
             else:
                 payload["user"] = user
+            if message is not None:
+                payload["message"] = message
             return payload
 
     def _command_id(self, name: str, guild_id: str | None) -> str:
@@ -582,11 +664,21 @@ class FakeDiscordState:
         return self.snowflake()
 
     def interaction(self, token: str) -> Interaction | None:
+        """The interaction a token belongs to, however old (the routes decide what its age allows)."""
         with self.lock:
-            found = self.interactions.get(token)
-            if found and time.time() - found.created_at > INTERACTION_TOKEN_LIFETIME:
-                return None
-            return found
+            return self.interactions.get(token)
+
+    def interaction_dispatched(self, payload: dict) -> None:
+        """An INTERACTION_CREATE went out: its 3 s start now, and it learns the message it came from."""
+        with self.lock:
+            interaction = self.interactions.get(payload.get("token", ""))
+            if interaction is None:
+                return
+            interaction.created_at = self.now()
+            message = payload.get("message") or {}
+            stored = self.messages.get(message.get("channel_id", ""), {}).get(message.get("id", ""))
+            if stored is not None:
+                interaction.message = stored
 
     # --- OAuth2 ---------------------------------------------------------------------------------
     def authorize(
@@ -670,14 +762,25 @@ class FakeDiscordState:
         method: str,
         route: str,
         *,
-        status: int,
+        status: int | None = None,
         times: int = 1,
         body: dict | None = None,
         retry_after: float = 1.0,
         scope: str = "user",
         is_global: bool = False,
+        hang: float = 0.0,
+        disconnect: bool = False,
+        after_work: bool = False,
+        when: Callable[[RecordedRequest], bool] | None = None,
     ) -> None:
-        """Answer the next ``times`` calls of ``method route`` with ``status`` (500/502/503/429/403...)."""
+        """Make the next ``times`` calls of ``method route`` fail (see ``InjectedFailure``).
+
+        ``status``: 500/502/503/429/401/403...; ``hang``: seconds to hold the response; ``disconnect``: close
+        the connection unanswered; ``after_work``: fail only once the route did its work; ``when``: only
+        requests it returns True for (``lambda r: r.form["grant_type"] == "refresh_token"``).
+        """
+        if status is None and not hang and not disconnect:
+            raise ValueError("fail_next needs a status, a hang or disconnect=True")
         with self.lock:
             self.failures.append(
                 InjectedFailure(
@@ -689,15 +792,24 @@ class FakeDiscordState:
                     retry_after=retry_after,
                     scope=scope,
                     is_global=is_global,
+                    hang=hang,
+                    disconnect=disconnect,
+                    after_work=after_work,
+                    when=when,
                 )
             )
 
-    def take_failure(self, method: str, route: str) -> InjectedFailure | None:
+    def take_failure(
+        self, method: str, route: str, request: RecordedRequest | None = None
+    ) -> InjectedFailure | None:
         with self.lock:
             for failure in self.failures:
-                if failure.method == method and failure.route == route and failure.times > 0:
-                    failure.times -= 1
-                    return failure
+                if failure.method != method or failure.route != route or failure.times <= 0:
+                    continue
+                if failure.when is not None and (request is None or not failure.when(request)):
+                    continue
+                failure.times -= 1
+                return failure
             return None
 
     def requests_to(self, method: str | None = None, route: str | None = None) -> list[RecordedRequest]:

@@ -5,4 +5,5 @@ class DiscordbotConfig(AppConfig):
     name = "discordbot"
 
     def ready(self) -> None:
-        from discordbot import receivers  # noqa: F401  (connects the Discord side of the domain events)
+        # The Discord side of the domain events: receivers write outbox entries, deliveries handle them.
+        from discordbot import deliveries, receivers  # noqa: F401

@@ -9,7 +9,8 @@ import asyncio
 import math
 import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 
 import nextcord
 import sentry_sdk
@@ -23,8 +24,11 @@ from dealscale.errors import DomainError
 from discordbot import embeds
 from discordbot.asyncdb import database_sync_to_async
 from discordbot.cogs.base import (
+    Acknowledgement,
     InteractionRun,
+    acknowledge,
     answer_refusal,
+    answers_privately,
     current_run,
     interaction_gate,
     refuse_when_switched_off,
@@ -36,6 +40,14 @@ from discordbot.services import clear_heartbeat, record_command_invocation, reco
 logger = structlog.get_logger(__name__)
 
 ComponentHandler = Callable[[nextcord.Interaction, list[str]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class ComponentRoute:
+    handler: ComponentHandler
+    # Actions (the custom_id's first argument) answered with a modal, which must be the first response:
+    # these are not deferred, and their handler keeps its checks within Discord's deadline itself.
+    modal_actions: frozenset[str] = frozenset()
 
 
 class DealScaleBotMixin:
@@ -55,7 +67,7 @@ class DealScaleBotMixin:
         self.instance = instance
         self.started_at = timezone.now()
         self.commands_served = 0
-        self.component_handlers: dict[str, ComponentHandler] = {}
+        self.component_handlers: dict[str, ComponentRoute] = {}
         self.local_commands: dict[tuple[str, int], nextcord.BaseApplicationCommand] = {}
         self._background: set[asyncio.Task] = set()
         self._shutdown: asyncio.Future | None = None
@@ -78,13 +90,16 @@ class DealScaleBotMixin:
         logger.info("bot_resumed", instance=self.instance)
 
     # --- Dispatch -------------------------------------------------------------------------------------
-    def register_component_handler(self, prefix: str, handler: ComponentHandler) -> None:
+    def register_component_handler(
+        self, prefix: str, handler: ComponentHandler, *, modal_actions: Iterable[str] = ()
+    ) -> None:
         """Route buttons and modals whose custom_id is `<prefix>:<args…>` to `handler(interaction, args)`.
 
         The route lives in code rather than in per-message views, so buttons posted by the worker, or before
-        a restart, keep working: this is nextcord's "persistent view" without a view per request.
+        a restart, keep working: this is nextcord's "persistent view" without a view per request. Every
+        click is deferred (DEFERRED_UPDATE_MESSAGE) before the handler runs, except `modal_actions`.
         """
-        self.component_handlers[prefix] = handler
+        self.component_handlers[prefix] = ComponentRoute(handler, frozenset(modal_actions))
 
     async def on_interaction(self, interaction: nextcord.Interaction) -> None:
         if interaction.type in (nextcord.InteractionType.component, nextcord.InteractionType.modal_submit):
@@ -111,7 +126,15 @@ class DealScaleBotMixin:
             return
         # Learn the id Discord gave the command (per scope), as a sync would have; no REST call involved.
         command.parse_discord_response(self._connection, data)
-        await self._run_tracked(data["name"], interaction, command.call_from_interaction(interaction))
+        await self._run_tracked(data["name"], interaction, self._answer_command(command, interaction))
+
+    async def _answer_command(
+        self, command: nextcord.BaseApplicationCommand, interaction: nextcord.Interaction
+    ) -> None:
+        # Deferred before the gate (kill switch in the database, cooldown in Redis) and the command run.
+        private = answers_privately(command)
+        if await acknowledge(interaction, Acknowledgement.PRIVATE if private else Acknowledgement.PUBLIC):
+            await command.call_from_interaction(interaction)
 
     def remember_local_commands(self) -> None:
         """Index the bot's commands by (name, type) for dispatch.
@@ -126,20 +149,23 @@ class DealScaleBotMixin:
 
     async def process_components(self, interaction: nextcord.Interaction) -> None:
         prefix, _, rest = interaction.data.get("custom_id", "").partition(":")
-        handler = self.component_handlers.get(prefix)
-        if handler is None:
+        route = self.component_handlers.get(prefix)
+        if route is None:
             # Buttons of nextcord views (if any) are dispatched by the view store, not here.
             return
         args = rest.split(":") if rest else []
         name = f"{prefix}:{args[0]}" if args else prefix
-        await self._run_tracked(name, interaction, self._guard_component(handler, interaction, args))
+        await self._run_tracked(name, interaction, self._guard_component(route, interaction, args))
 
-    async def _guard_component(
-        self, handler: ComponentHandler, interaction: nextcord.Interaction, args
-    ) -> None:
+    async def _guard_component(self, route: ComponentRoute, interaction: nextcord.Interaction, args) -> None:
         try:
+            if args and args[0] in route.modal_actions:
+                await route.handler(interaction, args)
+                return
+            if not await acknowledge(interaction, Acknowledgement.UPDATE):
+                return
             await refuse_when_switched_off()
-            await handler(interaction, args)
+            await route.handler(interaction, args)
         except DomainError as refusal:
             await answer_refusal(interaction, refusal)
         except Exception as error:  # noqa: BLE001 - the last resort of a component: report and answer
@@ -277,6 +303,9 @@ def build_bot(*, shards: int | str | None = None, shard_ids: list[int] | None = 
     bot = bot_class(
         instance=instance_name(shards=shards, shard_ids=shard_ids),
         heartbeat_seconds=settings.BOT_HEARTBEAT_INTERVAL_SECONDS,
+        # A zombied connection (no HEARTBEAT_ACK) is noticed only as silence: nextcord closes it with 4000
+        # and RESUMEs once nothing arrived for this long (gateway.mdx, "Heartbeat Interval").
+        heartbeat_timeout=settings.BOT_GATEWAY_TIMEOUT_SECONDS,
         **options,
     )
     load_cogs(bot)

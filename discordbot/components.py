@@ -5,6 +5,8 @@ including one started after the message was posted by a Celery worker — knows 
 routes them by prefix (`DealScaleBotMixin.register_component_handler`).
 """
 
+import re
+
 PREFIX = "credits"
 APPROVE = "approve"
 DENY = "deny"
@@ -17,8 +19,22 @@ SUCCESS_STYLE = 3
 DANGER_STYLE = 4
 
 
+# A request id as custom_id() writes it: ASCII digits, no leading zero, within PostgreSQL's bigint.
+# str.isdigit() would also take "²" (which int() refuses) and "١٢" (which int() reads as 12).
+_REQUEST_ID = re.compile(r"[1-9][0-9]{0,18}")
+REQUEST_ID_MAX = 2**63 - 1
+
+
 def custom_id(action: str, request_id: int) -> str:
     return f"{PREFIX}:{action}:{request_id}"
+
+
+def parse_arguments(args: list[str]) -> tuple[str, int] | None:
+    """(action, request id) of the arguments of a custom_id this module wrote; None for any other."""
+    if len(args) != 2 or not _REQUEST_ID.fullmatch(args[1]):
+        return None
+    request_id = int(args[1])
+    return (args[0], request_id) if request_id <= REQUEST_ID_MAX else None
 
 
 def moderation_buttons(request_id: int) -> list[dict]:

@@ -4,11 +4,15 @@ Phones show embeds about 40 characters wide and collapse inline fields into one 
 one short line per item (no tables), and numbers carry thousands separators.
 """
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 import nextcord
+
+from discordbot.limits import NAME_IN_LIST, fit_embed, truncate
 
 BRAND = nextcord.Colour(0x5865F2)
 SUCCESS = nextcord.Colour(0x2ECC71)
@@ -51,6 +55,17 @@ class PendingRequestRow:
     created_at: datetime
 
 
+def within_limits[**P](builder: Callable[P, nextcord.Embed]) -> Callable[P, nextcord.Embed]:
+    """Pass the built embed through `limits.fit_embed`: member data of any length still makes a message
+    Discord accepts (names and texts cut with an ellipsis, the whole under 6000 characters)."""
+
+    @functools.wraps(builder)
+    def build(*args: P.args, **kwargs: P.kwargs) -> nextcord.Embed:
+        return fit_embed(builder(*args, **kwargs))
+
+    return build
+
+
 def number(value: int | Decimal) -> str:
     return f"{value:,}"
 
@@ -79,10 +94,13 @@ def _updated_footer(embed: nextcord.Embed, generated_at: datetime | None) -> Non
 
 def _row_line(row: LeaderboardRow, *, bold: bool = False) -> str:
     badge = MEDALS.get(row.rank, f"`#{row.rank}`")
-    name = f"**{row.name}**" if bold else row.name
+    # Cut before formatting, so the ellipsis never lands inside the bold markers.
+    name = truncate(row.name, NAME_IN_LIST)
+    name = f"**{name}**" if bold else name
     return f"{badge} {name} — {number(row.score)} pts"
 
 
+@within_limits
 def leaderboard(
     *,
     period: str,
@@ -104,6 +122,7 @@ def leaderboard(
     return embed
 
 
+@within_limits
 def rank(card: RankCard, *, milestone: Milestone | None) -> nextcord.Embed:
     embed = _embed(title=f"📈 {card.name}", colour=BRAND)
     embed.add_field(name="Rank", value=f"#{number(card.rank)}")
@@ -123,6 +142,7 @@ def rank(card: RankCard, *, milestone: Milestone | None) -> nextcord.Embed:
     return embed
 
 
+@within_limits
 def unranked(*, name: str, period: str) -> nextcord.Embed:
     return _embed(
         title=f"📈 {name}",
@@ -134,6 +154,7 @@ def unranked(*, name: str, period: str) -> nextcord.Embed:
     )
 
 
+@within_limits
 def credits(*, balance: int, pending: list[PendingRequestRow], pending_total: int) -> nextcord.Embed:
     embed = _embed(title="💳 Your credits", colour=BRAND)
     embed.add_field(name="Balance", value=f"**{number(balance)}** credits", inline=False)
@@ -154,6 +175,7 @@ def credits(*, balance: int, pending: list[PendingRequestRow], pending_total: in
     return embed
 
 
+@within_limits
 def request_filed(*, request_id: int, amount: int, status: str, reason: str) -> nextcord.Embed:
     embed = _embed(title=f"📨 Credit request #{request_id}", colour=SUCCESS)
     embed.add_field(name="Amount", value=f"{number(amount)} credits")
@@ -163,6 +185,7 @@ def request_filed(*, request_id: int, amount: int, status: str, reason: str) -> 
     return embed
 
 
+@within_limits
 def link_status(*, discord_name: str, username: str | None, link_url: str) -> nextcord.Embed:
     if username is not None:
         embed = _embed(title="🔗 Account linked", colour=SUCCESS)
@@ -172,6 +195,7 @@ def link_status(*, discord_name: str, username: str | None, link_url: str) -> ne
     return not_linked(link_url=link_url)
 
 
+@within_limits
 def not_linked(*, link_url: str) -> nextcord.Embed:
     return _embed(
         title="🔗 Link your account",
@@ -183,10 +207,12 @@ def not_linked(*, link_url: str) -> nextcord.Embed:
     )
 
 
+@within_limits
 def problem(message: str, *, title: str = "Can't do that") -> nextcord.Embed:
     return _embed(title=f"⚠️ {title}", colour=DANGER, description=message)
 
 
+@within_limits
 def moderation_request(
     *, request_id: int, member: str, discord_id: str | None, amount: int, reason: str, source: str
 ) -> nextcord.Embed:
@@ -199,6 +225,7 @@ def moderation_request(
     return embed
 
 
+@within_limits
 def moderation_decided(
     *, request_id: int, member: str, amount: int, reason: str, status: str, moderator: str, note: str
 ) -> nextcord.Embed:
@@ -224,20 +251,24 @@ DECISION_DM = {
 }
 
 
+@within_limits
 def decision_dm(
     *, request_id: int, amount: int, reason: str, status: str, note: str, decided_at: datetime | None
 ) -> nextcord.Embed:
     """The DM telling a member the decision on their request."""
     title, colour = DECISION_DM[status]
-    # Discord refuses an embed whose description passes 4096 characters or a field value 1024.
-    embed = _embed(title=title, colour=colour, description=reason[:4096])
+    embed = _embed(title=title, colour=colour, description=reason)
     embed.add_field(name="Amount", value=f"{number(amount)} credits")
     embed.add_field(name="Request", value=f"#{request_id}")
     if note:
-        embed.add_field(name="Note", value=note[:1024], inline=False)
+        embed.add_field(name="Note", value=note, inline=False)
     embed.timestamp = decided_at
     return embed
 
 
+ANNOUNCEMENT_TITLE_PREFIX = "📢 "
+
+
+@within_limits
 def announcement(*, title: str, text: str) -> nextcord.Embed:
-    return _embed(title=f"📢 {title}", colour=BRAND, description=text)
+    return _embed(title=f"{ANNOUNCEMENT_TITLE_PREFIX}{title}", colour=BRAND, description=text)

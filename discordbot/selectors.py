@@ -63,11 +63,6 @@ def registered_command_hash(*, scope: str) -> str | None:
     return CommandRegistration.objects.filter(scope=scope).values_list("payload_hash", flat=True).first()
 
 
-def moderation_message_exists(*, credit_request_id: int) -> bool:
-    """True when the request's Approve/Deny message was already posted to the moderators' channel."""
-    return ModerationMessage.objects.filter(credit_request_id=credit_request_id).exists()
-
-
 def command_stats(*, since: datetime, until: datetime) -> dict[str, Any]:
     """Bot command invocations in [since, until): `total`, `errors` (the handler raised; a refusal is a
     correct answer), `distinct_commands` and `avg_ms` (None without invocations)."""

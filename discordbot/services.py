@@ -1,5 +1,11 @@
-"""Writes of the discordbot app, and the Discord deliveries of the credits events (one function each)."""
+"""Writes of the discordbot app, and the Discord deliveries of the credits events (one function each).
 
+Each message carries a nonce derived from its event (`discord_rest.client.nonce_for`), so repeating a
+delivery within Discord's nonce window never posts twice; after it, the stored message ids decide. Each
+delivery returns what it left behind, which its outbox entry keeps.
+"""
+
+import json
 import time
 
 import structlog
@@ -11,18 +17,18 @@ from accounts.models import AuditEvent, User
 from accounts.selectors import discord_id_for
 from accounts.services import record_audit_event
 from credits.models import CreditRequest
-from dealscale.locks import single_flight
 from discord_rest.client import (
     DiscordClient,
     DiscordError,
     DiscordNotFound,
     DiscordRateLimited,
     DiscordServerError,
+    nonce_for,
 )
 from discordbot import components, embeds
 from discordbot.errors import AmbiguousChannel
 from discordbot.models import BotHeartbeat, CommandInvocation, CommandRegistration, ModerationMessage
-from discordbot.selectors import credit_request_to_deliver, moderation_message_exists, moderation_message_for
+from discordbot.selectors import credit_request_to_deliver, moderation_message_for
 
 logger = structlog.get_logger(__name__)
 
@@ -134,9 +140,12 @@ def find_text_channel_id(client: DiscordClient, *, guild_id: str, name: str) -> 
 def post_announcement(client: DiscordClient, *, channel_id: str, body: dict, actor: User | str) -> dict:
     """Post `body` (content or embeds) to the channel and audit it; returns Discord's message.
 
+    The same announcement to the same channel carries the same nonce: repeated within Discord's nonce
+    window (a retry, or the command run again after a timeout) it returns the first message.
     `actor` is the user, or for the CLI the shell user's name (see record_audit_event). Raises DiscordError.
     """
-    message = client.send_message(channel_id, **body)
+    event = json.dumps({"channel_id": channel_id, "body": body}, sort_keys=True)
+    message = client.send_message(channel_id, **body, nonce=nonce_for(f"announcement:{event}"))
     record_audit_event(
         actor=actor,
         action="discord.announcement_posted",
@@ -146,53 +155,60 @@ def post_announcement(client: DiscordClient, *, channel_id: str, body: dict, act
     return message
 
 
-def post_moderation_request(request_id: int) -> None:
+def post_moderation_request(request_id: int) -> dict:
     """Post a new credit request to DISCORD_MOD_CHANNEL_ID with Approve / Deny buttons, once.
 
     Skipped when no channel is configured, the request is no longer pending, or its message was already
-    posted. Raises DiscordError.
+    posted (the stored ModerationMessage, which outlives Discord's nonce window). Returns
+    {"channel_id", "message_id"} or {"skipped": why}. Raises DiscordError.
     """
     channel_id = settings.DISCORD_MOD_CHANNEL_ID
     if not channel_id:
         logger.info("moderation_post_skipped", request_id=request_id, reason="DISCORD_MOD_CHANNEL_ID not set")
-        return
-    # Two deliveries of this task (a retry racing a redelivery) must not post two messages.
-    with single_flight(f"moderation-post-{request_id}", ttl_seconds=120) as acquired:
-        if not acquired or moderation_message_exists(credit_request_id=request_id):
-            logger.info("moderation_post_skipped", request_id=request_id, reason="already posted")
-            return
-        credit_request = credit_request_to_deliver(request_id)
-        if credit_request is None or not credit_request.is_pending:
-            logger.info("moderation_post_skipped", request_id=request_id, reason="not pending")
-            return
-        embed = embeds.moderation_request(
-            request_id=credit_request.pk,
-            member=str(credit_request.user),
-            discord_id=discord_id_for(credit_request.user),
-            amount=credit_request.amount,
-            reason=credit_request.reason,
-            source=credit_request.source,
-        )
-        message = DiscordClient().send_message(
-            channel_id, embeds=[embed.to_dict()], components=components.moderation_buttons(credit_request.pk)
-        )
-        remember_moderation_message(
-            credit_request_id=credit_request.pk, channel_id=channel_id, message_id=message["id"]
-        )
+        return {"skipped": "DISCORD_MOD_CHANNEL_ID is not set"}
+    posted = moderation_message_for(credit_request_id=request_id)
+    if posted is not None:
+        logger.info("moderation_post_skipped", request_id=request_id, reason="already posted")
+        return {"channel_id": posted.channel_id, "message_id": posted.message_id}
+    credit_request = credit_request_to_deliver(request_id)
+    if credit_request is None or not credit_request.is_pending:
+        logger.info("moderation_post_skipped", request_id=request_id, reason="not pending")
+        return {"skipped": "the request is no longer pending"}
+    embed = embeds.moderation_request(
+        request_id=credit_request.pk,
+        member=str(credit_request.user),
+        discord_id=discord_id_for(credit_request.user),
+        amount=credit_request.amount,
+        reason=credit_request.reason,
+        source=credit_request.source,
+    )
+    message = DiscordClient().send_message(
+        channel_id,
+        embeds=[embed.to_dict()],
+        components=components.moderation_buttons(credit_request.pk),
+        nonce=nonce_for(f"moderation_post:{credit_request.pk}"),
+    )
+    remember_moderation_message(
+        credit_request_id=credit_request.pk, channel_id=channel_id, message_id=message["id"]
+    )
     logger.info("moderation_post_sent", request_id=request_id, message_id=message["id"])
+    return {"channel_id": channel_id, "message_id": message["id"]}
 
 
-def show_decision_on_moderation_message(request_id: int) -> None:
+def show_decision_on_moderation_message(request_id: int) -> dict:
     """Show the decision on the request's moderators' message and remove its buttons.
 
     Covers decisions made on the web, in the admin or by the member cancelling; after a button click the
     message already shows it and this edit is a harmless repeat. Skipped when nothing was posted or the
-    request is pending; a message deleted since is given up. Raises DiscordError.
+    request is pending; a message deleted since is given up. Returns {"message_id"} or {"skipped": why}.
+    Raises DiscordError.
     """
     posted = moderation_message_for(credit_request_id=request_id)
     credit_request = credit_request_to_deliver(request_id)
-    if posted is None or credit_request is None or credit_request.is_pending:
-        return
+    if posted is None:
+        return {"skipped": "nothing was posted to the moderators"}
+    if credit_request is None or credit_request.is_pending:
+        return {"skipped": "the request is not decided"}
     decider = credit_request.decided_by or credit_request.user
     decider_discord_id = discord_id_for(decider)
     embed = embeds.moderation_decided(
@@ -210,31 +226,33 @@ def show_decision_on_moderation_message(request_id: int) -> None:
         )
     except DiscordNotFound:
         logger.info("moderation_message_gone", request_id=request_id, message_id=posted.message_id)
-        return
+        return {"skipped": f"message {posted.message_id} was deleted"}
     logger.info("moderation_message_updated", request_id=request_id, status=credit_request.status)
+    return {"message_id": posted.message_id}
 
 
-def dm_decision(request_id: int) -> None:
+def dm_decision(request_id: int) -> dict:
     """DM the member the decision on their request when their Discord account is linked.
 
     Skipped for a pending or unknown request and for a member who cancelled their own request. A refusal
     that retrying cannot fix (403 DMs closed, 404 unknown user) is logged and given up: the decision,
-    committed before, never depends on it. Raises DiscordRateLimited, DiscordServerError.
+    committed before, never depends on it. Returns {"channel_id", "message_id"} or {"skipped": why}.
+    Raises DiscordRateLimited, DiscordServerError.
     """
     credit_request = credit_request_to_deliver(request_id)
     if credit_request is None or credit_request.is_pending:
         logger.warning("credit_decision_notice_skipped", request_id=request_id, reason="not decided")
-        return
+        return {"skipped": "the request is not decided"}
     if (
         credit_request.status == CreditRequest.Status.CANCELLED
         and credit_request.decided_by_id == credit_request.user_id
     ):
         logger.info("credit_decision_notice_skipped", request_id=request_id, reason="cancelled by the member")
-        return
+        return {"skipped": "cancelled by the member"}
     discord_id = discord_id_for(credit_request.user)
     if discord_id is None:
         logger.info("credit_decision_notice_skipped", request_id=request_id, reason="discord not linked")
-        return
+        return {"skipped": "Discord is not linked"}
     embed = embeds.decision_dm(
         request_id=credit_request.pk,
         amount=credit_request.amount,
@@ -244,9 +262,11 @@ def dm_decision(request_id: int) -> None:
         decided_at=credit_request.decided_at,
     )
     try:
-        DiscordClient().send_dm(discord_id, embeds=[embed.to_dict()])
+        message = DiscordClient().send_dm(
+            discord_id, embeds=[embed.to_dict()], nonce=nonce_for(f"decision_dm:{request_id}")
+        )
     except (DiscordRateLimited, DiscordServerError):
-        raise  # for now only: the task retries these
+        raise  # for now only: the delivery retries these
     except DiscordError as exc:
         # Retrying cannot help: the member closed their DMs (403/50007), left Discord (404)...
         logger.info(
@@ -256,5 +276,6 @@ def dm_decision(request_id: int) -> None:
             status=exc.status,
             code=exc.code,
         )
-        return
+        return {"skipped": f"Discord refused the DM ({exc.status}, code {exc.code})"}
     logger.info("credit_decision_notice_sent", request_id=request_id, discord_id=discord_id)
+    return {"channel_id": message["channel_id"], "message_id": message["id"]}

@@ -1,41 +1,41 @@
-"""Celery tasks of the Discord integration: each takes an id, calls one service, and retries what Discord
-refused for now (`discord_rest.retry`)."""
+"""Celery tasks of the Discord integration that came before the outbox.
+
+Messages queued under these names before the outbox was deployed still arrive: each is written to the
+outbox as the entry of its event (the same key the receivers use, so never twice) and delivered from there.
+"""
 
 from celery import shared_task
 
-from discord_rest.retry import retry_transient_failures
-from discordbot import services
-
-MAX_RETRIES = 5
+from dealscale import outbox
+from discordbot import deliveries
 
 
-@shared_task(
-    bind=True,
-    name="discordbot.tasks.post_credit_request_to_moderators",
-    max_retries=MAX_RETRIES,
-    ignore_result=True,
-)
-def post_credit_request_to_moderators(self, request_id: int) -> None:
-    """Post a new credit request to the moderators' channel with Approve / Deny buttons, once."""
-    with retry_transient_failures(self):
-        services.post_moderation_request(request_id)
+@shared_task(name="discordbot.tasks.post_credit_request_to_moderators", ignore_result=True)
+def post_credit_request_to_moderators(request_id: int) -> None:
+    """Write the moderators' post of request `request_id` to the outbox."""
+    outbox.add(
+        deliveries.MODERATION_POST,
+        {"credit_request_id": request_id},
+        key=deliveries.moderation_post_key(request_id),
+    )
 
 
-@shared_task(
-    bind=True, name="discordbot.tasks.update_moderation_message", max_retries=MAX_RETRIES, ignore_result=True
-)
-def update_moderation_message(self, request_id: int) -> None:
-    """Show the decision on a request's moderators' message and remove its buttons."""
-    with retry_transient_failures(self):
-        services.show_decision_on_moderation_message(request_id)
+@shared_task(name="discordbot.tasks.update_moderation_message", ignore_result=True)
+def update_moderation_message(request_id: int) -> None:
+    """Write the edit of request `request_id`'s moderators' message to the outbox."""
+    outbox.add(
+        deliveries.MODERATION_EDIT,
+        {"credit_request_id": request_id},
+        key=deliveries.moderation_edit_key(request_id),
+    )
 
 
-# The name of its first home in the credits app: messages queued before the move stay valid.
-@shared_task(bind=True, name="credits.tasks.notify_decision", max_retries=MAX_RETRIES, ignore_result=True)
-def notify_decision(self, request_id: int) -> None:
-    """DM the member the decision on request `request_id` when their Discord account is linked.
-
-    Retried on Discord 429/5xx (after the client's own retries); any other refusal is logged and given up.
-    """
-    with retry_transient_failures(self):
-        services.dm_decision(request_id)
+# The name of its first home in the credits app.
+@shared_task(name="credits.tasks.notify_decision", ignore_result=True)
+def notify_decision(request_id: int) -> None:
+    """Write the decision DM of request `request_id` to the outbox."""
+    outbox.add(
+        deliveries.DECISION_DM,
+        {"credit_request_id": request_id},
+        key=deliveries.decision_dm_key(request_id),
+    )

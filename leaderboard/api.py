@@ -9,7 +9,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
-from dealscale.api import JSONParser
+from dealscale.openapi import bad_input, error
+from dealscale.parsers import JSONParser
 from dealscale.throttling import ScoreEventKeyThrottle
 from leaderboard import page_cache, selectors, services
 from leaderboard.authentication import HasServiceKey, ServiceKeySignatureAuthentication
@@ -55,10 +56,20 @@ class ScoreEventsApi(APIView):
 
     @extend_schema(
         request=inline_serializer("ScoreEventBatch", {"events": ScoreEventInputSerializer(many=True)}),
-        responses=inline_serializer(
-            "ScoreEventResult",
-            {"accepted": serializers.IntegerField(), "duplicates": serializers.IntegerField()},
-        ),
+        responses={
+            200: inline_serializer(
+                "ScoreEventResult",
+                {"accepted": serializers.IntegerField(), "duplicates": serializers.IntegerField()},
+            ),
+            400: bad_input(
+                'Invalid events, by index and field: `{events: {"3": {user_id: [...]}}}`; or a body '
+                "that is not JSON (`parse_error`)."
+            ),
+            401: error(
+                "A missing, unknown or revoked service key, or a missing, stale or non-matching "
+                "signature (`authentication_failed`, `not_authenticated`): nothing was stored."
+            ),
+        },
     )
     def post(self, request):
         events = validate_event_batch(request.data)
@@ -86,7 +97,14 @@ class MyLeaderboardEntryApi(APIView):
     throttle_classes = READ_THROTTLES
     renderer_classes = READ_RENDERERS
 
-    @extend_schema(description=ORDER_NOTE, parameters=[PeriodQuerySerializer], responses=MyEntrySerializer)
+    @extend_schema(
+        description=ORDER_NOTE,
+        parameters=[PeriodQuerySerializer],
+        responses={
+            200: MyEntrySerializer,
+            404: error("You are not ranked in this period yet (`not_found`)."),
+        },
+    )
     def get(self, request):
         period = _query(PeriodQuerySerializer, request)["period"]
         entry = selectors.entry_for(request.user, period=period)
@@ -111,7 +129,7 @@ class UserRankHistoryApi(APIView):
     @extend_schema(
         description="One point per UTC day (a quiet day carries the one before forward); today is live.",
         parameters=[HistoryQuerySerializer, OpenApiParameter("user_id", int, OpenApiParameter.PATH)],
-        responses=HistorySerializer,
+        responses={200: HistorySerializer, 404: error("No active member with this id (`not_found`).")},
     )
     def get(self, request, user_id: int):
         query = _query(HistoryQuerySerializer, request)

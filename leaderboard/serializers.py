@@ -1,55 +1,23 @@
 """Input validation of the leaderboard API (output documents are built in selectors)."""
 
-import re
 from datetime import timedelta
 
 from django.utils import timezone
 from rest_framework import serializers
-from rest_framework.utils import html
 
+from dealscale.api import AsciiIntegerField, QueryChoiceField, TextField, ascii_integer
 from leaderboard.periods import Period
 
 MAX_EVENTS_PER_BATCH = 500
 
-# ASCII only, and short enough for int(): str.isdigit() and int() also take "²", "١٠", " 7" or "1_0"
-# (and int() refuses more than 4300 digits), none of which is an integer the API documents.
-_ASCII_INTEGER = re.compile(r"-?[0-9]{1,18}")
-
-
-def ascii_integer(raw: str) -> int | None:
-    """The integer `raw` spells in ASCII digits (optionally negative), None for anything else."""
-    return int(raw) if _ASCII_INTEGER.fullmatch(raw) else None
-
-
-class _EmptyIsInvalidMixin:
-    """DRF reads `?name=` as an absent parameter, so as its default; the API refuses it instead."""
-
-    def get_value(self, dictionary):
-        if html.is_html_input(dictionary) and dictionary.get(self.field_name) == "":
-            return ""
-        return super().get_value(dictionary)
-
-
-class AsciiIntegerField(_EmptyIsInvalidMixin, serializers.IntegerField):
-    """An integer given as a number or as a string of ASCII digits; an empty query parameter is invalid."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, str) and ascii_integer(data) is None:
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class QueryChoiceField(_EmptyIsInvalidMixin, serializers.ChoiceField):
-    """A choice whose empty query parameter is invalid rather than the default."""
-
 
 class ScoreEventInputSerializer(serializers.Serializer):
-    external_id = serializers.CharField(max_length=200)
+    external_id = TextField(min_length=1, max_length=200)
     user_id = AsciiIntegerField(required=False, min_value=1)
     # [0-9], not \d: \d matches any script's digits.
-    discord_id = serializers.RegexField(r"^[0-9]{1,20}$", required=False)
+    discord_id = serializers.RegexField(r"^[0-9]{1,20}$", required=False, trim_whitespace=False)
     points = AsciiIntegerField(min_value=-1_000_000_000, max_value=1_000_000_000)
-    kind = serializers.CharField(max_length=50)
+    kind = TextField(min_length=1, max_length=50)
     occurred_at = serializers.DateTimeField()
 
     def validate_occurred_at(self, value):

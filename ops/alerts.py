@@ -11,11 +11,14 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from dealscale.queueing import enqueue_on_commit
+from dealscale import outbox
 from ops.models import AlertDelivery, AlertIncident, AlertNotification
 from ops.rules import RULES, AlertRule, Observation
 
 logger = structlog.get_logger(__name__)
+
+# The outbox entry of one AlertDelivery (handled in ops/deliveries.py).
+ALERT_DELIVERY = "ops.alert_delivery"
 
 
 def configured_channels() -> list[str]:
@@ -29,7 +32,7 @@ def configured_channels() -> list[str]:
 
 
 def evaluate_alerts(*, now: datetime | None = None) -> list[AlertNotification]:
-    """Evaluate every rule at `now` and record the notifications due; deliveries are queued on commit."""
+    """Evaluate every rule at `now` and record the notifications due, with their deliveries in the outbox."""
     now = now or timezone.now()
     notifications = []
     for rule in RULES:
@@ -104,13 +107,9 @@ def _notify(
         severity=str(rule.severity),
         summary=observation.summary,
     )
-    deliveries = [
-        AlertDelivery.objects.create(notification=notification, channel=channel)
-        for channel in configured_channels()
-    ]
-    for delivery in deliveries:
-        # The delivery row stays "pending" in the admin if the broker cannot take it.
-        enqueue_on_commit("dealscale.tasks.deliver_alert", delivery.pk)
+    for channel in configured_channels():
+        delivery = AlertDelivery.objects.create(notification=notification, channel=channel)
+        outbox.add(ALERT_DELIVERY, {"delivery_id": delivery.pk}, key=f"alert_delivery:{delivery.pk}")
     return notification
 
 

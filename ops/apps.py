@@ -8,5 +8,6 @@ class OpsConfig(AppConfig):
     verbose_name = "Operations"
 
     def ready(self) -> None:
-        # Connects the Celery task-outcome counters behind /metrics in every process, the worker's included.
-        from ops import metrics  # noqa: F401
+        # The Celery task-outcome counters behind /metrics in every process, the worker's included, and the
+        # outbox handler of alert webhooks.
+        from ops import deliveries, metrics  # noqa: F401

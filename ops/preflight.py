@@ -159,7 +159,7 @@ class Preflight:
     """What the checks share: the options, the Discord client and Discord's answers, each asked for once."""
 
     fix_commands: bool = False
-    operator: str = ""
+    actor: str = ""  # the shell user who runs the checklist
     client: DiscordClient = field(default_factory=DiscordClient)
     commands_fixed: bool = False
     database_reachable: bool | None = None
@@ -745,10 +745,10 @@ def check_throttles(ctx: Preflight) -> Outcome:
 
 def check_audit_log(ctx: Preflight) -> Outcome:
     event = record_audit_event(
-        actor=None,
+        actor=ctx.actor,
         action="ops.preflight_ran",
         source=AuditEvent.Source.CLI,
-        data={"operator": ctx.operator, "fix_commands": ctx.fix_commands},
+        data={"fix_commands": ctx.fix_commands},
     )
     return passed(f"wrote audit event #{event.pk} (ops.preflight_ran)")
 
@@ -814,11 +814,9 @@ CHECKS = [
 
 
 def run_preflight(
-    *, fix_commands: bool = False, operator: str = "", client: DiscordClient | None = None
+    *, fix_commands: bool = False, actor: str = "", client: DiscordClient | None = None
 ) -> Report:
     """Run every check in checklist order. Only `fix_commands` writes to Discord (the slash commands)."""
-    ctx = Preflight(
-        fix_commands=fix_commands, operator=operator, client=client or DiscordClient(max_retries=2)
-    )
+    ctx = Preflight(fix_commands=fix_commands, actor=actor, client=client or DiscordClient(max_retries=2))
     results = [check.run(ctx) for check in CHECKS]
     return Report(ran_at=timezone.now(), results=results, fixed_commands=ctx.commands_fixed)

@@ -8,7 +8,7 @@ Status = PreflightRun.Status
 
 
 def record_preflight_run(
-    *, ran_at: datetime, results: list[dict], fixed_commands: bool, operator: str
+    *, ran_at: datetime, results: list[dict], fixed_commands: bool, actor: str
 ) -> PreflightRun:
     """Store the checklist lines of one preflight run (`{"key", "section", "label", "status", "detail",
     "fix"}` each) with its overall status, for the health dashboard's "Last preflight"."""
@@ -28,5 +28,5 @@ def record_preflight_run(
         failures=counts[Status.FAILED],
         results=results,
         fixed_commands=fixed_commands,
-        operator=operator[:150],
+        operator=actor[:150],
     )

@@ -1,11 +1,13 @@
-"""Celery tasks of the platform itself: alert evaluation (every minute, from beat) and alert delivery."""
+"""Celery tasks of the platform itself: alert evaluation (every minute, from beat); deliveries go through
+the outbox (ops/deliveries.py)."""
 
 import structlog
 from celery import shared_task
-from django.conf import settings
 
+from dealscale import outbox
 from dealscale.locks import run_exclusively
-from ops import alerts, notifiers
+from ops import alerts
+from ops.alerts import ALERT_DELIVERY
 
 logger = structlog.get_logger(__name__)
 
@@ -17,13 +19,7 @@ def evaluate_alerts() -> int:
     return len(alerts.evaluate_alerts())
 
 
-@shared_task(name="dealscale.tasks.deliver_alert", bind=True, max_retries=None, acks_late=True)
-def deliver_alert(self, delivery_id: int) -> bool:
-    """Post one alert to its webhook, retrying with exponential backoff; never raises past the last try."""
-    retries = self.request.retries
-    final = retries >= settings.ALERT_WEBHOOK_MAX_RETRIES
-    try:
-        return notifiers.attempt_delivery(delivery_id=delivery_id, final=final)
-    except notifiers.DeliveryFailed as exc:
-        countdown = settings.ALERT_WEBHOOK_RETRY_BACKOFF_SECONDS * 2**retries
-        raise self.retry(exc=exc, countdown=countdown) from exc
+@shared_task(name="dealscale.tasks.deliver_alert", ignore_result=True)
+def deliver_alert(delivery_id: int) -> None:
+    """An alert delivery queued before the outbox: written to the outbox and delivered from there."""
+    outbox.add(ALERT_DELIVERY, {"delivery_id": delivery_id}, key=f"alert_delivery:{delivery_id}")

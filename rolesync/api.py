@@ -7,6 +7,8 @@ from rest_framework.views import APIView
 
 from accounts.authentication import BearerTokenAuthentication
 from accounts.models import AuditEvent
+from dealscale.api import StrictIntegerField
+from dealscale.openapi import error
 from rolesync import selectors, services
 from rolesync.models import RoleSyncRun
 
@@ -28,9 +30,10 @@ class SyncRolesApi(APIView):
     @extend_schema_serializer(component_name="RoleSyncRequest")
     class InputSerializer(serializers.Serializer):
         user_ids = serializers.ListField(
-            child=serializers.IntegerField(min_value=1, max_value=selectors.USER_ID_MAX),
+            child=StrictIntegerField(min_value=1, max_value=selectors.USER_ID_MAX),
             required=False,
             allow_empty=False,
+            min_length=1,
             max_length=1000,
             help_text="Sync only these users (default: every member of the guild).",
         )
@@ -46,7 +49,12 @@ class SyncRolesApi(APIView):
         status = serializers.CharField()
 
     @extend_schema(
-        request=InputSerializer, responses={202: OutputSerializer}, summary="Start a Discord role sync"
+        request=InputSerializer,
+        responses={
+            202: OutputSerializer,
+            403: error("Only staff can start a role sync (`permission_denied`)."),
+        },
+        summary="Start a Discord role sync",
     )
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)

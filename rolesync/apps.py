@@ -7,4 +7,4 @@ class RoleSyncConfig(AppConfig):
     verbose_name = "Discord role sync"
 
     def ready(self) -> None:
-        from rolesync import signals  # noqa: F401  (connects the sync hooks)
+        from rolesync import deliveries, signals  # noqa: F401  (the outbox handlers, the sync hooks)

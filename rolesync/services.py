@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent
 from accounts.services import record_audit_event
-from dealscale.queueing import enqueue_on_commit
+from dealscale import outbox
 from discord_rest.client import DiscordClient, DiscordError
 from rolesync import guild, planner, selectors
 from rolesync.apply import PreparedPlan, Progress, apply_plan
@@ -37,6 +37,12 @@ ABANDONED_AFTER = timedelta(seconds=300)
 # A queued run that never started (its worker never picked it up) is closed after this long.
 NEVER_STARTED_AFTER = timedelta(hours=1)
 
+# The outbox entries of role sync (handled in rolesync/deliveries.py): a recorded run to execute, the
+# few members of a link, unlink or deactivation, and a whole-guild run after a milestone change.
+RUN = "rolesync.run"
+SYNC_MEMBERS = "rolesync.sync_members"
+FULL_SYNC = "rolesync.full_sync"
+
 
 def queue_run(
     *,
@@ -46,34 +52,34 @@ def queue_run(
     user_ids: Iterable[int] = (),
     discord_ids: Iterable[str] = (),
 ) -> RoleSyncRun:
-    """Record a run and hand it to a worker once the transaction commits."""
-    run = RoleSyncRun.objects.create(
-        trigger=trigger,
-        requested_by=actor,
-        target_user_ids=sorted(set(user_ids)),
-        target_discord_ids=sorted({str(d) for d in discord_ids}),
-    )
-    record_audit_event(
-        actor=actor,
-        action="role_sync.requested",
-        source=source,
-        target=run,
-        data={"trigger": trigger, "user_ids": run.target_user_ids, "discord_ids": run.target_discord_ids},
-    )
-    enqueue_on_commit(
-        "discordbot.tasks.sync_roles", run_id=run.pk, on_failure=lambda exc: _mark_unqueued(run.pk, exc)
-    )
+    """Record a run and its outbox entry in one transaction; a worker executes it after the commit."""
+    with transaction.atomic():
+        run = RoleSyncRun.objects.create(
+            trigger=trigger,
+            requested_by=actor,
+            target_user_ids=sorted(set(user_ids)),
+            target_discord_ids=sorted({str(d) for d in discord_ids}),
+        )
+        record_audit_event(
+            actor=actor,
+            action="role_sync.requested",
+            source=source,
+            target=run,
+            data={"trigger": trigger, "user_ids": run.target_user_ids, "discord_ids": run.target_discord_ids},
+        )
+        outbox.add(RUN, {"run_id": run.pk}, key=f"role_sync_run:{run.pk}")
     return run
 
 
-def _mark_unqueued(run_id: int, exc: Exception) -> None:
-    # Without this the run would read "queued" forever in the admin and the API.
-    RoleSyncRun.objects.filter(pk=run_id, status=RoleSyncRun.Status.QUEUED).update(
-        status=RoleSyncRun.Status.FAILED,
-        finished_at=timezone.now(),
-        errors=[
-            {"error": "could not be queued: the task broker is unreachable", "detail": type(exc).__name__}
-        ],
+def queue_member_sync(*, trigger: str, user_ids: Iterable[int], discord_ids: Iterable[str]) -> None:
+    """Ask for a sync of a few members (after a link, unlink or deactivation) in the current transaction."""
+    outbox.add(
+        SYNC_MEMBERS,
+        {
+            "trigger": trigger,
+            "user_ids": sorted(set(user_ids)),
+            "discord_ids": sorted({str(d) for d in discord_ids}),
+        },
     )
 
 
@@ -133,6 +139,31 @@ def prepare_plan(
             client, guild_id, {c.role_id for c in plan.changes}, names=names
         )
     return prepared
+
+
+def execute_queued_run(*, run_id: int) -> RoleSyncRun:
+    """Execute a run recorded by queue_run; returns the run that did the work.
+
+    A run an earlier worker started and lost (still "running", or closed as never started) is not
+    trusted: a follow-up run of the same scope plans again and finishes the job. The caller holds the
+    role-sync lock, so no live worker is executing it.
+    """
+    run = RoleSyncRun.objects.get(pk=run_id)
+    lost = run.status == RoleSyncRun.Status.RUNNING or (
+        run.status == RoleSyncRun.Status.INTERRUPTED and run.started_at is None
+    )
+    if lost:
+        RoleSyncRun.objects.filter(pk=run.pk, status=RoleSyncRun.Status.RUNNING).update(
+            status=RoleSyncRun.Status.INTERRUPTED, finished_at=timezone.now()
+        )
+        run = RoleSyncRun.objects.create(
+            trigger=run.trigger,
+            requested_by=run.requested_by,
+            target_user_ids=run.target_user_ids,
+            target_discord_ids=run.target_discord_ids,
+            confirmation_of=run.confirmation_of,
+        )
+    return execute_run(run_id=run.pk)
 
 
 def execute_run(*, run_id: int, client: DiscordClient | None = None) -> RoleSyncRun:
@@ -276,8 +307,8 @@ def import_milestones(*, data, actor, source: str) -> list[MilestoneTrack]:
 
 
 def queue_full_sync(*, trigger: str) -> None:
-    """Ask a worker for a whole-guild run once the transaction commits (skipped if one is running)."""
-    enqueue_on_commit("discordbot.tasks.sync_roles", trigger=trigger)
+    """Ask for a whole-guild run in the current transaction; a worker runs it after the commit."""
+    outbox.add(FULL_SYNC, {"trigger": trigger})
 
 
 def milestones_changed(*, actor, source: str, target: MilestoneTrack | None) -> None:

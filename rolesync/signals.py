@@ -1,17 +1,20 @@
-"""Hooks that sync the members concerned right away instead of waiting for the 5-minute run."""
+"""Hooks that sync the members concerned right away instead of waiting for the 5-minute run.
+
+Each writes its sync request to the outbox (`rolesync.services.queue_member_sync`) inside the
+transaction of the change that causes it: accounts sends its link events inside that transaction.
+"""
 
 from django.contrib.auth import get_user_model
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from accounts.signals import discord_linked, discord_unlinked
-from dealscale.queueing import enqueue_on_commit
-from rolesync import selectors
+from rolesync import selectors, services
 from rolesync.models import RoleSyncRun
 
 
 def _queue_targeted_sync(*, user_ids: list[int], discord_ids: list[str], trigger: str) -> None:
-    enqueue_on_commit("discordbot.tasks.sync_roles_for_users", user_ids, trigger, discord_ids)
+    services.queue_member_sync(trigger=trigger, user_ids=user_ids, discord_ids=discord_ids)
 
 
 @receiver(discord_linked, dispatch_uid="rolesync_on_discord_linked")

@@ -1,4 +1,5 @@
-"""Celery tasks of role sync: the 5-minute reconciliation and the targeted syncs after a link or unlink.
+"""Celery tasks of role sync: the 5-minute reconciliation (beat). The runs that staff, links and milestone
+changes ask for are outbox entries (rolesync/deliveries.py).
 
 The task names keep their first home ("discordbot.tasks.…") so beat rows and queued messages of a
 running deployment stay valid across the move.
@@ -21,8 +22,8 @@ ROLE_SYNC_LOCK = "discord-role-sync"
 def sync_roles(self, run_id: int | None = None, trigger: str = "schedule") -> None:
     """Reconcile milestone roles with the guild, never two runs at once.
 
-    A beat tick that finds a run in progress is dropped (the next tick comes in 5 minutes); a run
-    that staff or the API queued waits for its turn instead.
+    A beat tick that finds a run in progress is dropped (the next tick comes in 5 minutes); a recorded
+    run (`run_id`, from messages queued before the outbox) waits for its turn instead.
     """
     with single_flight(ROLE_SYNC_LOCK, ttl_seconds=290) as acquired:
         if not acquired:
@@ -35,13 +36,7 @@ def sync_roles(self, run_id: int | None = None, trigger: str = "schedule") -> No
         rolesync_services.execute_run(run_id=run_id)
 
 
-@shared_task(name="discordbot.tasks.sync_roles_for_users", soft_time_limit=260, time_limit=280)
+@shared_task(name="discordbot.tasks.sync_roles_for_users", ignore_result=True)
 def sync_roles_for_users(user_ids: list[int], trigger: str, discord_ids: list[str] | None = None) -> None:
-    """Reconcile the managed roles of a few members now (after a link, an unlink, a deactivation).
-
-    `discord_ids` reaches accounts no longer linked to any user, whose roles must go.
-    """
-    run = rolesync_services.create_targeted_run(
-        trigger=trigger, user_ids=user_ids, discord_ids=discord_ids or ()
-    )
-    rolesync_services.execute_run(run_id=run.pk)
+    """A targeted sync queued before the outbox: written to the outbox and delivered from there."""
+    rolesync_services.queue_member_sync(trigger=trigger, user_ids=user_ids, discord_ids=discord_ids or ())

@@ -6,7 +6,18 @@ from django.conf import settings
 from django.shortcuts import render
 
 from accounts.discord_integration import discord_sign_in_open
+from accounts.oauth_failures import DiscordCallbackFailed, failed_call
 from accounts.selectors import discord_integration_enabled_for
+from discord_rest.client import DiscordClient, DiscordError
+
+# A browser waits on the callback: one repeat of the profile read at most, and no 429 wait longer than this.
+CALLBACK_RETRIES = 1
+CALLBACK_MAX_RETRY_AFTER_SECONDS = 5.0
+
+
+def callback_client() -> DiscordClient:
+    """The Discord client of the OAuth callback (the one REST client, governor included)."""
+    return DiscordClient(max_retries=CALLBACK_RETRIES, max_retry_after=CALLBACK_MAX_RETRY_AFTER_SECONDS)
 
 
 class DealScaleDiscordOAuth2Adapter(DiscordOAuth2Adapter):
@@ -28,6 +39,36 @@ class DealScaleDiscordOAuth2Adapter(DiscordOAuth2Adapter):
         # The redirect_uri must match one registered in Discord's portal byte for byte; behind a
         # proxy the URL Django would build can differ (scheme, host), so the configured one wins.
         return settings.DISCORD_REDIRECT_URI or super().get_callback_url(request, app)
+
+    def get_access_token_data(self, request, app, client, pkce_code_verifier=None):
+        """Exchange the code through discord_rest (allauth's own client reads any answer as a token).
+
+        The client authenticates with DISCORD_CLIENT_ID/SECRET, the same variables settings.py builds the
+        allauth app from. Raises DiscordCallbackFailed.
+        """
+        try:
+            data = callback_client().exchange_code(
+                code=get_request_param(request, "code"),
+                redirect_uri=client.callback_url,
+                code_verifier=pkce_code_verifier,
+            )
+        except DiscordError as error:
+            raise failed_call("token exchange", error, refused_kind="exchange") from error
+        if not isinstance(data, dict) or not data.get("access_token"):
+            raise DiscordCallbackFailed("token exchange answered without an access token", kind="unavailable")
+        self.did_fetch_access_token = True
+        return data
+
+    def complete_login(self, request, app, token, **kwargs):
+        """The login of the Discord user behind `token`; allauth's reads the profile whatever its status
+        (a 429 or 401 body became KeyError 'id', a 500). Raises DiscordCallbackFailed."""
+        try:
+            profile = callback_client().get_user_with_bearer(token.token)
+        except DiscordError as error:
+            raise failed_call("profile call", error, refused_kind="profile") from error
+        if not isinstance(profile, dict) or not profile.get("id"):
+            raise DiscordCallbackFailed("profile call answered without a user id", kind="profile")
+        return self.get_provider().sociallogin_from_response(request, profile)
 
 
 class DealScaleDiscordLoginView(OAuth2LoginView):

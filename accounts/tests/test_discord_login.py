@@ -270,3 +270,105 @@ def test_reconnecting_with_a_different_discord_account_is_refused(
         discord_user["id"]
     ]
     assert AuditEvent.objects.filter(action="discord.linked").count() == 1
+
+
+# --- Discord failing during the callback: a clear page, an OAuth failure recorded, nothing linked -------
+
+PROFILE = "/users/@me"
+TOKEN = "/oauth2/token"
+
+
+def assert_failed_cleanly(response, *, page_says: str, reason_has: str):
+    assert response.status_code < 500
+    assert response.status_code == 401
+    assert "Discord sign-in failed" in response.content.decode()
+    assert page_says in response.content.decode()
+    assert not SocialAccount.objects.exists() and not DiscordToken.objects.exists()
+    assert not AuditEvent.objects.filter(action="discord.linked").exists()
+    attempt = OAuthAttempt.objects.get()
+    assert not attempt.succeeded and reason_has in attempt.error
+    # The log-safe reason never carries a token.
+    assert "Bearer" not in attempt.error
+
+
+@pytest.mark.parametrize(
+    ("failure", "page_says", "reason_has"),
+    [
+        # Longer than a browser should wait: refused at once, not slept through.
+        ({"status": 429, "retry_after": 30.0}, "Discord is busy", "profile call rate limited by Discord"),
+        ({"status": 401}, "did not let us read your Discord profile", "profile call refused (401)"),
+        ({"status": 503, "times": 2}, "Discord is busy", "profile call failed: Discord answered 503"),
+        ({"status": 500, "times": 2}, "Discord is busy", "profile call failed: Discord answered 500"),
+        ({"disconnect": True, "times": 2}, "Discord is busy", "profile call failed: network error"),
+        (
+            {"status": 200, "body": {"message": "no user here"}},
+            "did not let us read your Discord profile",
+            "profile call answered without a user id",
+        ),
+    ],
+    ids=["429", "401", "503", "500", "dropped", "no-id"],
+)
+def test_a_failing_profile_call_ends_on_a_clear_page_and_links_nothing(
+    flow, client, member, discord_user, failure, page_says, reason_has
+):
+    client.force_login(member)
+    flow.fake.fail_next("GET", PROFILE, **failure)
+
+    response = flow.run(process="connect")
+
+    assert_failed_cleanly(response, page_says=page_says, reason_has=reason_has)
+
+
+def test_a_hung_profile_call_times_out_to_a_clear_page(flow, client, member, discord_user, settings):
+    settings.DISCORD_HTTP_TIMEOUT = 2.0
+    client.force_login(member)
+    # The read is repeated once (it is safe to repeat): both attempts hang past the timeout.
+    flow.fake.fail_next("GET", PROFILE, hang=6.0, times=2)
+
+    response = flow.run(process="connect")
+
+    assert_failed_cleanly(response, page_says="Discord is busy", reason_has="network error: ReadTimeout")
+
+
+def test_a_brief_rate_limit_on_the_profile_call_is_waited_out(flow, discord_user):
+    flow.fake.fail_next("GET", PROFILE, status=429, retry_after=0.2)
+
+    response = flow.run()
+
+    assert response.status_code == 302
+    assert SocialAccount.objects.filter(uid=discord_user["id"]).exists()
+    assert OAuthAttempt.objects.get().succeeded
+
+
+@pytest.mark.parametrize(
+    ("failure", "page_says", "reason_has"),
+    [
+        ({"status": 503}, "Discord is busy", "token exchange failed: Discord answered 503"),
+        ({"status": 429, "retry_after": 30.0}, "Discord is busy", "token exchange rate limited"),
+        (
+            {"status": 401, "body": {"error": "invalid_client"}},
+            "authorization code was invalid",
+            "token exchange refused (401): invalid_client",
+        ),
+        ({"status": 200, "body": {"token_type": "Bearer"}}, "Discord is busy", "without an access token"),
+    ],
+    ids=["503", "429", "invalid_client", "no-token"],
+)
+def test_a_failing_token_exchange_ends_on_a_clear_page_and_links_nothing(
+    flow, discord_user, failure, page_says, reason_has
+):
+    flow.fake.fail_next("POST", TOKEN, **failure)
+
+    response = flow.run()
+
+    assert_failed_cleanly(response, page_says=page_says, reason_has=reason_has)
+    assert not User.objects.exists()
+
+
+def test_a_token_exchange_is_sent_once_even_after_a_server_error(flow, discord_user):
+    # Discord may have spent the code before the 5xx: a repeat could only be refused.
+    flow.fake.fail_next("POST", TOKEN, status=502, times=5)
+
+    flow.run()
+
+    assert len(flow.fake.requests_to("POST", TOKEN)) == 1

@@ -1,4 +1,5 @@
-"""discord_linked / discord_unlinked: sent once, after the commit of the link change, never on rollback."""
+"""discord_linked / discord_unlinked: sent once, inside the transaction of the link change, so what their
+listeners write (a role sync in the outbox) commits or rolls back with it."""
 
 from unittest import mock
 
@@ -10,6 +11,7 @@ from accounts.models import AuditEvent
 from accounts.services import record_discord_link, unlink_discord
 from accounts.signals import discord_linked, discord_unlinked
 from accounts.tests.factories import DiscordAccountFactory
+from dealscale.models import OutboxEntry
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +37,7 @@ def announced():
     discord_unlinked.disconnect(on_unlinked)
 
 
-def test_a_link_is_announced_once_after_its_commit_and_never_on_rollback(
+def test_a_link_is_announced_once_inside_its_transaction_and_what_listeners_wrote_rolls_back_with_it(
     announced, django_capture_on_commit_callbacks
 ):
     account = DiscordAccountFactory()
@@ -43,29 +45,25 @@ def test_a_link_is_announced_once_after_its_commit_and_never_on_rollback(
         with pytest.raises(Boom), transaction.atomic():
             record_discord_link(user=account.user, social_account=account, source=AuditEvent.Source.WEB)
             raise Boom
-    assert announced == []
+    # The listeners ran, but the role sync they asked for went with the rolled-back link.
+    assert not OutboxEntry.objects.exists()
+    assert not AuditEvent.objects.filter(action="discord.linked").exists()
+    announced.clear()
 
-    with django_capture_on_commit_callbacks(execute=True):
-        record_discord_link(user=account.user, social_account=account, source=AuditEvent.Source.WEB)
-        assert announced == []
+    record_discord_link(user=account.user, social_account=account, source=AuditEvent.Source.WEB)
     assert announced == [("linked", account.user.pk, account.uid)]
+    assert OutboxEntry.objects.count() == 1
 
 
-def test_an_unlink_is_announced_once_after_its_commit_and_never_when_it_fails(
-    announced, django_capture_on_commit_callbacks
-):
+def test_an_unlink_is_announced_once_inside_its_transaction_and_never_when_it_fails(announced):
     account = DiscordAccountFactory()
     user = account.user
-    with (
-        django_capture_on_commit_callbacks(execute=True),
-        mock.patch("accounts.services.record_audit_event", side_effect=Boom),
-        pytest.raises(Boom),
-    ):
+    with mock.patch("accounts.services.record_audit_event", side_effect=Boom), pytest.raises(Boom):
         unlink_discord(user=user, actor=user, source=AuditEvent.Source.WEB)
     assert announced == []
     assert SocialAccount.objects.filter(pk=account.pk).exists()
+    assert not OutboxEntry.objects.exists()
 
-    with django_capture_on_commit_callbacks(execute=True):
-        unlink_discord(user=user, actor=user, source=AuditEvent.Source.WEB)
-        assert announced == []
+    unlink_discord(user=user, actor=user, source=AuditEvent.Source.WEB)
     assert announced == [("unlinked", user.pk, account.uid)]
+    assert OutboxEntry.objects.count() == 1

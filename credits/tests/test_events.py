@@ -1,4 +1,7 @@
-"""The credits domain events: each sent once, by the service that causes it, after its commit only."""
+"""The credits domain events: each sent once, by the service that causes it, inside its transaction.
+
+So what listeners write (the outbox entries of the Discord side) commits or rolls back with the change.
+"""
 
 import pytest
 from django.db import transaction
@@ -8,6 +11,7 @@ from credits.errors import AlreadyDecided, CreditsValidationError
 from credits.models import CreditRequest
 from credits.signals import credit_request_created, credit_request_decided
 from credits.tests.factories import CreditRequestFactory, ModeratorFactory, UserFactory
+from dealscale.models import OutboxEntry
 
 pytestmark = pytest.mark.django_db
 
@@ -52,14 +56,8 @@ def file_request(user, **kwargs):
     return services.request_credits(user=user, amount=500, reason=REASON, origin="web", **kwargs)
 
 
-def test_a_new_request_is_announced_once_after_its_commit(
-    member, announced, django_capture_on_commit_callbacks
-):
-    with django_capture_on_commit_callbacks() as callbacks:
-        credit_request = file_request(member)
-        assert announced == []
-    for callback in callbacks:
-        callback()
+def test_a_new_request_is_announced_once_inside_its_transaction(member, announced):
+    credit_request = file_request(member)
     assert announced == [("created", credit_request.pk)]
 
 
@@ -74,18 +72,14 @@ def test_a_retry_with_the_same_idempotency_key_is_not_announced_again(
     assert announced == [("created", first.pk)]
 
 
-def test_every_decision_is_announced_once_after_its_commit_with_the_new_status(
-    member, moderator, announced, django_capture_on_commit_callbacks
+def test_every_decision_is_announced_once_inside_its_transaction_with_the_new_status(
+    member, moderator, announced
 ):
     approved, denied, by_moderator, by_owner = (CreditRequestFactory(user=member) for _ in range(4))
-    with django_capture_on_commit_callbacks() as callbacks:
-        services.approve_request(approved.pk, actor=moderator, source="admin")
-        services.deny_request(denied.pk, actor=moderator, note="Not eligible", source="admin")
-        services.cancel_request(by_moderator.pk, actor=moderator, source="admin")
-        services.cancel_request(by_owner.pk, actor=member, source="web")
-        assert announced == []
-    for callback in callbacks:
-        callback()
+    services.approve_request(approved.pk, actor=moderator, source="admin")
+    services.deny_request(denied.pk, actor=moderator, note="Not eligible", source="admin")
+    services.cancel_request(by_moderator.pk, actor=moderator, source="admin")
+    services.cancel_request(by_owner.pk, actor=member, source="web")
     assert announced == [
         ("decided", approved.pk, "approved"),
         ("decided", denied.pk, "denied"),
@@ -94,50 +88,56 @@ def test_every_decision_is_announced_once_after_its_commit_with_the_new_status(
     ]
 
 
-def test_a_rolled_back_request_or_decision_is_never_announced(
-    member, moderator, announced, django_capture_on_commit_callbacks
+def test_a_rolled_back_request_or_decision_leaves_no_outbox_entry(
+    member, moderator, django_capture_on_commit_callbacks
 ):
     pending = CreditRequestFactory()
-    with django_capture_on_commit_callbacks(execute=True):
+    with django_capture_on_commit_callbacks(execute=True) as kicks:
         with pytest.raises(Boom), transaction.atomic():
             file_request(member)
             raise Boom
         with pytest.raises(Boom), transaction.atomic():
             services.approve_request(pending.pk, actor=moderator, source="admin")
             raise Boom
-    assert announced == []
+    assert not OutboxEntry.objects.exists()
+    assert kicks == []
     assert not CreditRequest.objects.filter(user=member).exists()
     assert CreditRequest.objects.get(pk=pending.pk).status == CreditRequest.Status.PENDING
 
 
-def test_a_refused_decision_is_not_announced(
-    member, moderator, announced, django_capture_on_commit_callbacks
-):
+def test_a_committed_request_and_decision_leave_their_outbox_entries(member, moderator):
+    credit_request = file_request(member)
+    services.approve_request(credit_request.pk, actor=moderator, source="admin")
+    assert sorted(OutboxEntry.objects.values_list("kind", flat=True)) == [
+        "discordbot.decision_dm",
+        "discordbot.moderation_edit",
+        "discordbot.moderation_post",
+    ]
+
+
+def test_a_refused_decision_is_not_announced(member, moderator, announced):
     credit_request = CreditRequestFactory(user=member)
-    with django_capture_on_commit_callbacks(execute=True):
-        services.deny_request(credit_request.pk, actor=moderator, note="Not eligible", source="admin")
-    with django_capture_on_commit_callbacks(execute=True):
-        with pytest.raises(AlreadyDecided):
-            services.approve_request(credit_request.pk, actor=moderator, source="admin")
-        with pytest.raises(CreditsValidationError):
-            services.deny_request(
-                CreditRequestFactory(user=member).pk, actor=moderator, note="", source="api"
-            )
+    services.deny_request(credit_request.pk, actor=moderator, note="Not eligible", source="admin")
+    with pytest.raises(AlreadyDecided):
+        services.approve_request(credit_request.pk, actor=moderator, source="admin")
+    with pytest.raises(CreditsValidationError):
+        services.deny_request(CreditRequestFactory(user=member).pk, actor=moderator, note="", source="api")
     assert announced == [("decided", credit_request.pk, "denied")]
 
 
-def test_a_failing_listener_does_not_turn_a_committed_decision_into_an_error(
-    member, moderator, django_capture_on_commit_callbacks
-):
+def test_a_listener_that_cannot_write_its_part_fails_the_decision_with_it(member, moderator):
+    # Inside the transaction: a decision never commits without the effects its listeners record.
     credit_request = CreditRequestFactory(user=member)
 
     def broken_listener(sender, **kwargs):
-        raise ConnectionError("broker down")
+        raise Boom
 
     credit_request_decided.connect(broken_listener)
     try:
-        with django_capture_on_commit_callbacks(execute=True):
+        with pytest.raises(Boom):
             services.approve_request(credit_request.pk, actor=moderator, source="admin")
     finally:
         credit_request_decided.disconnect(broken_listener)
-    assert CreditRequest.objects.get(pk=credit_request.pk).status == CreditRequest.Status.APPROVED
+    assert CreditRequest.objects.get(pk=credit_request.pk).status == CreditRequest.Status.PENDING
+    assert not credit_request.ledger_entries.exists()
+    assert not OutboxEntry.objects.exists()

@@ -1,4 +1,5 @@
-"""A broker outage after commit is logged, never turned into an error for what already committed."""
+"""A broker outage after commit is logged, never turned into an error for what already committed, and
+loses nothing: what could not be handed to the broker waits in the outbox for the relay."""
 
 import pytest
 from celery.app.task import Task
@@ -8,6 +9,7 @@ from rest_framework.test import APIClient
 from accounts.services import create_api_token
 from credits.models import CreditRequest
 from credits.tests.factories import ModeratorFactory, UserFactory
+from dealscale.models import OutboxEntry
 from dealscale.queueing import enqueue_on_commit
 from rolesync.models import RoleSyncRun
 from rolesync.tasks import sync_roles
@@ -62,12 +64,40 @@ def test_an_approval_while_the_broker_is_down_is_a_200(broker_down, django_captu
     assert response.json()["status"] == "approved"
 
 
-def test_a_role_sync_that_cannot_be_queued_is_recorded_as_failed(
+def test_a_role_sync_requested_while_the_broker_is_down_stays_queued_until_the_relay_hands_it_over(
     broker_down, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
         response = api_client_for(StaffFactory()).post("/admin/discord/sync-roles", {}, format="json")
     assert response.status_code == 202
     run = RoleSyncRun.objects.get(pk=response.json()["run_id"])
-    assert run.status == RoleSyncRun.Status.FAILED
-    assert "could not be queued" in run.errors[0]["error"]
+    assert run.status == RoleSyncRun.Status.QUEUED
+    entry = OutboxEntry.objects.get(kind="rolesync.run")
+    assert (entry.payload, entry.status, entry.handed_at) == ({"run_id": run.pk}, "pending", None)
+
+
+def test_a_process_that_never_imported_a_tasks_module_still_queues_its_task_by_name():
+    """Celery imports the apps' tasks.py only when a worker starts; a web process or a command may not have."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = (
+        "import django; django.setup()\n"
+        "import sys\n"
+        "assert 'rolesync.tasks' not in sys.modules\n"
+        "from dealscale.queueing import _task_named\n"
+        "print(_task_named('discordbot.tasks.sync_roles').name)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=Path(__file__).resolve().parents[2],
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "dealscale.settings", "DEBUG": "true"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "discordbot.tasks.sync_roles"

@@ -1,7 +1,9 @@
 """Application commands, global and per guild: list, bulk overwrite, create (upsert by name), edit, delete.
 
 Discord's resource: ``interactions/application-commands.mdx``; the client's "application commands"
-section. Another application's commands answer 403/50001.
+section. Another application's commands answer 403/50001. Bodies are checked by
+``discord_sandbox.validation`` (names, descriptions, options, choices), and a bulk overwrite holds at most
+100 CHAT_INPUT, 15 USER and 15 MESSAGE commands (``application-commands.mdx``, "Registering a Command").
 """
 
 from __future__ import annotations
@@ -18,6 +20,10 @@ from discord_sandbox.routing import (
     no_content,
     route,
 )
+from discord_sandbox.validation import check_command, check_commands
+
+# Per scope and command type: CHAT_INPUT, USER, MESSAGE.
+COMMANDS_MAX = {1: 100, 2: 15, 3: 15}
 
 
 def _commands_list(ctx: Ctx) -> list[dict] | None:
@@ -72,10 +78,11 @@ async def bulk_overwrite_commands(ctx: Ctx) -> web.Response:
     if commands is None:
         return err(MISSING_ACCESS)
     body = ctx.json
-    if not isinstance(body, list) or any(not isinstance(c, dict) or not c.get("name") for c in body):
-        return invalid_form("0.name", "This field is required")
-    if len(body) > 200:
-        return invalid_form("_errors", "Must be 200 or fewer in length.")
+    if problem := check_commands(body):
+        return problem
+    for kind, limit in COMMANDS_MAX.items():
+        if sum(1 for c in body if c.get("type", 1) == kind) > limit:
+            return invalid_form("_errors", f"Must be {limit} or fewer in length.", "BASE_TYPE_MAX_LENGTH")
     with ctx.state.lock:
         replaced = [_command_payload(ctx, c, _find_command(commands, c)) for c in body]
         commands[:] = replaced
@@ -88,6 +95,8 @@ async def upsert_command(ctx: Ctx) -> web.Response:
     commands = _commands_list(ctx)
     if commands is None:
         return err(MISSING_ACCESS)
+    if problem := check_command(ctx.json):
+        return problem
     with ctx.state.lock:
         existing = _find_command(commands, ctx.json or {})
         command = _command_payload(ctx, ctx.json or {}, existing)
@@ -106,7 +115,10 @@ async def edit_command(ctx: Ctx) -> web.Response:
         command = next((c for c in commands if c["id"] == ctx.params["command_id"]), None)
         if command is None:
             return error(404, 10063, "Unknown application command")
-        command.update({k: v for k, v in (ctx.json or {}).items() if k != "id"})
+        edited = {**command, **{k: v for k, v in (ctx.json or {}).items() if k != "id"}}
+        if problem := check_command(edited):
+            return problem
+        command.update(edited)
     return json_response(command)
 
 

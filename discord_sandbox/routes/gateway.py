@@ -25,7 +25,7 @@ async def get_gateway_bot(ctx: Ctx) -> web.Response:
                 "total": 1000,
                 "remaining": 999,
                 "reset_after": 14400000,
-                "max_concurrency": 1,
+                "max_concurrency": ctx.server.gateway.max_concurrency,
             },
         }
     )

@@ -67,6 +67,9 @@ async def list_members(ctx: Ctx) -> web.Response:
     guild_id, problem = _guild_or_error(ctx)
     if problem:
         return problem
+    # guild.mdx "List Guild Members": "This endpoint requires the GUILD_MEMBERS Privileged Intent".
+    if not ctx.state.guild_members_intent:
+        return err(MISSING_ACCESS)
     try:
         limit = int(ctx.query.get("limit", "1"))
         after = int(ctx.query.get("after", "0"))

@@ -1,8 +1,10 @@
 """A real nextcord 3.2 client logs in to the fake Discord, resumes after a drop and gets interactions."""
 
 import asyncio
+import json
 from collections import defaultdict
 
+import aiohttp
 import nextcord
 import pytest
 
@@ -14,11 +16,11 @@ from discord_sandbox import APPLICATION_ID, BOT_TOKEN, GUILD_ID
 class RecordingClient(nextcord.Client):
     """A bare client that registers no commands on connect and records what it receives."""
 
-    def __init__(self) -> None:
+    def __init__(self, **options) -> None:
         intents = nextcord.Intents.default()
         intents.members = True
         # guild_ready_timeout: READY waits this long for more GUILD_CREATEs; the fake sends them at once.
-        super().__init__(intents=intents, guild_ready_timeout=0.1)
+        super().__init__(intents=intents, guild_ready_timeout=0.1, **options)
         self.seen: dict[str, list] = defaultdict(list)
         self.signals: dict[str, asyncio.Event] = defaultdict(asyncio.Event)
 
@@ -152,3 +154,152 @@ async def test_the_bot_takes_part_in_the_shared_global_limit_and_invalid_count(f
 
     assert slots >= 1
     assert governor.invalid_requests() == 1
+
+
+# --- Discord's reconnect signals, and a zombied connection --------------------------------------------
+async def test_nextcord_resumes_after_a_reconnect_request(bot, fake_discord):
+    assert await asyncio.to_thread(fake_discord.send_reconnect) == 1
+
+    await bot.wait_for_signal("resumed")
+
+    assert (len(fake_discord.gateway.identifies), len(fake_discord.gateway.resumes)) == (1, 1)
+
+
+async def test_nextcord_resumes_after_a_resumable_invalid_session(bot, fake_discord):
+    await asyncio.to_thread(fake_discord.send_invalid_session, resumable=True)
+
+    await bot.wait_for_signal("resumed")
+
+    assert (len(fake_discord.gateway.identifies), len(fake_discord.gateway.resumes)) == (1, 1)
+
+
+async def test_nextcord_identifies_again_after_a_non_resumable_invalid_session(bot, fake_discord):
+    first_session = next(iter(fake_discord.gateway.sessions))
+    await asyncio.to_thread(fake_discord.send_invalid_session, resumable=False)
+
+    # nextcord waits the 5 s Discord asks between IDENTIFYs before sending the new one.
+    await bot.wait_for_signal("ready", timeout=30)
+
+    assert len(fake_discord.gateway.identifies) == 2
+    assert fake_discord.gateway.refused_identifies == []
+    assert list(fake_discord.gateway.sessions) != [first_session]
+
+
+async def test_nextcord_closes_a_zombied_connection_and_resumes(fake_discord):
+    # heartbeat_timeout: how long nextcord waits for anything (an ACK included) before calling it a zombie.
+    client = RecordingClient(heartbeat_timeout=3.0)
+    runner = asyncio.create_task(client.start(BOT_TOKEN))
+    await client.wait_for_signal("ready")
+    acks_before = fake_discord.gateway.heartbeats
+
+    assert await asyncio.to_thread(fake_discord.zombie_gateway) == 1
+    await client.wait_for_signal("resumed", timeout=30)
+    await client.close()
+    await asyncio.wait_for(runner, 10)
+
+    assert fake_discord.gateway.heartbeats > acks_before
+    assert fake_discord.gateway.closes[0] not in (1000, 1001)  # closed so that the session stays resumable
+    assert (len(fake_discord.gateway.identifies), len(fake_discord.gateway.resumes)) == (1, 1)
+
+
+async def test_a_privileged_intent_the_app_lacks_closes_with_4014(fake_discord):
+    fake_discord.guild_members_intent = False
+    client = RecordingClient()
+
+    with pytest.raises(nextcord.PrivilegedIntentsRequired):
+        await asyncio.wait_for(client.start(BOT_TOKEN), 10)
+    await client.close()
+
+
+# --- the gateway's own rules, over a raw websocket ------------------------------------------------------
+class RawGateway:
+    """One websocket to the fake, spoken to frame by frame."""
+
+    def __init__(self, session: aiohttp.ClientSession, ws: aiohttp.ClientWebSocketResponse) -> None:
+        self.session, self.ws = session, ws
+
+    @classmethod
+    async def open(cls, fake_discord) -> "RawGateway":
+        session = aiohttp.ClientSession()
+        ws = await session.ws_connect(fake_discord.ws_url)
+        raw = cls(session, ws)
+        assert (await raw.receive())["op"] == 10
+        return raw
+
+    async def send(self, op: int, d) -> None:
+        await self.ws.send_str(json.dumps({"op": op, "d": d}))
+
+    async def receive(self) -> dict:
+        message = await asyncio.wait_for(self.ws.receive(), 5)
+        assert message.type == aiohttp.WSMsgType.TEXT, message
+        return json.loads(message.data)
+
+    async def identify(self, shard: list[int] | None = None) -> dict:
+        await self.send(2, {"token": BOT_TOKEN, "intents": 1, "properties": {}, "shard": shard or [0, 1]})
+        return await self.receive()
+
+    async def close(self, code: int = 4000) -> None:
+        await self.ws.close(code=code)
+        await self.session.close()
+
+
+async def test_identify_is_limited_to_one_per_5_seconds_per_bucket(fake_discord):
+    fake_discord.freeze_clock()
+    first, second, third = [await RawGateway.open(fake_discord) for _ in range(3)]
+
+    ready = await first.identify()
+    refused = await second.identify()
+    fake_discord.advance_clock(5)
+    later = await third.identify()
+
+    assert ready["t"] == "READY"
+    assert refused == {"op": 9, "d": False, "s": None, "t": None}
+    assert later["t"] == "READY"
+    assert len(fake_discord.gateway.refused_identifies) == 1
+    for raw in (first, second, third):
+        await raw.close()
+
+
+async def test_max_concurrency_lets_one_shard_per_bucket_identify_at_once(fake_discord):
+    fake_discord.freeze_clock()
+    fake_discord.gateway.max_concurrency = 2
+    shards = [await RawGateway.open(fake_discord) for _ in range(3)]
+
+    answers = [await raw.identify([shard_id, 3]) for shard_id, raw in enumerate(shards)]
+
+    # Shards 0 and 1 fill buckets 0 and 1; shard 2 is in bucket 0 again.
+    assert [answer["op"] for answer in answers] == [0, 0, 9]
+    for raw in shards:
+        await raw.close()
+
+
+async def test_more_than_120_payloads_a_minute_close_the_connection_with_4008(fake_discord):
+    raw = await RawGateway.open(fake_discord)
+    await raw.identify()
+
+    for _ in range(120):
+        await raw.send(1, None)
+    closed = await asyncio.wait_for(raw.ws.receive(), 5)
+    while closed.type == aiohttp.WSMsgType.TEXT:
+        closed = await asyncio.wait_for(raw.ws.receive(), 5)
+
+    assert closed.type == aiohttp.WSMsgType.CLOSE and closed.data == 4008
+    await raw.session.close()
+
+
+@pytest.mark.parametrize(("code", "resumed"), [(4000, True), (1000, False), (1001, False)])
+async def test_a_client_closing_with_1000_or_1001_ends_its_session(fake_discord, code, resumed):
+    raw = await RawGateway.open(fake_discord)
+    ready = await raw.identify()
+    await raw.close(code)
+    await asyncio.to_thread(fake_discord.wait_until, lambda: fake_discord.gateway.closes)
+
+    again = await RawGateway.open(fake_discord)
+    await again.send(6, {"token": BOT_TOKEN, "session_id": ready["d"]["session_id"], "seq": ready["s"]})
+    answer = await again.receive()
+    while answer.get("t") == "GUILD_CREATE":  # replayed: it followed READY, the last event seen
+        answer = await again.receive()
+
+    assert (answer.get("t") == "RESUMED") is resumed
+    assert answer["op"] == (0 if resumed else 9)
+    await again.close()

@@ -1,27 +1,10 @@
 """The fake Discord behaves like Discord where our code and nextcord depend on it."""
 
-import base64
 import time
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
-import requests
-
-from discord_sandbox import APPLICATION_ID, BOT_TOKEN, CLIENT_SECRET, GUILD_ID
-
-BOT = {"Authorization": f"Bot {BOT_TOKEN}"}
-BASIC = {"Authorization": "Basic " + base64.b64encode(f"{APPLICATION_ID}:{CLIENT_SECRET}".encode()).decode()}
-
-
-@pytest.fixture
-def api(fake_discord):
-    def call(method, path, **kwargs):
-        kwargs.setdefault("headers", BOT)
-        return requests.request(
-            method, fake_discord.base_url + path, timeout=5, allow_redirects=False, **kwargs
-        )
-
-    return call
+from discord_sandbox import APPLICATION_ID, CLIENT_SECRET, GUILD_ID
+from discord_sandbox.tests.helpers import BASIC, BOT
 
 
 def test_json_responses_have_exactly_the_application_json_content_type(api):

@@ -1,8 +1,19 @@
-"""What every command shares: the gate (cooldowns, kill switch), member resolution, replies, error handling."""
+"""What every command shares: the acknowledgement, the gate (cooldowns, kill switch), member resolution,
+replies and error handling.
 
+Discord invalidates an interaction whose first response comes more than 3 seconds after the event
+(discord-api-docs docs/interactions/receiving-and-responding.mdx, "Interaction Callback"), and every gate
+and command touches the database or Redis. So the first response is sent before any of that work: a
+deferral (`acknowledge`) for commands and buttons, after which every answer (`reply`, `update_message`)
+goes through the interaction's webhook. docs/bot.md ("Answering within Discord's 3 seconds") explains it.
+"""
+
+import asyncio
 import contextvars
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 import nextcord
 import sentry_sdk
@@ -23,6 +34,17 @@ from discordbot.services import claim_cooldown, release_cooldown
 logger = structlog.get_logger(__name__)
 
 
+class Acknowledgement(StrEnum):
+    """How the first response left the answer to come (the interaction callback type sent)."""
+
+    # 5 DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE with the EPHEMERAL flag: only the member sees the loading state.
+    PRIVATE = "private"
+    # 5 DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE: the channel sees the loading state, then the answer.
+    PUBLIC = "public"
+    # 6 DEFERRED_UPDATE_MESSAGE: a button's click, answered by editing the message it is on.
+    UPDATE = "update"
+
+
 @dataclass
 class InteractionRun:
     """What one handled interaction did, filled in while it runs and recorded once it is answered."""
@@ -33,6 +55,9 @@ class InteractionRun:
     outcome: str = CommandInvocation.Outcome.OK
     user_id: int | None = None
     cooldown_claimed: bool = False
+    acknowledgement: Acknowledgement | None = None
+    # Whether the member saw the answer, so that a later error does not overwrite it.
+    answered: bool = False
 
 
 # The run of the interaction being handled, so that checks and error handlers can annotate it.
@@ -63,7 +88,8 @@ def cooldown_seconds(command: str) -> float:
 async def interaction_gate(interaction: nextcord.Interaction) -> bool:
     """The one check every slash command passes before it runs (nextcord global application check).
 
-    Cooldowns live in the shared cache so that every shard and process agrees on them. The command-wide
+    It runs after the command was acknowledged (`DealScaleBotMixin._answer_command`): the kill switch is in
+    the database and the cooldown in Redis, and neither may hold up the first response. Cooldowns live in the shared cache so that every shard and process agrees on them. The command-wide
     kill switch (`discord_integration` off for everyone) is checked first; the per-member rollout of the
     flag is applied where the member is resolved (`member_for`).
     """
@@ -81,12 +107,126 @@ async def interaction_gate(interaction: nextcord.Interaction) -> bool:
     return True
 
 
+def private_answer[F: Callable[..., Awaitable[None]]](callback: F) -> F:
+    """Mark a slash command whose answer only the caller sees: it is deferred ephemerally.
+
+    Put it under `@nextcord.slash_command`. Unmarked commands answer in public (their refusals stay
+    private all the same, see `reply`).
+    """
+    callback.__private_answer__ = True  # type: ignore[attr-defined]
+    return callback
+
+
+def answers_privately(command: nextcord.BaseApplicationCommand) -> bool:
+    return getattr(command.callback, "__private_answer__", False)
+
+
+async def acknowledge(interaction: nextcord.Interaction, acknowledgement: Acknowledgement) -> bool:
+    """Send the interaction's first response, a deferral, before any database or Redis work.
+
+    Returns False when Discord refused it (the interaction expired or was already answered, e.g. by
+    another shard): its token is then useless, so the caller must not run the handler at all, which
+    would act for a member who was told "The application did not respond".
+    """
+    run = current_run.get()
+    try:
+        if acknowledgement is Acknowledgement.UPDATE:
+            await interaction.response.defer()
+        else:
+            await interaction.response.defer(
+                ephemeral=acknowledgement is Acknowledgement.PRIVATE, with_message=True
+            )
+    except nextcord.HTTPException as error:
+        logger.warning(
+            "bot_acknowledgement_refused",
+            command=run.command if run else None,
+            interaction_id=interaction.id,
+            status=error.status,
+            code=error.code,
+        )
+        if run is not None:
+            run.outcome = CommandInvocation.Outcome.ERROR
+        return False
+    if run is not None:
+        run.acknowledgement = acknowledgement
+    return True
+
+
 async def reply(interaction: nextcord.Interaction, embed: nextcord.Embed, *, ephemeral: bool = True) -> None:
-    """Answer the interaction, or follow up when it was already answered (e.g. deferred)."""
-    if interaction.response.is_done():
-        await interaction.followup.send(embed=embed, ephemeral=ephemeral)
-    else:
+    """Answer the member: as the first response when nothing was sent yet, else through the deferral.
+
+    After a private deferral the answer replaces the private loading message. After a public one a public
+    answer replaces it, while a private answer (a refusal, an error) cannot: a message's ephemeral state
+    never changes, so the public loading message is deleted and the answer follows up ephemerally. After a
+    button's deferral, and once the member has an answer, anything more is an ephemeral follow-up.
+    """
+    run = current_run.get()
+    acknowledgement = run.acknowledgement if run is not None and not run.answered else None
+    if not interaction.response.is_done():
         await interaction.response.send_message(embed=embed, ephemeral=ephemeral)
+    elif acknowledgement is Acknowledgement.PRIVATE or (
+        acknowledgement is Acknowledgement.PUBLIC and not ephemeral
+    ):
+        await interaction.edit_original_message(embed=embed)
+    elif acknowledgement is Acknowledgement.PUBLIC:
+        await _delete_loading_message(interaction)
+        await interaction.followup.send(embed=embed, ephemeral=True)
+    else:
+        await interaction.followup.send(embed=embed, ephemeral=ephemeral)
+    if run is not None:
+        run.answered = True
+
+
+async def update_message(interaction: nextcord.Interaction, embed: nextcord.Embed) -> None:
+    """Answer a button (or a modal opened from one) by replacing its message with `embed`, buttons removed."""
+    if not interaction.response.is_done():
+        await interaction.response.edit_message(embed=embed, view=None)
+    else:
+        # After DEFERRED_UPDATE_MESSAGE, @original is the message the component is attached to.
+        await interaction.edit_original_message(embed=embed, view=None)
+    if (run := current_run.get()) is not None:
+        run.answered = True
+
+
+async def _delete_loading_message(interaction: nextcord.Interaction) -> None:
+    try:
+        await interaction.delete_original_message()
+    except nextcord.NotFound:
+        # Already gone (deleted by a moderator, or a retried answer): the follow-up still reaches the member.
+        pass
+
+
+async def open_modal_in_time(
+    interaction: nextcord.Interaction, modal: nextcord.ui.Modal, *, checks: Callable[[], Awaitable[object]]
+) -> None:
+    """Open `modal` (it must be the first response: a modal cannot follow a deferral) after `checks`,
+    when they finish within BOT_MODAL_CHECK_BUDGET_SECONDS.
+
+    A refusal raised in time is answered as usual. Checks still running at the budget's end are left to
+    finish on their own and the modal opens anyway: its submit runs the same checks again (the kill switch
+    for every component, the moderator check in the service), so a late check never lets anyone through.
+    """
+    checking = asyncio.ensure_future(checks())
+    done, _ = await asyncio.wait({checking}, timeout=settings.BOT_MODAL_CHECK_BUDGET_SECONDS)
+    if done:
+        checking.result()
+    else:
+        checking.add_done_callback(_discard_outcome)
+        run = current_run.get()
+        logger.info(
+            "bot_modal_checks_late", command=run.command if run else None, interaction_id=interaction.id
+        )
+    await interaction.response.send_modal(modal)
+
+
+def _discard_outcome(task: asyncio.Future) -> None:
+    # The modal is open and its submit checks again, so a late refusal is dropped (retrieved, so asyncio
+    # does not log it); a late bug is logged here and answered on submit, where it happens again.
+    if task.cancelled():
+        return
+    error = task.exception()
+    if error is not None and not isinstance(error, DomainError):
+        logger.warning("bot_modal_check_failed_late", error=repr(error))
 
 
 async def report_unexpected_error(interaction: nextcord.Interaction, error: BaseException) -> None:
@@ -114,11 +254,12 @@ async def answer_refusal(interaction: nextcord.Interaction, refusal: DomainError
     run = current_run.get()
     if run is not None:
         run.outcome = CommandInvocation.Outcome.REFUSED
-        if run.cooldown_claimed:
-            await database_sync_to_async(release_cooldown, thread_sensitive=False)(
-                command=run.command, discord_user_id=str(run.discord_user_id)
-            )
+    # The member's answer first: giving the cooldown back is a Redis round trip they need not wait for.
     await reply(interaction, refusal_embed(refusal))
+    if run is not None and run.cooldown_claimed:
+        await database_sync_to_async(release_cooldown, thread_sensitive=False)(
+            command=run.command, discord_user_id=str(run.discord_user_id)
+        )
 
 
 class BotCog(nextcord.ClientCog):

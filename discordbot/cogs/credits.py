@@ -10,7 +10,7 @@ from credits.selectors import balance_for, pending_requests_for
 from credits.services import REASON_MAX_LENGTH, REASON_MIN_LENGTH, request_credits
 from discordbot import embeds
 from discordbot.asyncdb import database_sync_to_async
-from discordbot.cogs.base import BotCog, member_for, note_user
+from discordbot.cogs.base import BotCog, member_for, note_user, private_answer, reply
 
 PENDING_SHOWN = 5
 
@@ -53,14 +53,16 @@ def file_request(*, discord_id: int, amount: int, reason: str, interaction_id: i
 
 class CreditsCog(BotCog):
     @nextcord.slash_command(name="credits", description="Your credit balance and pending requests")
+    @private_answer
     async def credits(self, interaction: nextcord.Interaction) -> None:
         overview = await database_sync_to_async(credits_overview)(discord_id=interaction.user.id)
         embed = embeds.credits(
             balance=overview.balance, pending=overview.pending, pending_total=overview.pending_total
         )
-        await interaction.response.send_message(embed=embed, ephemeral=True)
+        await reply(interaction, embed, ephemeral=True)
 
     @nextcord.slash_command(name="request-credits", description="Ask the moderators for credits")
+    @private_answer
     async def request_credits(
         self,
         interaction: nextcord.Interaction,
@@ -81,4 +83,4 @@ class CreditsCog(BotCog):
             status=credit_request.status,
             reason=credit_request.reason,
         )
-        await interaction.response.send_message(embed=embed, ephemeral=True)
+        await reply(interaction, embed, ephemeral=True)

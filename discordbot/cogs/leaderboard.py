@@ -11,7 +11,7 @@ from nextcord import SlashOption
 from accounts.selectors import user_for_discord_id
 from discordbot import embeds
 from discordbot.asyncdb import database_sync_to_async
-from discordbot.cogs.base import BotCog, Refusal, member_for, note_user
+from discordbot.cogs.base import BotCog, Refusal, member_for, note_user, reply
 from discordbot.replies import link_url
 from leaderboard import page_cache
 from leaderboard import selectors as leaderboard_selectors
@@ -125,7 +125,7 @@ class LeaderboardCog(BotCog):
             link_url=link_url(),
             generated_at=page.generated_at,
         )
-        await interaction.response.send_message(embed=embed)
+        await reply(interaction, embed, ephemeral=False)
 
     @nextcord.slash_command(
         name="rank", description="Your rank, score and next milestone — or another member's"
@@ -143,8 +143,6 @@ class LeaderboardCog(BotCog):
             member_name=member.display_name if member is not None else None,
         )
         if view.card is None:
-            await interaction.response.send_message(
-                embed=embeds.unranked(name=view.name, period="all"), ephemeral=True
-            )
+            await reply(interaction, embeds.unranked(name=view.name, period="all"), ephemeral=True)
             return
-        await interaction.response.send_message(embed=embeds.rank(view.card, milestone=view.milestone))
+        await reply(interaction, embeds.rank(view.card, milestone=view.milestone), ephemeral=False)

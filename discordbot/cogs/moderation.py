@@ -10,9 +10,16 @@ from accounts.models import AuditEvent
 from accounts.selectors import user_for_discord_id
 from credits.selectors import can_moderate
 from credits.services import NOTE_MAX_LENGTH, approve_request, deny_request
-from discordbot import components, embeds
+from discordbot import components, embeds, limits
 from discordbot.asyncdb import database_sync_to_async
-from discordbot.cogs.base import BotCog, Refusal, note_user
+from discordbot.cogs.base import (
+    BotCog,
+    Refusal,
+    note_user,
+    open_modal_in_time,
+    refuse_when_switched_off,
+    update_message,
+)
 
 
 def moderator_for(discord_id: int):
@@ -56,7 +63,7 @@ class DenyNoteModal(nextcord.ui.Modal):
 
     def __init__(self, request_id: int):
         super().__init__(
-            title=f"Deny request #{request_id}",
+            title=limits.truncate(f"Deny request #{request_id}", limits.MODAL_TITLE),
             custom_id=components.custom_id(components.DENY_NOTE, request_id),
             timeout=15 * 60,
             auto_defer=False,
@@ -76,20 +83,25 @@ class DenyNoteModal(nextcord.ui.Modal):
 class ModerationCog(BotCog):
     def __init__(self, bot):
         super().__init__(bot)
-        bot.register_component_handler(components.PREFIX, self.handle)
+        bot.register_component_handler(components.PREFIX, self.handle, modal_actions=[components.DENY])
 
     async def handle(self, interaction: nextcord.Interaction, args: list[str]) -> None:
-        if len(args) != 2 or not args[1].isdigit():
+        parsed = components.parse_arguments(args)
+        if parsed is None:
             raise Refusal("This button is not recognised any more.", title="Unknown action")
-        action, request_id = args[0], int(args[1])
+        action, request_id = parsed
         if action == components.APPROVE:
             embed = await database_sync_to_async(decide)(
                 discord_id=interaction.user.id, request_id=request_id, approve=True
             )
-            await interaction.response.edit_message(embed=embed, view=None)
+            await update_message(interaction, embed)
         elif action == components.DENY:
-            await database_sync_to_async(moderator_for)(interaction.user.id)
-            await interaction.response.send_modal(DenyNoteModal(request_id))
+
+            async def checks() -> None:
+                await refuse_when_switched_off()
+                await database_sync_to_async(moderator_for)(interaction.user.id)
+
+            await open_modal_in_time(interaction, DenyNoteModal(request_id), checks=checks)
         elif action == components.DENY_NOTE:
             note = (
                 components.submitted_value(interaction.data.get("components", []), components.NOTE_FIELD)
@@ -98,6 +110,6 @@ class ModerationCog(BotCog):
             embed = await database_sync_to_async(decide)(
                 discord_id=interaction.user.id, request_id=request_id, approve=False, note=note
             )
-            await interaction.response.edit_message(embed=embed, view=None)
+            await update_message(interaction, embed)
         else:
             raise Refusal("This button is not recognised any more.", title="Unknown action")

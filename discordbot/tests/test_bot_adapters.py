@@ -200,7 +200,9 @@ def test_denying_needs_a_note_and_an_existing_request():
         decide(discord_id=801, request_id=999999, approve=False, note="nope")
 
 
-def test_the_deny_button_opens_a_modal_for_moderators_only(bot):
+def test_the_deny_button_opens_a_modal_for_moderators_only(bot, settings):
+    # Checks that outlast the budget would open the modal anyway (test_acknowledgement.py).
+    settings.BOT_MODAL_CHECK_BUDGET_SECONDS = 30
     link(ModeratorFactory(), "900")
     credit_request = CreditRequestFactory()
     cog = ModerationCog(bot)

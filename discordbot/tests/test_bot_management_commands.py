@@ -112,6 +112,17 @@ def test_announce_posts_the_text_to_a_channel_by_id(fake_discord):
     assert f"message {message['id']}" in output
 
 
+def test_an_announcement_run_again_within_the_nonce_window_is_posted_once(fake_discord):
+    first = run("announce", "--channel", DEFAULT_CHANNEL_ID, "Maintenance tonight at 22:00 UTC")
+    # The operator saw a timeout and ran it again: Discord answers the message it already has.
+    again = run("announce", "--channel", DEFAULT_CHANNEL_ID, "Maintenance tonight at 22:00 UTC")
+
+    [message] = fake_discord.sent_messages(DEFAULT_CHANNEL_ID)
+    assert f"message {message['id']}" in first and f"message {message['id']}" in again
+    posts = fake_discord.requests_to("POST", "/channels/{channel_id}/messages")
+    assert posts[0].json["nonce"] == posts[1].json["nonce"] and posts[0].json["enforce_nonce"] is True
+
+
 def test_a_posted_announcement_is_audited(fake_discord):
     run("announce", "--channel", DEFAULT_CHANNEL_ID, "Maintenance tonight at 22:00 UTC")
 
@@ -132,6 +143,16 @@ def test_announce_finds_a_channel_by_name_and_posts_an_embed(fake_discord):
     [message] = fake_discord.sent_messages(DEFAULT_CHANNEL_ID)
     assert message["embeds"][0]["title"] == "📢 Maintenance"
     assert message["embeds"][0]["description"] == "Back in 10 minutes"
+
+
+def test_announce_refuses_a_title_longer_than_discord_allows(fake_discord):
+    # 255 characters after the "📢 " prefix: 257 in all.
+    with pytest.raises(CommandError, match="The title is 255 characters; Discord allows 254 here"):
+        run("announce", "--channel", DEFAULT_CHANNEL_ID, "--embed", "--title", "x" * 255, "Back soon")
+    assert fake_discord.requests_to("POST", "/channels/{channel_id}/messages") == []
+
+    run("announce", "--channel", DEFAULT_CHANNEL_ID, "--embed", "--title", "x" * 254, "Back soon")
+    assert len(fake_discord.sent_messages(DEFAULT_CHANNEL_ID)) == 1
 
 
 def test_announce_dry_run_sends_nothing(fake_discord):

@@ -1,59 +1,65 @@
-"""New credit requests reach the moderators' channel with Approve / Deny buttons, once."""
-
-from unittest.mock import patch
+"""New credit requests reach the moderators' channel with Approve / Deny buttons, once, from the outbox."""
 
 import pytest
 
 from credits.services import approve_request, request_credits
 from credits.tests.factories import CreditRequestFactory, ModeratorFactory, UserFactory
+from dealscale import outbox
+from dealscale.models import OutboxEntry
 from discord_sandbox import DEFAULT_CHANNEL_ID
+from discord_sandbox.state import NONCE_WINDOW
+from discordbot import deliveries
 from discordbot.models import ModerationMessage
-from discordbot.tasks import post_credit_request_to_moderators, update_moderation_message
+from discordbot.tasks import post_credit_request_to_moderators
 
 pytestmark = pytest.mark.django_db
 
 MESSAGES = "/channels/{channel_id}/messages"
 EDIT = "/channels/{channel_id}/messages/{message_id}"
-# The client retries a few times itself; more failures than that reach the task's own retry.
+# The client retries a few times itself; more failures than that reach the outbox's own retry.
 BEYOND_CLIENT_RETRIES = 5
 
 
-def test_a_new_request_is_queued_for_the_moderators_channel_after_commit(django_capture_on_commit_callbacks):
-    with patch("discordbot.tasks.post_credit_request_to_moderators.delay") as delay:
-        with django_capture_on_commit_callbacks(execute=True):
-            credit_request = request_credits(
-                user=UserFactory(), amount=10, reason="Helped new members all week", origin="discord"
-            )
-
-    delay.assert_called_once_with(credit_request.pk)
+@pytest.fixture
+def mod_channel(settings):
+    settings.DISCORD_MOD_CHANNEL_ID = DEFAULT_CHANNEL_ID
+    return DEFAULT_CHANNEL_ID
 
 
-def test_a_pending_request_saved_again_is_not_queued_again(django_capture_on_commit_callbacks):
-    credit_request = CreditRequestFactory()
-    with (
-        patch("discordbot.tasks.post_credit_request_to_moderators.delay") as post,
-        patch("discordbot.tasks.update_moderation_message.delay") as update,
-    ):
-        with django_capture_on_commit_callbacks(execute=True):
-            credit_request.save()
+def file_request():
+    return request_credits(
+        user=UserFactory(), amount=10, reason="Helped new members all week", origin="discord"
+    )
 
-    post.assert_not_called()
-    update.assert_not_called()
+
+def posted(credit_request_id: int) -> OutboxEntry:
+    return OutboxEntry.objects.get(key=deliveries.moderation_post_key(credit_request_id))
+
+
+def test_a_new_request_writes_its_moderators_post_to_the_outbox(outbox_worker):
+    credit_request = file_request()
+
+    assert outbox_worker.payloads(deliveries.MODERATION_POST) == [{"credit_request_id": credit_request.pk}]
+    assert outbox_worker.entries(deliveries.MODERATION_EDIT) == []
+
+
+def test_a_pending_request_saved_again_writes_nothing_again(outbox_worker):
+    credit_request = file_request()
+    credit_request.save()
+
+    assert len(outbox_worker.entries()) == 1
 
 
 def test_a_decision_made_elsewhere_is_shown_on_the_moderators_message(
-    fake_discord, settings, django_capture_on_commit_callbacks
+    fake_discord, mod_channel, outbox_worker
 ):
-    settings.DISCORD_MOD_CHANNEL_ID = DEFAULT_CHANNEL_ID
-    credit_request = CreditRequestFactory(amount=50)
-    post_credit_request_to_moderators(credit_request.pk)
+    credit_request = file_request()
+    outbox_worker.run()
     moderator = ModeratorFactory(display_name="Mia")
 
-    with patch("discordbot.tasks.update_moderation_message.delay") as update:
-        with django_capture_on_commit_callbacks(execute=True):
-            approve_request(credit_request.pk, actor=moderator, source="web")
-    update.assert_called_once_with(credit_request.pk)
-    update_moderation_message(credit_request.pk)
+    approve_request(credit_request.pk, actor=moderator, source="web")
+    assert outbox_worker.payloads(deliveries.MODERATION_EDIT) == [{"credit_request_id": credit_request.pk}]
+    outbox_worker.run()
 
     [message] = fake_discord.sent_messages(DEFAULT_CHANNEL_ID)
     assert message["components"] == []
@@ -61,12 +67,13 @@ def test_a_decision_made_elsewhere_is_shown_on_the_moderators_message(
     assert status == "✅ Approved by Mia"
 
 
-def test_the_post_carries_the_request_and_buttons_naming_it(fake_discord, settings):
-    settings.DISCORD_MOD_CHANNEL_ID = DEFAULT_CHANNEL_ID
+def test_the_post_carries_the_request_and_buttons_naming_it(fake_discord, mod_channel, outbox_worker):
     credit_request = CreditRequestFactory(amount=1200, reason="Ran the spring tournament")
 
+    # Twice, as a message queued before the outbox and its redelivery would: one entry, one post.
     post_credit_request_to_moderators(credit_request.pk)
     post_credit_request_to_moderators(credit_request.pk)
+    outbox_worker.run()
 
     [message] = fake_discord.sent_messages(DEFAULT_CHANNEL_ID)
     embed = message["embeds"][0]
@@ -79,48 +86,62 @@ def test_the_post_carries_the_request_and_buttons_naming_it(fake_discord, settin
     ]
     stored = ModerationMessage.objects.get(credit_request_id=credit_request.pk)
     assert (stored.channel_id, stored.message_id) == (DEFAULT_CHANNEL_ID, message["id"])
+    assert posted(credit_request.pk).result == {"channel_id": DEFAULT_CHANNEL_ID, "message_id": message["id"]}
 
 
-def test_nothing_is_posted_without_a_moderators_channel(fake_discord, settings):
+def test_nothing_is_posted_without_a_moderators_channel(fake_discord, settings, outbox_worker):
     settings.DISCORD_MOD_CHANNEL_ID = ""
+    credit_request = file_request()
 
-    post_credit_request_to_moderators(CreditRequestFactory().pk)
+    outbox_worker.run()
 
     assert fake_discord.sent_messages() == []
+    assert posted(credit_request.pk).result == {"skipped": "DISCORD_MOD_CHANNEL_ID is not set"}
 
 
-@pytest.fixture
-def retries_run_inline():
-    # An eager retry is re-applied inline only when errors are not propagated; a worker never propagates.
-    conf = post_credit_request_to_moderators.app.conf
-    previous, conf.task_eager_propagates = conf.task_eager_propagates, False
-    yield
-    conf.task_eager_propagates = previous
-
-
-def test_a_rate_limited_post_is_retried_by_the_task_and_posted_once(
-    fake_discord, settings, retries_run_inline
+def test_a_rate_limited_post_is_retried_by_the_outbox_and_posted_once(
+    fake_discord, mod_channel, outbox_worker
 ):
-    settings.DISCORD_MOD_CHANNEL_ID = DEFAULT_CHANNEL_ID
-    credit_request = CreditRequestFactory()
+    credit_request = file_request()
     fake_discord.fail_next("POST", MESSAGES, status=429, retry_after=0.02, times=BEYOND_CLIENT_RETRIES)
 
-    assert post_credit_request_to_moderators.apply(args=[credit_request.pk]).successful()
+    outbox_worker.drain()
 
     assert len(fake_discord.sent_messages(DEFAULT_CHANNEL_ID)) == 1
     assert ModerationMessage.objects.filter(credit_request_id=credit_request.pk).count() == 1
+    assert posted(credit_request.pk).attempts == 2
 
 
-def test_a_discord_outage_while_showing_a_decision_is_retried_by_the_task(
-    fake_discord, settings, retries_run_inline
+def test_a_post_whose_response_is_lost_is_posted_once(fake_discord, mod_channel, outbox_worker):
+    credit_request = file_request()
+    fake_discord.fail_next("POST", MESSAGES, disconnect=True, after_work=True)
+
+    outbox_worker.drain()
+
+    [message] = fake_discord.sent_messages(DEFAULT_CHANNEL_ID)
+    assert ModerationMessage.objects.get(credit_request_id=credit_request.pk).message_id == message["id"]
+
+
+def test_a_post_repeated_after_the_nonce_window_is_not_posted_again(fake_discord, mod_channel, outbox_worker):
+    credit_request = file_request()
+    outbox_worker.run()
+    fake_discord.advance_clock(NONCE_WINDOW + 1)
+    OutboxEntry.objects.filter(pk=posted(credit_request.pk).pk).update(status="pending")
+
+    outbox_worker.run()
+
+    assert len(fake_discord.sent_messages(DEFAULT_CHANNEL_ID)) == 1
+
+
+def test_a_discord_outage_while_showing_a_decision_is_retried_by_the_outbox(
+    fake_discord, mod_channel, outbox_worker
 ):
-    settings.DISCORD_MOD_CHANNEL_ID = DEFAULT_CHANNEL_ID
-    credit_request = CreditRequestFactory()
-    post_credit_request_to_moderators(credit_request.pk)
+    credit_request = file_request()
+    outbox_worker.run()
     approve_request(credit_request.pk, actor=ModeratorFactory(display_name="Mia"), source="web")
     fake_discord.fail_next("PATCH", EDIT, status=503, times=BEYOND_CLIENT_RETRIES)
 
-    assert update_moderation_message.apply(args=[credit_request.pk]).successful()
+    outbox_worker.drain()
 
     assert [r.status for r in fake_discord.requests_to("PATCH", EDIT)] == [503] * BEYOND_CLIENT_RETRIES + [
         200
@@ -129,13 +150,30 @@ def test_a_discord_outage_while_showing_a_decision_is_retried_by_the_task(
     assert message["components"] == []
 
 
-def test_a_moderators_message_deleted_since_is_given_up(fake_discord, settings):
-    settings.DISCORD_MOD_CHANNEL_ID = DEFAULT_CHANNEL_ID
-    credit_request = CreditRequestFactory()
-    post_credit_request_to_moderators(credit_request.pk)
+def test_a_decision_made_before_its_post_went_out_waits_for_the_post(
+    fake_discord, mod_channel, outbox_worker
+):
+    credit_request = file_request()
+    approve_request(credit_request.pk, actor=ModeratorFactory(), source="web")
+    edit = OutboxEntry.objects.get(key=deliveries.moderation_edit_key(credit_request.pk))
+
+    # The edit comes first (the post is still pending): it waits instead of finding nothing to edit.
+    assert outbox.deliver(edit.pk) == "pending"
+    outbox_worker.drain()
+
+    # Decided before it was posted: nothing needs the buttons, so nothing is posted.
+    assert fake_discord.sent_messages(DEFAULT_CHANNEL_ID) == []
+    assert posted(credit_request.pk).result == {"skipped": "the request is no longer pending"}
+
+
+def test_a_moderators_message_deleted_since_is_given_up(fake_discord, mod_channel, outbox_worker):
+    credit_request = file_request()
+    outbox_worker.run()
     approve_request(credit_request.pk, actor=ModeratorFactory(), source="web")
     fake_discord.messages[DEFAULT_CHANNEL_ID].clear()
 
-    assert update_moderation_message.apply(args=[credit_request.pk]).successful()
+    outbox_worker.run()
 
     assert [r.status for r in fake_discord.requests_to("PATCH", EDIT)] == [404]
+    edit = OutboxEntry.objects.get(key=deliveries.moderation_edit_key(credit_request.pk))
+    assert edit.status == "delivered" and "deleted" in edit.result["skipped"]

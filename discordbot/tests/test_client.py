@@ -18,6 +18,7 @@ from discord_rest.client import (
     DiscordRateLimited,
     DiscordServerError,
     DiscordUnauthorized,
+    nonce_for,
 )
 from discord_sandbox import APPLICATION_ID, CLIENT_SECRET, DEFAULT_CHANNEL_ID, GUILD_ID
 
@@ -193,14 +194,51 @@ def client_with(adapter, sleeps):
     return DiscordClient(sleep=sleeps, session=session)
 
 
-def test_a_post_whose_response_was_lost_is_not_retried_so_the_message_is_sent_once(fake_discord, sleeps):
+def test_a_post_whose_response_was_lost_is_not_retried_unless_discord_deduplicates_it(fake_discord, sleeps):
     client = client_with(LostResponseAdapter(), sleeps)
 
     with pytest.raises(DiscordServerError):
-        client.send_message(DEFAULT_CHANNEL_ID, content="Season 3 starts now")
+        client.request("POST", f"/channels/{DEFAULT_CHANNEL_ID}/messages", json={"content": "Season 3"})
 
     assert len(fake_discord.requests_to("POST", "/channels/{channel_id}/messages")) == 1
     assert sleeps == []
+
+
+def test_a_message_whose_response_was_lost_is_retried_with_its_nonce_and_sent_once(fake_discord, sleeps):
+    client = client_with(LostResponseAdapter(), sleeps)
+
+    with pytest.raises(DiscordServerError):
+        client.send_message(DEFAULT_CHANNEL_ID, content="Season 3 starts now", nonce=nonce_for("event:1"))
+
+    posts = fake_discord.requests_to("POST", "/channels/{channel_id}/messages")
+    assert len(posts) == client.max_retries + 1
+    assert {post.json["nonce"] for post in posts} == {nonce_for("event:1")}
+    assert len(fake_discord.created_messages) == 1
+
+
+def test_an_event_nonce_is_stable_short_and_distinct_per_event_and_deployment(settings):
+    here = nonce_for("decision_dm:12")
+    assert here == nonce_for("decision_dm:12") != nonce_for("decision_dm:13")
+    assert len(here) == 25
+    settings.SECRET_KEY = "another-deployment-sharing-the-bot"
+    assert nonce_for("decision_dm:12") != here
+
+
+def test_a_nonce_longer_than_discord_allows_is_refused_before_calling_discord(client, fake_discord):
+    with pytest.raises(ValueError, match="25"):
+        client.send_message(DEFAULT_CHANNEL_ID, content="x", nonce="n" * 26)
+    assert fake_discord.requests == []
+
+
+def test_a_message_whose_5xx_came_after_discord_created_it_is_sent_once(client, fake_discord, sleeps):
+    fake_discord.fail_next("POST", "/channels/{channel_id}/messages", status=502, after_work=True)
+
+    message = client.send_message(DEFAULT_CHANNEL_ID, content="Season 3 starts now")
+
+    posts = fake_discord.requests_to("POST", "/channels/{channel_id}/messages")
+    assert [post.status for post in posts] == [502, 200]
+    assert posts[0].json["nonce"] == posts[1].json["nonce"] and posts[0].json["enforce_nonce"] is True
+    assert [m["id"] for m in fake_discord.created_messages] == [message["id"]]
 
 
 def test_a_post_whose_connection_was_refused_is_retried(fake_discord, sleeps):

@@ -1,7 +1,8 @@
 """End to end: the real `manage.py runbot` process against the fake Discord (gateway websocket + REST).
 
 The bot runs in a subprocess with the test database and Redis; the tests push real-shaped INTERACTION_CREATE
-payloads through the gateway and assert what the bot POSTed to the interaction callback endpoint.
+payloads through the gateway and assert what the bot sent: the first response to the interaction callback
+endpoint (a deferral, see docs/bot.md), then the answer through the interaction's webhook.
 """
 
 import os
@@ -20,8 +21,9 @@ from waffle.models import Flag
 from credits.models import CreditRequest
 from credits.tests.factories import CreditRequestFactory, ModeratorFactory, UserFactory
 from discord_sandbox import APPLICATION_ID, BOT_TOKEN, DEFAULT_CHANNEL_ID
-from discordbot import components
+from discordbot import components, limits
 from discordbot.models import BotHeartbeat, CommandInvocation
+from discordbot.tests.slow_runbot import MARKER_HEADER
 from leaderboard.models import ScoreTotal
 from leaderboard.periods import ALL_TIME_START
 from leaderboard.services import recalculate_leaderboard
@@ -30,6 +32,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 BASE_DIR = Path(settings.BASE_DIR)
 EPHEMERAL = 64
+DEFERRED_CHANNEL_MESSAGE = 5
+DEFERRED_UPDATE_MESSAGE = 6
+CALLBACK_ROUTE = "/interactions/{interaction_id}/{interaction_token}/callback"
+# Past Discord's 3-second deadline for the first response.
+SLOWED_SECONDS = 3.5
 COMMAND_ROUTES = (
     "/applications/{application_id}/commands",
     "/applications/{application_id}/guilds/{guild_id}/commands",
@@ -74,11 +81,24 @@ class RunningBot:
         return self.process.wait(timeout=timeout)
 
 
-def start_bot(fake_discord, tmp_path, *args, **env_overrides) -> RunningBot:
+def start_bot(
+    fake_discord, tmp_path, *args, slowed: tuple[str, ...] = (), broken: tuple[str, ...] = (), **env_overrides
+) -> RunningBot:
+    """`manage.py runbot`, or with `slowed` / `broken` (`module:function` names) the same bot with those
+    functions slowed past Discord's deadline / raising (discordbot/tests/slow_runbot.py)."""
     log_path = tmp_path / "runbot.log"
     log = log_path.open("w")
+    command = [sys.executable, "manage.py", "runbot"]
+    if slowed:
+        command = [sys.executable, "-m", "discordbot.tests.slow_runbot"]
+        env_overrides = {
+            "SLOWED": ",".join(slowed),
+            "SLOWED_SECONDS": str(SLOWED_SECONDS),
+            "BROKEN": ",".join(broken),
+            **env_overrides,
+        }
     process = subprocess.Popen(
-        [sys.executable, "manage.py", "runbot", *args],
+        [*command, *args],
         cwd=BASE_DIR,
         env=bot_environment(fake_discord, **env_overrides),
         stdout=log,
@@ -134,6 +154,38 @@ def callback_of(fake_discord, payload: dict, timeout: float = 10.0) -> dict:
     return fake_discord.wait_until(response, timeout=timeout)
 
 
+def interaction_requests(fake_discord, payload: dict) -> list:
+    """The bot's requests for this interaction, in the order the fake received them."""
+    return [request for request in fake_discord.requests if payload["token"] in request.path]
+
+
+def answer_of(fake_discord, payload: dict, timeout: float = 15.0) -> dict:
+    """What the member ends up seeing, in the callback body's shape: {"type", "data"}.
+
+    An immediate answer (4 message, 7 message update, 9 modal) is the callback itself. After a deferral
+    (5, 6) `type` is the deferral's and `data` the message that answered it: the edit of @original, or
+    the follow-up (after a public loading message was deleted, or under a button's message); its `flags`
+    say whether only the member sees it.
+    """
+    callback = callback_of(fake_discord, payload, timeout=timeout)
+    if callback["type"] not in (DEFERRED_CHANNEL_MESSAGE, DEFERRED_UPDATE_MESSAGE):
+        return callback
+
+    def final():
+        for request in reversed(interaction_requests(fake_discord, payload)):
+            if request.method == "PATCH" and request.path.endswith("/messages/@original"):
+                deferred_flags = (callback.get("data") or {}).get("flags") or 0
+                return {"type": callback["type"], "data": {**request.json, "flags": deferred_flags}}
+            if request.method == "POST" and request.route == "/webhooks/{webhook_id}/{webhook_token}":
+                return {
+                    "type": callback["type"],
+                    "data": {**request.json, "flags": request.json.get("flags") or 0},
+                }
+        return None
+
+    return fake_discord.wait_until(final, timeout=timeout)
+
+
 def embed_of(body: dict) -> dict:
     assert body["data"]["embeds"], body
     return body["data"]["embeds"][0]
@@ -149,12 +201,12 @@ def test_the_bot_answers_each_credits_and_link_command_without_registering_comma
     member, member_discord_id = linked_member(fake_discord, username="alice")
     stranger_id = fake_discord.add_user(username="stranger")["id"]
 
-    link = callback_of(fake_discord, slash(fake_discord, "link", user_id=member_discord_id))
-    assert link["type"] == 4
+    link = answer_of(fake_discord, slash(fake_discord, "link", user_id=member_discord_id))
+    assert link["type"] == DEFERRED_CHANNEL_MESSAGE
     assert link["data"]["flags"] == EPHEMERAL
     assert "alice" in embed_of(link)["description"]
 
-    unlinked = callback_of(fake_discord, slash(fake_discord, "credits", user_id=stranger_id))
+    unlinked = answer_of(fake_discord, slash(fake_discord, "credits", user_id=stranger_id))
     assert unlinked["data"]["flags"] == EPHEMERAL
     assert "https://dealscale.example/profile/" in embed_of(unlinked)["description"]
 
@@ -163,7 +215,7 @@ def test_the_bot_answers_each_credits_and_link_command_without_registering_comma
         {"name": "reason", "type": 3, "value": "Hosted the weekly tournament"},
     ]
     filing = slash(fake_discord, "request-credits", user_id=member_discord_id, options=options)
-    filed = callback_of(fake_discord, filing)
+    filed = answer_of(fake_discord, filing)
     request = CreditRequest.objects.get(user=member)
     assert (request.amount, request.source, request.status) == (1500, "discord", "pending")
     assert filed["data"]["flags"] == EPHEMERAL
@@ -175,25 +227,27 @@ def test_the_bot_answers_each_credits_and_link_command_without_registering_comma
     fake_discord.interactions[retry_token].id = filing["id"]
     retried = dict(filing, token=retry_token)
     fake_discord.push_event("INTERACTION_CREATE", retried)
-    assert embed_of(callback_of(fake_discord, retried))["title"] == f"📨 Credit request #{request.pk}"
+    assert embed_of(answer_of(fake_discord, retried))["title"] == f"📨 Credit request #{request.pk}"
     assert CreditRequest.objects.filter(user=member).count() == 1
 
     too_short = [{"name": "amount", "type": 4, "value": 5}, {"name": "reason", "type": 3, "value": "short"}]
-    refused = callback_of(
+    refused = answer_of(
         fake_discord, slash(fake_discord, "request-credits", user_id=member_discord_id, options=too_short)
     )
     assert refused["data"]["flags"] == EPHEMERAL
     assert "10 to 500 characters" in embed_of(refused)["description"]
 
-    balance = callback_of(fake_discord, slash(fake_discord, "credits", user_id=member_discord_id))
+    balance = answer_of(fake_discord, slash(fake_discord, "credits", user_id=member_discord_id))
     assert balance["data"]["flags"] == EPHEMERAL
     fields = field_values(embed_of(balance))
     assert fields["Balance"] == "**0** credits"
     assert f"#{request.pk}" in fields["Pending requests (1)"]
 
-    unknown = callback_of(fake_discord, slash(fake_discord, "retired-command", user_id=member_discord_id))
+    unknown = answer_of(fake_discord, slash(fake_discord, "retired-command", user_id=member_discord_id))
     assert unknown["data"]["flags"] == EPHEMERAL
     assert embed_of(unknown)["title"] == "⚠️ Unknown command"
+    # Answered at once, with no database or Redis work to wait for.
+    assert unknown["type"] == 4
 
     for method in ("PUT", "POST", "PATCH", "DELETE"):
         for route in COMMAND_ROUTES:
@@ -231,10 +285,10 @@ def test_leaderboard_and_rank_answer_with_the_published_ranking(fake_discord, ru
     rank_players((leader, 12_500), (runner_up, 9_000), *((user, 5_000 - n) for n, user in enumerate(others)))
 
     options = [{"name": "period", "type": 3, "value": "all"}, {"name": "limit", "type": 4, "value": 2}]
-    top_two = callback_of(
+    top_two = answer_of(
         fake_discord, slash(fake_discord, "leaderboard", user_id=leader_discord_id, options=options)
     )
-    assert top_two["type"] == 4 and not top_two["data"].get("flags")
+    assert top_two["type"] == DEFERRED_CHANNEL_MESSAGE and not top_two["data"].get("flags")
     embed = embed_of(top_two)
     assert embed["title"] == "🏆 Leaderboard · All time"
     assert embed["description"].splitlines() == [f"🥇 {leader} — 12,500 pts", f"🥈 {runner_up} — 9,000 pts"]
@@ -246,16 +300,16 @@ def test_leaderboard_and_rank_answer_with_the_published_ranking(fake_discord, ru
         user_id=runner_up_discord_id,
         options=[{"name": "limit", "type": 4, "value": 1}],
     )
-    assert field_values(embed_of(callback_of(fake_discord, outsider)))["Your position"] == (
+    assert field_values(embed_of(answer_of(fake_discord, outsider)))["Your position"] == (
         f"🥈 **{runner_up}** — 9,000 pts"
     )
 
     stranger_id = fake_discord.add_user(username="stranger")["id"]
-    public = embed_of(callback_of(fake_discord, slash(fake_discord, "leaderboard", user_id=stranger_id)))
+    public = embed_of(answer_of(fake_discord, slash(fake_discord, "leaderboard", user_id=stranger_id)))
     assert len(public["description"].splitlines()) == 5
     assert "https://dealscale.example/profile/" in field_values(public)["Your position"]
 
-    own = embed_of(callback_of(fake_discord, slash(fake_discord, "rank", user_id=runner_up_discord_id)))
+    own = embed_of(answer_of(fake_discord, slash(fake_discord, "rank", user_id=runner_up_discord_id)))
     assert own["title"] == f"📈 {runner_up}"
     assert (field_values(own)["Rank"], field_values(own)["Score"]) == ("#2", "9,000 pts")
 
@@ -266,7 +320,7 @@ def test_leaderboard_and_rank_answer_with_the_published_ranking(fake_discord, ru
         "members": {leader_discord_id: {"roles": [], "joined_at": "2026-01-01T00:00:00+00:00", "flags": 0}},
     }
     theirs = embed_of(
-        callback_of(
+        answer_of(
             fake_discord,
             slash(
                 fake_discord, "rank", user_id=runner_up_discord_id, options=member_option, resolved=resolved
@@ -276,11 +330,16 @@ def test_leaderboard_and_rank_answer_with_the_published_ranking(fake_discord, ru
     assert (theirs["title"], field_values(theirs)["Rank"]) == (f"📈 {leader}", "#1")
 
     bad_limit = [{"name": "limit", "type": 4, "value": 99}]
-    refused = callback_of(
-        fake_discord, slash(fake_discord, "leaderboard", user_id=leader_discord_id, options=bad_limit)
-    )
+    refusing = slash(fake_discord, "leaderboard", user_id=leader_discord_id, options=bad_limit)
+    refused = answer_of(fake_discord, refusing)
     assert refused["data"]["flags"] == EPHEMERAL
     assert embed_of(refused)["title"] == "⚠️ Bad limit"
+    # A public loading message cannot turn ephemeral: it is deleted, and the refusal follows up privately.
+    assert [(r.method, r.route) for r in interaction_requests(fake_discord, refusing)] == [
+        ("POST", CALLBACK_ROUTE),
+        ("DELETE", "/webhooks/{webhook_id}/{webhook_token}/messages/@original"),
+        ("POST", "/webhooks/{webhook_id}/{webhook_token}"),
+    ]
 
 
 def test_moderators_approve_and_deny_from_the_buttons_and_others_are_refused(
@@ -296,26 +355,28 @@ def test_moderators_approve_and_deny_from_the_buttons_and_others_are_refused(
             DEFAULT_CHANNEL_ID,
             {"embeds": [{"title": "request"}], "components": components.moderation_buttons(1)},
         )
-        payload = fake_discord.create_interaction(
-            user_id=user_id, interaction_type=3, data={"custom_id": custom_id, "component_type": 2}
+        return fake_discord.push_interaction(
+            user_id=user_id,
+            interaction_type=3,
+            data={"custom_id": custom_id, "component_type": 2},
+            message=message,
         )
-        payload["message"] = message
-        fake_discord.push_event("INTERACTION_CREATE", payload)
-        return payload
 
-    refused = callback_of(
+    refused = answer_of(
         fake_discord, click(components.custom_id("approve", to_approve.pk), user_id=member_discord_id)
     )
-    assert refused["type"] == 4 and refused["data"]["flags"] == EPHEMERAL
+    assert refused["type"] == DEFERRED_UPDATE_MESSAGE and refused["data"]["flags"] == EPHEMERAL
     assert "Only moderators" in embed_of(refused)["description"]
     to_approve.refresh_from_db()
     assert to_approve.status == "pending"
 
-    approved = callback_of(
-        fake_discord, click(components.custom_id("approve", to_approve.pk), user_id=moderator_discord_id)
-    )
-    assert approved["type"] == 7
+    approval = click(components.custom_id("approve", to_approve.pk), user_id=moderator_discord_id)
+    approved = answer_of(fake_discord, approval)
+    assert approved["type"] == DEFERRED_UPDATE_MESSAGE
     assert approved["data"]["components"] == []
+    # @original of a button is the message it is on: that message now shows the decision.
+    assert approval["message"]["components"] == []
+    assert approval["message"]["embeds"] == approved["data"]["embeds"]
     assert (
         field_values(embed_of(approved))["Status"]
         == f"✅ Approved by {moderator} (<@{moderator_discord_id}>)"
@@ -323,19 +384,20 @@ def test_moderators_approve_and_deny_from_the_buttons_and_others_are_refused(
     to_approve.refresh_from_db()
     assert (to_approve.status, to_approve.decided_by) == ("approved", moderator)
 
-    again = callback_of(
+    again = answer_of(
         fake_discord, click(components.custom_id("approve", to_approve.pk), user_id=moderator_discord_id)
     )
     assert again["data"]["flags"] == EPHEMERAL
     assert "already approved" in embed_of(again)["description"]
 
-    modal = callback_of(
+    modal = answer_of(
         fake_discord, click(components.custom_id("deny", to_deny.pk), user_id=moderator_discord_id)
     )
     assert modal["type"] == 9
     assert modal["data"]["custom_id"] == components.custom_id("deny-note", to_deny.pk)
 
     submit = fake_discord.create_interaction(
+        message=fake_discord.make_message(DEFAULT_CHANNEL_ID, {"embeds": [{"title": "request"}]}),
         user_id=moderator_discord_id,
         interaction_type=5,
         data={
@@ -345,10 +407,9 @@ def test_moderators_approve_and_deny_from_the_buttons_and_others_are_refused(
             ],
         },
     )
-    submit["message"] = fake_discord.make_message(DEFAULT_CHANNEL_ID, {"embeds": [{"title": "request"}]})
     fake_discord.push_event("INTERACTION_CREATE", submit)
-    denied = callback_of(fake_discord, submit)
-    assert denied["type"] == 7
+    denied = answer_of(fake_discord, submit)
+    assert denied["type"] == DEFERRED_UPDATE_MESSAGE
     assert field_values(embed_of(denied))["Status"] == f"❌ Denied by {moderator} (<@{moderator_discord_id}>)"
     assert field_values(embed_of(denied))["Note"] == "Not eligible"
     to_deny.refresh_from_db()
@@ -363,8 +424,8 @@ def test_a_dropped_gateway_is_resumed_and_sigterm_stops_the_bot_cleanly(
     fake_discord.wait_until(lambda: fake_discord.gateway.resumes, timeout=15)
     assert len(fake_discord.gateway.identifies) == 1
 
-    after_resume = callback_of(fake_discord, slash(fake_discord, "link", user_id=member_discord_id))
-    assert after_resume["type"] == 4
+    after_resume = answer_of(fake_discord, slash(fake_discord, "link", user_id=member_discord_id))
+    assert after_resume["type"] == DEFERRED_CHANNEL_MESSAGE
 
     assert running_bot.stop(signal.SIGTERM) == 0, running_bot.log()
     assert "Bot stopped." in running_bot.log()
@@ -376,8 +437,8 @@ def test_cooldowns_refuse_a_second_command_within_the_window(fake_discord, tmp_p
     bot = start_bot(fake_discord, tmp_path, BOT_COOLDOWN_SECONDS="60")
     try:
         fake_discord.wait_until(lambda: BotHeartbeat.objects.exists(), timeout=30)
-        first = callback_of(fake_discord, slash(fake_discord, "link", user_id=member_discord_id))
-        second = callback_of(fake_discord, slash(fake_discord, "link", user_id=member_discord_id))
+        first = answer_of(fake_discord, slash(fake_discord, "link", user_id=member_discord_id))
+        second = answer_of(fake_discord, slash(fake_discord, "link", user_id=member_discord_id))
         assert "Link" in embed_of(first)["title"] or "linked" in embed_of(first)["title"]
         assert second["data"]["flags"] == EPHEMERAL
         assert embed_of(second)["title"] == "⚠️ Slow down"
@@ -405,3 +466,166 @@ def test_the_sharded_bot_identifies_each_shard(fake_discord, tmp_path):
         assert sorted(identify["shard"] for identify in fake_discord.gateway.identifies) == [[0, 2], [1, 2]]
     finally:
         assert bot.stop() == 0, bot.log()
+
+
+def request_index(fake_discord, method: str, route: str, payload: dict) -> int:
+    return next(
+        index
+        for index, request in enumerate(fake_discord.requests)
+        if request.method == method and request.route == route and payload["token"] in request.path
+    )
+
+
+def slowed_returns(fake_discord, *, after: int = 0) -> list[int]:
+    """Where in the fake's request log each slowed function returned (slow_runbot's markers)."""
+    return [
+        index
+        for index, request in enumerate(fake_discord.requests)
+        if index >= after and any(key.lower() == MARKER_HEADER.lower() for key in request.headers)
+    ]
+
+
+def test_a_slowed_leaderboard_rank_and_approve_button_acknowledge_in_time_and_still_answer(
+    fake_discord, tmp_path, integration_on
+):
+    leader, leader_discord_id = linked_member(fake_discord, username="slowleader")
+    moderator, moderator_discord_id = linked_member(
+        fake_discord, username="slowmod", factory=ModeratorFactory
+    )
+    # 24 more players with 32-character names (Discord's longest): a full 25-row page.
+    players = [UserFactory(username=f"slowplayer{n}", display_name=f"{n:02d}" + "W" * 30) for n in range(24)]
+    rank_players((leader, 90_000), *((user, 50_000 - n) for n, user in enumerate(players)))
+    credit_request = CreditRequestFactory(amount=250)
+    bot = start_bot(
+        fake_discord,
+        tmp_path,
+        slowed=(
+            "leaderboard.page_cache:read_page",
+            "leaderboard.selectors:entry_for",
+            "discordbot.cogs.moderation:approve_request",
+            "discordbot.cogs.credits:pending_requests_for",
+        ),
+        # A bug found only after the deferral: the member still gets an answer.
+        broken=("discordbot.cogs.credits:pending_requests_for",),
+    )
+    try:
+        fake_discord.wait_until(lambda: BotHeartbeat.objects.exists(), timeout=30)
+        top = slash(
+            fake_discord,
+            "leaderboard",
+            user_id=leader_discord_id,
+            options=[{"name": "limit", "type": 4, "value": 25}],
+        )
+        rank = slash(fake_discord, "rank", user_id=leader_discord_id)
+        approval = fake_discord.push_interaction(
+            user_id=moderator_discord_id,
+            interaction_type=3,
+            data={"custom_id": components.custom_id("approve", credit_request.pk), "component_type": 2},
+            message=fake_discord.make_message(
+                DEFAULT_CHANNEL_ID,
+                {"embeds": [{"title": "request"}], "components": components.moderation_buttons(1)},
+            ),
+        )
+        balance = slash(fake_discord, "credits", user_id=leader_discord_id)
+        leaderboard_answer, rank_answer, approval_answer, balance_answer = (
+            answer_of(fake_discord, payload, timeout=60) for payload in (top, rank, approval, balance)
+        )
+    finally:
+        assert bot.stop() == 0, bot.log()
+
+    # Every first response is a deferral, recorded before any slowed service had returned.
+    first_return = slowed_returns(fake_discord)[0]
+    for payload in (top, rank, approval, balance):
+        assert request_index(fake_discord, "POST", CALLBACK_ROUTE, payload) < first_return
+    answers = (leaderboard_answer, rank_answer, approval_answer, balance_answer)
+    assert [answer["type"] for answer in answers] == [
+        DEFERRED_CHANNEL_MESSAGE,
+        DEFERRED_CHANNEL_MESSAGE,
+        DEFERRED_UPDATE_MESSAGE,
+        DEFERRED_CHANNEL_MESSAGE,
+    ]
+
+    page = embed_of(leaderboard_answer)
+    assert len(page["description"].splitlines()) == 25
+    assert page["description"].splitlines()[1] == f"🥈 00{'W' * 30} — 50,000 pts"
+    assert limits.embed_problems(page) == []
+    assert not leaderboard_answer["data"]["flags"]
+    assert embed_of(rank_answer)["title"] == f"📈 {leader}"
+    assert field_values(embed_of(approval_answer))["Status"] == (
+        f"✅ Approved by {moderator} (<@{moderator_discord_id}>)"
+    )
+    credit_request.refresh_from_db()
+    assert credit_request.status == "approved"
+    assert balance_answer["data"]["flags"] == EPHEMERAL
+    assert embed_of(balance_answer)["title"] == "⚠️ Sorry"
+    assert "broken by slow_runbot" in bot.log()
+
+
+def test_a_slowed_kill_switch_and_cooldown_do_not_delay_the_first_response(
+    fake_discord, tmp_path, integration_on
+):
+    member, member_discord_id = linked_member(fake_discord, username="slowgate")
+    moderator, moderator_discord_id = linked_member(
+        fake_discord, username="slowgatemod", factory=ModeratorFactory
+    )
+    to_deny = CreditRequestFactory(user=member, amount=70)
+    bot = start_bot(
+        fake_discord,
+        tmp_path,
+        slowed=(
+            "discordbot.cogs.base:discord_integration_switched_off",
+            "discordbot.cogs.base:claim_cooldown",
+        ),
+        BOT_COOLDOWN_SECONDS="1",
+    )
+    try:
+        fake_discord.wait_until(lambda: BotHeartbeat.objects.exists(), timeout=30)
+
+        before = len(fake_discord.requests)
+        link = slash(fake_discord, "link", user_id=member_discord_id)
+        linked = answer_of(fake_discord, link, timeout=60)
+        assert (
+            request_index(fake_discord, "POST", CALLBACK_ROUTE, link)
+            < slowed_returns(fake_discord, after=before)[0]
+        )
+        assert (linked["type"], linked["data"]["flags"]) == (DEFERRED_CHANNEL_MESSAGE, EPHEMERAL)
+        assert "slowgate" in embed_of(linked)["description"]
+
+        # A modal must be the first response: it opens when its checks outlast their budget.
+        before = len(fake_discord.requests)
+        deny = fake_discord.push_interaction(
+            user_id=moderator_discord_id,
+            interaction_type=3,
+            data={"custom_id": components.custom_id("deny", to_deny.pk), "component_type": 2},
+            message=fake_discord.make_message(
+                DEFAULT_CHANNEL_ID,
+                {"embeds": [{"title": "request"}], "components": components.moderation_buttons(1)},
+            ),
+        )
+        modal = answer_of(fake_discord, deny, timeout=60)
+        assert modal["type"] == 9
+        fake_discord.wait_until(lambda: slowed_returns(fake_discord, after=before), timeout=30)
+        assert (
+            request_index(fake_discord, "POST", CALLBACK_ROUTE, deny)
+            < slowed_returns(fake_discord, after=before)[0]
+        )
+
+        # Its submit is deferred at once too, then checked again and decided.
+        submit = fake_discord.push_interaction(
+            user_id=moderator_discord_id,
+            interaction_type=5,
+            data={
+                "custom_id": components.custom_id("deny-note", to_deny.pk),
+                "components": [
+                    {"type": 1, "components": [{"type": 4, "custom_id": "note", "value": "Too late"}]}
+                ],
+            },
+            message=deny["message"],
+        )
+        denied = answer_of(fake_discord, submit, timeout=60)
+        assert denied["type"] == DEFERRED_UPDATE_MESSAGE
+        assert field_values(embed_of(denied))["Note"] == "Too late"
+    finally:
+        assert bot.stop() == 0, bot.log()
+    to_deny.refresh_from_db()
+    assert (to_deny.status, to_deny.decision_note) == ("denied", "Too late")

@@ -2,8 +2,10 @@ import logging
 from datetime import timedelta
 
 import pytest
+from celery.app.task import Task
 from kombu.exceptions import OperationalError
 
+from dealscale.models import OutboxEntry
 from discordbot.services import record_heartbeat
 from ops import notifiers, tasks
 from ops.alerts import evaluate_alerts
@@ -216,6 +218,7 @@ def test_a_failing_webhook_is_retried_then_marked_failed_and_logged_without_brea
     eager_celery,
     django_capture_on_commit_callbacks,
     caplog,
+    outbox_worker,
 ):
     webhook_server.statuses["/discord"] = 500
     alert_settings.ALERT_DISCORD_WEBHOOK_URL = (
@@ -225,8 +228,15 @@ def test_a_failing_webhook_is_retried_then_marked_failed_and_logged_without_brea
 
     with caplog.at_level(logging.ERROR), django_capture_on_commit_callbacks(execute=True):
         notifications = evaluate_alerts()
+    # The first attempt ran when the evaluation committed; the outbox retries after the alert backoff.
+    entry = OutboxEntry.objects.get(payload__delivery_id=AlertDelivery.objects.get(channel="discord").pk)
+    assert entry.next_attempt_at == T0 + timedelta(seconds=alert_settings.ALERT_WEBHOOK_RETRY_BACKOFF_SECONDS)
+    with caplog.at_level(logging.ERROR):
+        outbox_worker.drain()
 
     assert [n.kind for n in notifications] == ["firing"]
+    entry.refresh_from_db()
+    assert (entry.status, entry.attempts) == ("failed", 3)
     discord = AlertDelivery.objects.get(channel="discord")
     assert discord.status == "failed"
     assert discord.attempts == 3  # the first try and ALERT_WEBHOOK_MAX_RETRIES = 2 retries
@@ -245,7 +255,13 @@ def test_a_failing_webhook_is_retried_then_marked_failed_and_logged_without_brea
 
 
 def test_a_webhook_that_recovers_before_the_last_retry_is_marked_sent(
-    clock, alert_settings, webhook_server, eager_celery, django_capture_on_commit_callbacks, monkeypatch
+    clock,
+    alert_settings,
+    webhook_server,
+    eager_celery,
+    django_capture_on_commit_callbacks,
+    monkeypatch,
+    outbox_worker,
 ):
     alert_settings.ALERT_SLACK_WEBHOOK_URL = webhook_server.url("/slack")
     webhook_server.status = 502
@@ -259,8 +275,10 @@ def test_a_webhook_that_recovers_before_the_last_retry_is_marked_sent(
     monkeypatch.setattr(notifiers.requests, "post", post_then_recover)
     with django_capture_on_commit_callbacks(execute=True):
         evaluate_alerts()
+    outbox_worker.drain()
     delivery = AlertDelivery.objects.get()
     assert (delivery.status, delivery.attempts, delivery.delivered_at) == ("sent", 3, T0)
+    assert OutboxEntry.objects.get().status == "delivered"
 
 
 @pytest.mark.django_db(transaction=True)
@@ -272,10 +290,13 @@ def test_a_broker_outage_leaves_the_delivery_pending_and_the_evaluation_complete
     def broker_down(*args, **kwargs):
         raise OperationalError("Connection refused")
 
-    monkeypatch.setattr(tasks.deliver_alert, "delay", broker_down)
+    monkeypatch.setattr(Task, "apply_async", broker_down)
     notifications = evaluate_alerts()
     assert [n.kind for n in notifications] == ["firing"]
     assert AlertDelivery.objects.get().status == "pending"
+    # Kept in the outbox, not handed to the broker: the relay hands it over once the broker is back.
+    entry = OutboxEntry.objects.get()
+    assert (entry.kind, entry.status, entry.handed_at) == ("ops.alert_delivery", "pending", None)
 
 
 def test_the_beat_task_runs_the_evaluation(clock):

@@ -13,7 +13,7 @@ from credits.tests.factories import CreditRequestFactory, ModeratorFactory
 from discord_sandbox import DEFAULT_CHANNEL_ID
 from discordbot import components
 from discordbot.models import BotHeartbeat, CommandInvocation
-from discordbot.tests.test_e2e_runbot import EPHEMERAL, callback_of, embed_of, linked_member, slash, start_bot
+from discordbot.tests.test_e2e_runbot import EPHEMERAL, answer_of, embed_of, linked_member, slash, start_bot
 from rolesync.models import RoleSyncRun
 from rolesync.selectors import role_sync_enabled
 from rolesync.services import create_full_run, execute_run
@@ -43,7 +43,7 @@ def test_switched_off_the_bot_answers_every_command_temporarily_disabled_and_on_
         assert bot.process.poll() is None, bot.log()
 
         for command in ("credits", "link"):
-            answer = callback_of(fake_discord, slash(fake_discord, command, user_id=member_discord_id))
+            answer = answer_of(fake_discord, slash(fake_discord, command, user_id=member_discord_id))
             assert answer["data"]["flags"] == EPHEMERAL
             assert "Temporarily disabled" in embed_of(answer)["title"]
             assert "temporarily disabled" in embed_of(answer)["description"]
@@ -55,14 +55,13 @@ def test_switched_off_the_bot_answers_every_command_temporarily_disabled_and_on_
             DEFAULT_CHANNEL_ID,
             {"embeds": [{"title": "request"}], "components": components.moderation_buttons(1)},
         )
-        click = fake_discord.create_interaction(
+        click = fake_discord.push_interaction(
             user_id=moderator_discord_id,
             interaction_type=3,
             data={"custom_id": components.custom_id("approve", request.pk), "component_type": 2},
+            message=message,
         )
-        click["message"] = message
-        fake_discord.push_event("INTERACTION_CREATE", click)
-        answer = callback_of(fake_discord, click)
+        answer = answer_of(fake_discord, click)
         assert answer["data"]["flags"] == EPHEMERAL
         assert "Temporarily disabled" in embed_of(answer)["title"]
         request.refresh_from_db()
@@ -72,7 +71,7 @@ def test_switched_off_the_bot_answers_every_command_temporarily_disabled_and_on_
         assert set(CommandInvocation.objects.values_list("outcome", flat=True)) == {"refused"}
 
         set_discord_integration(mode="on")
-        served = callback_of(fake_discord, slash(fake_discord, "credits", user_id=member_discord_id))
+        served = answer_of(fake_discord, slash(fake_discord, "credits", user_id=member_discord_id))
         assert "Balance" in {field["name"] for field in embed_of(served)["fields"]}
     finally:
         assert bot.stop() == 0, bot.log()

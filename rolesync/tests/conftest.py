@@ -75,3 +75,15 @@ def guild(leaderboard_guild, monkeypatch):
     """The same guild with standings set directly by each test (`linked_member(rank=..., score=...)`)."""
     monkeypatch.setattr(selectors, "standings_by_period", lambda periods: leaderboard_guild.standings)
     return leaderboard_guild
+
+
+@pytest.fixture
+def requested_syncs():
+    """The role syncs the code under test asked for: (outbox kind, payload) of their entries, in order."""
+    from dealscale.models import OutboxEntry
+
+    def read() -> list[tuple[str, dict]]:
+        entries = OutboxEntry.objects.filter(kind__startswith="rolesync.").order_by("pk")
+        return [(entry.kind, entry.payload) for entry in entries]
+
+    return read

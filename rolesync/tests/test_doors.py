@@ -9,8 +9,9 @@ from accounts.models import AuditEvent
 from accounts.services import create_api_token, unlink_discord
 from accounts.signals import discord_linked, discord_unlinked
 from accounts.tests.factories import DiscordAccountFactory
+from dealscale import outbox
 from dealscale.locks import single_flight
-from rolesync import tasks
+from rolesync import services, tasks
 from rolesync.models import RoleSyncRun
 from rolesync.tests.conftest import MEMBER_ROLES
 from rolesync.tests.factories import StaffFactory, UserFactory
@@ -19,14 +20,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def queued(monkeypatch):
-    """Celery calls made by the code under test, instead of a broker."""
-    calls = []
-    monkeypatch.setattr(tasks.sync_roles, "delay", lambda **kwargs: calls.append(("sync_roles", kwargs)))
-    monkeypatch.setattr(
-        tasks.sync_roles_for_users, "delay", lambda *args: calls.append(("sync_roles_for_users", args))
-    )
-    return calls
+def queued(requested_syncs):
+    """The role syncs the code under test wrote to the outbox."""
+    return requested_syncs
 
 
 # --- dry run ----------------------------------------------------------------------------------
@@ -88,7 +84,7 @@ def test_the_api_refuses_members_who_are_not_staff(queued):
     response = post(member_key)
     assert response.status_code == 403
     assert response.json()["detail"] == "Only staff can start a role sync."
-    assert queued == [] and not RoleSyncRun.objects.exists()
+    assert queued() == [] and not RoleSyncRun.objects.exists()
 
 
 def test_the_api_queues_a_run_for_permitted_staff(queued, django_capture_on_commit_callbacks):
@@ -102,7 +98,7 @@ def test_the_api_queues_a_run_for_permitted_staff(queued, django_capture_on_comm
     assert response.status_code == 202
     assert response.json() == {"run_id": run.pk, "status": "queued"}
     assert (run.trigger, run.requested_by, run.is_targeted) == ("api", staff, False)
-    assert queued == [("sync_roles", {"run_id": run.pk})]
+    assert queued() == [("rolesync.run", {"run_id": run.pk})]
     assert AuditEvent.objects.filter(action="role_sync.requested", actor=staff, source="api").exists()
 
 
@@ -125,7 +121,7 @@ def test_the_api_answers_400_for_an_unknown_or_out_of_range_user_id(queued, user
 
     assert response.status_code == 400
     assert list(response.json()) == ["user_ids"]
-    assert queued == [] and not RoleSyncRun.objects.exists()
+    assert queued() == [] and not RoleSyncRun.objects.exists()
 
 
 def test_the_api_names_the_unknown_user_ids(queued):
@@ -169,14 +165,24 @@ def test_an_unlink_queues_a_removal_sync_for_the_old_discord_id(queued, django_c
     user = UserFactory()
     with django_capture_on_commit_callbacks(execute=True):
         discord_unlinked.send(sender=None, user=user, discord_id="1650000000000000000")
-    assert queued == [("sync_roles_for_users", ([user.pk], "unlink", ["1650000000000000000"]))]
+    assert queued() == [
+        (
+            "rolesync.sync_members",
+            {"trigger": "unlink", "user_ids": [user.pk], "discord_ids": ["1650000000000000000"]},
+        )
+    ]
 
 
 def test_a_link_queues_a_sync_for_that_member(queued, django_capture_on_commit_callbacks):
     user = UserFactory()
     with django_capture_on_commit_callbacks(execute=True):
         discord_linked.send(sender=None, user=user, discord_id="1650000000000000001")
-    assert queued == [("sync_roles_for_users", ([user.pk], "link", ["1650000000000000001"]))]
+    assert queued() == [
+        (
+            "rolesync.sync_members",
+            {"trigger": "link", "user_ids": [user.pk], "discord_ids": ["1650000000000000001"]},
+        )
+    ]
 
 
 def test_deactivating_a_linked_user_queues_the_removal_of_their_roles(
@@ -189,15 +195,22 @@ def test_deactivating_a_linked_user_queues_the_removal_of_their_roles(
         account.user.save()
         unlinked_user.is_active = False
         unlinked_user.save()
-    assert queued == [("sync_roles_for_users", ([account.user_id], "deactivation", [account.uid]))]
+    assert queued() == [
+        (
+            "rolesync.sync_members",
+            {"trigger": "deactivation", "user_ids": [account.user_id], "discord_ids": [account.uid]},
+        )
+    ]
 
 
-def test_the_unlink_task_removes_the_managed_roles(guild):
+def test_the_unlink_sync_removes_the_managed_roles(guild, outbox_worker):
     account = guild.linked_member("leaving", roles=["Top 10", "VIP"], rank=1)
     uid, user_id = account.uid, account.user_id
     account.delete()
 
+    # As a message queued before the outbox would: written to the outbox, delivered from there.
     tasks.sync_roles_for_users([user_id], "unlink", [uid])
+    outbox_worker.run()
 
     assert guild.role_names_of(uid) == {"VIP"}
     assert len(guild.fake.requests_to("DELETE", MEMBER_ROLES)) == 1
@@ -213,17 +226,44 @@ def test_a_queued_run_waits_for_the_running_one_instead_of_being_dropped(guild):
     assert run.status == "queued"
 
 
-def test_unlinking_through_the_accounts_service_removes_the_managed_roles(
-    guild, monkeypatch, django_capture_on_commit_callbacks
-):
+def test_a_queued_run_in_the_outbox_waits_for_the_running_one_then_runs(guild, outbox_worker):
+    guild.linked_member("alice", rank=5)
+    run = services.queue_run(trigger="api", source=AuditEvent.Source.API)
+    [entry] = outbox_worker.entries("rolesync.run")
+    with single_flight(tasks.ROLE_SYNC_LOCK, ttl_seconds=60):
+        assert outbox.deliver(entry.pk) == "pending"
+    entry.refresh_from_db()
+    assert "Another role sync is running" in entry.last_error
+    run.refresh_from_db()
+    assert run.status == "queued"
+
+    outbox_worker.drain()
+    run.refresh_from_db()
+    assert run.status == "succeeded"
+
+
+def test_a_run_whose_worker_died_is_finished_by_a_follow_up_run(guild, outbox_worker):
+    alice = guild.linked_member("alice", rank=5)
+    run = services.queue_run(trigger="api", source=AuditEvent.Source.API)
+    # The first worker started it, then died: the run still reads "running".
+    RoleSyncRun.objects.filter(pk=run.pk).update(status="running")
+
+    outbox_worker.run()
+
+    run.refresh_from_db()
+    follow_up = RoleSyncRun.objects.exclude(pk=run.pk).get()
+    assert run.status == "interrupted"
+    assert (follow_up.trigger, follow_up.status) == ("api", "succeeded")
+    assert guild.role_names_of(alice.uid) == {"Top 10"}
+
+
+def test_unlinking_through_the_accounts_service_removes_the_managed_roles(guild, outbox_worker):
     account = guild.linked_member("leaving", roles=["Top 10", "VIP"], rank=1)
     account.user.set_password("pw-123456789")
     account.user.save()
-    # The worker, run inline: what the queued task would do.
-    monkeypatch.setattr(tasks.sync_roles_for_users, "delay", lambda *args: tasks.sync_roles_for_users(*args))
 
-    with django_capture_on_commit_callbacks(execute=True):
-        unlink_discord(user=account.user, actor=account.user, source=AuditEvent.Source.WEB)
+    unlink_discord(user=account.user, actor=account.user, source=AuditEvent.Source.WEB)
+    outbox_worker.run()
 
     assert guild.role_names_of(account.uid) == {"VIP"}
     assert RoleSyncRun.objects.get().trigger == "unlink"

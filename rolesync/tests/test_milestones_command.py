@@ -46,11 +46,9 @@ CONFIG = {
 }
 
 
-@pytest.fixture(autouse=True)
-def no_sync_queued(monkeypatch):
-    calls = []
-    monkeypatch.setattr("rolesync.tasks.sync_roles.delay", lambda **kwargs: calls.append(kwargs))
-    return calls
+@pytest.fixture
+def no_sync_queued(requested_syncs):
+    return lambda: [payload for _, payload in requested_syncs()]
 
 
 def write(tmp_path, data, name="milestones.json"):
@@ -88,7 +86,7 @@ def test_import_replaces_the_whole_configuration_and_queues_one_sync(
         ("Score", "Weekly 50", "222222222222222222", "week", None, 50),
     ]
     assert AuditEvent.objects.filter(action="role_sync.milestones_imported", source="cli").count() == 1
-    assert no_sync_queued == [{"trigger": "milestone_change"}]
+    assert no_sync_queued() == [{"trigger": "milestone_change"}]
 
 
 def test_export_then_import_round_trips(tmp_path):

@@ -11,11 +11,11 @@ from django.core.management.base import BaseCommand, CommandError
 
 from dealscale.errors import DomainError
 from discord_rest.client import DiscordClient, DiscordError
-from discordbot import embeds
+from discordbot import embeds, limits
 from discordbot.services import find_text_channel_id, post_announcement
 
-MAX_CONTENT = 2000
-MAX_DESCRIPTION = 4096
+# Bad input, like runbot's missing token: nothing was sent.
+EXIT_BAD_INPUT = 2
 
 
 class Command(BaseCommand):
@@ -38,11 +38,9 @@ class Command(BaseCommand):
         if not channel:
             raise CommandError("Pass --channel, or set DISCORD_ANNOUNCEMENTS_CHANNEL_ID.")
         text = text.strip()
-        if not text:
-            raise CommandError("The message is empty.")
-        limit = MAX_DESCRIPTION if embed else MAX_CONTENT
-        if len(text) > limit:
-            raise CommandError(f"The message is {len(text)} characters; Discord allows {limit} here.")
+        refusal = announcement_refusal(text=text, title=title, embed=embed)
+        if refusal:
+            raise CommandError(f"{refusal} Nothing was sent.", returncode=EXIT_BAD_INPUT)
         if embed:
             notice = embeds.announcement(title=title, text=text).to_dict()
             body = {"embeds": [notice]}
@@ -77,3 +75,33 @@ class Command(BaseCommand):
         except DiscordError as error:
             raise CommandError(f"Discord refused the message: {error}") from error
         self.stdout.write(self.style.SUCCESS(f"Posted to channel {channel_id} (message {message['id']})."))
+
+
+def announcement_refusal(*, text: str, title: str, embed: bool) -> str | None:
+    """Why Discord would refuse this announcement (see discordbot.limits), or None.
+
+    An announcement is refused rather than cut: its author should choose what to drop. With --embed the
+    title (prefix included) and the description are checked; their sum with the footer stays far below
+    Discord's 6000-character total, so that one cannot be reached.
+    """
+    if not text:
+        return "The message is empty."
+    if not embed:
+        if limits.length(text) > limits.CONTENT:
+            return (
+                f"The message is {limits.length(text)} characters; Discord allows {limits.CONTENT} "
+                "in a message (use --embed for up to 4096)."
+            )
+        return None
+    if limits.length(text) > limits.EMBED_DESCRIPTION:
+        return (
+            f"The message is {limits.length(text)} characters; Discord allows "
+            f"{limits.EMBED_DESCRIPTION} in an embed."
+        )
+    title_room = limits.EMBED_TITLE - limits.length(embeds.ANNOUNCEMENT_TITLE_PREFIX)
+    if limits.length(title) > title_room:
+        return (
+            f"The title is {limits.length(title)} characters; Discord allows {title_room} here "
+            f"({limits.EMBED_TITLE} with the {embeds.ANNOUNCEMENT_TITLE_PREFIX.strip()} prefix)."
+        )
+    return None

@@ -33,14 +33,14 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        operator = getpass.getuser()
-        report = run_preflight(fix_commands=options["fix_commands"], operator=operator)
+        actor = getpass.getuser()
+        report = run_preflight(fix_commands=options["fix_commands"], actor=actor)
         try:
             record_preflight_run(
                 ran_at=report.ran_at,
                 results=[result.as_dict() for result in report.results],
                 fixed_commands=report.fixed_commands,
-                operator=operator,
+                actor=actor,
             )
         except DatabaseError as error:
             # The checklist already says what is wrong with the database; the run is still printed.
