@@ -8,7 +8,8 @@ Prints one JSON line with its addresses, then obeys JSON lines on stdin, answeri
   random members at that rate, in the background, each to the one session whose shard owns it (guild
   interactions: (guild_id >> 22) % shard count, as Discord routes them; the fake itself would send
   every dispatch to every session);
-- {"cmd": "stats"}: what Discord saw (below); {"cmd": "stop"}: exit.
+- {"cmd": "stats"}: what Discord saw (below), and each command's time from its dispatch to its answer (the
+  interaction callback, or after a deferral the edit of the original response); {"cmd": "stop"}: exit.
 
 Discord's global limit is per bot token and counts every request except interaction callbacks and
 webhooks (the routes the sandbox marks `global_exempt`); the fake answers 429 past `global_limit`
@@ -33,6 +34,8 @@ from discord_sandbox.routes import ROUTES  # noqa: E402
 
 EXEMPT = {spec.template for spec in ROUTES if spec.global_exempt}
 CALLBACK = "/interactions/{interaction_id}/{interaction_token}/callback"
+WEBHOOK = "/webhooks/{webhook_id}/{webhook_token}"
+DEFERRED = 5
 # A second guild, on the other shard of two: (id >> 22) % 2 differs from GUILD_ID's.
 SECOND_GUILD_ID = str(int(GUILD_ID) + (1 << 22))
 
@@ -106,23 +109,31 @@ class Sandbox:
         bot = f"Bot {BOT_TOKEN}"
         per_second: Counter[int] = Counter()
         routes: Counter[str] = Counter()
-        callbacks: dict[str, tuple[float, int]] = {}
+        callbacks: dict[str, tuple[float, int]] = {}  # token -> (time, callback type)
+        followups: dict[str, float] = {}  # token -> time of the first answer through the webhook
         for request in requests:
             routes[f"{request.method} {request.route} {request.status}"] += 1
             if request.route == CALLBACK:
                 token = request.path.rsplit("/", 2)[-2]
-                callbacks.setdefault(token, (request.time, request.status or 0))
+                callbacks.setdefault(token, (request.time, (request.json or {}).get("type", 0)))
+            elif request.route.startswith(WEBHOOK) and request.method in ("POST", "PATCH"):
+                followups.setdefault(
+                    request.path.split("/")[-1 if request.route == WEBHOOK else -3], request.time
+                )
             elif request.route not in EXEMPT and request.headers.get("Authorization") == bot:
                 per_second[int(request.time)] += 1
-        latencies, answered_twice, unanswered = [], 0, 0
+        latencies, acknowledged, answered_twice, unanswered = [], [], 0, 0
         by_shard: Counter[int] = Counter()
         for token, pushed_at, shard in self.pushed:
             found = callbacks.get(token)
-            if found is None:
+            # A deferred callback (type 5) only acknowledges: the answer is the edit that follows it.
+            answered_at = followups.get(token) if found and found[1] == DEFERRED else (found or (None,))[0]
+            if answered_at is None:
                 unanswered += 1
                 continue
             by_shard[shard] += 1
-            latencies.append(found[0] - pushed_at)
+            latencies.append(answered_at - pushed_at)
+            acknowledged.append(found[0] - pushed_at)
         answered_twice = sum(
             1
             for request in requests
@@ -140,6 +151,7 @@ class Sandbox:
                 "unanswered": unanswered,
                 "refused_callbacks": answered_twice,
                 "latencies": latencies,
+                "acknowledged": acknowledged,
             },
         }
 

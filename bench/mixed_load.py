@@ -424,10 +424,11 @@ def single(args, data_dir: Path, log_dir: Path, keys, seeded) -> dict:
         processes.stop_all()
     checks = correctness(paced, approved_before=approved_before)
     checks["server_errors"] += sum(e["server_errors"] for e in capacity["endpoints"].values())
-    # No worker in this configuration: the side effects it queued are dropped, not left to the next one.
+    # No worker in this configuration: the side effects it wrote down are dropped, not left to the next one.
+    from dealscale.models import OutboxEntry
     from dealscale.redis_client import get_redis
 
-    checks["tasks_left_queued"] = get_redis().llen("celery")
+    checks["side_effects_left_undelivered"] = OutboxEntry.objects.exclude(status="delivered").delete()[0]
     get_redis().delete("celery")
     return {"capacity": capacity, "steady": paced, "checks": checks, "load_average": loads}
 
@@ -477,7 +478,8 @@ def scale_out(args, data_dir: Path, log_dir: Path, keys, seeded, pending_ids: li
         env = web_env(prometheus, discord)
         for port in PORTS:
             start_gunicorn(processes, port, env)
-        worker_env = {**env, "DJANGO_SETTINGS_MODULE": "dealscale.settings"}
+        # The bench settings (sandbox check silenced) for every process; gunicorn finds them by --pythonpath.
+        worker_env = {**env, "PYTHONPATH": f"{BENCH_DIR}:{common.ROOT}"}
         for n in (1, 2):
             processes.start(
                 f"celery-{n}",
@@ -497,6 +499,19 @@ def scale_out(args, data_dir: Path, log_dir: Path, keys, seeded, pending_ids: li
                 ],
                 worker_env,
             )
+        # Beat runs the outbox relay (and the leaderboard's recalculation), as in production.
+        processes.start(
+            "celery-beat",
+            [
+                str(Path(sys.executable).with_name("celery")),
+                "-A",
+                "dealscale",
+                "beat",
+                "--loglevel",
+                "WARNING",
+            ],
+            worker_env,
+        )
         for shard in (0, 1):
             processes.start(
                 f"bot-shard-{shard}",
@@ -550,6 +565,11 @@ def scale_out(args, data_dir: Path, log_dir: Path, keys, seeded, pending_ids: li
     checks["server_errors"] += sum(e["server_errors"] for e in capacity["endpoints"].values())
     checks["queue_drained_seconds"] = drained
     checks["moderation_posts_queued"] = len(pending_ids)
+    from django.db.models import Count
+
+    from dealscale.models import OutboxEntry
+
+    checks["outbox"] = dict(OutboxEntry.objects.values_list("status").annotate(n=Count("id")).order_by())
     checks["discord"] = discord_summary(
         discord_stats, approved=checks["approved_in_run"], seconds=args.seconds
     )
@@ -583,23 +603,29 @@ def discord_summary(stats: dict, *, approved: int, seconds: int) -> dict:
             "p95": percentile(latencies, 0.95) if latencies else None,
             "p99": percentile(latencies, 0.99) if latencies else None,
             "rps": len(latencies) / seconds,
+            "acknowledged_p95": percentile(sorted(s * 1000 for s in interactions["acknowledged"]), 0.95)
+            if interactions["acknowledged"]
+            else None,
         },
     }
 
 
 def drain_queue(*, timeout: float, quiet_seconds: float = 5.0) -> float | None:
-    """Seconds until the workers emptied the broker's queue, or None when they did not within `timeout`.
+    """Seconds until the workers emptied the broker's queue and delivered the outbox, or None when they
+    did not within `timeout`.
 
     Empty for `quiet_seconds` in a row: a task taken from the queue is still running for a moment (and
     a retried one comes back), so one empty look is not the end.
     """
+    from dealscale.models import OutboxEntry
     from dealscale.redis_client import get_redis
 
     redis = get_redis()
     started = time.monotonic()
     empty_since = None
     while time.monotonic() - started < timeout:
-        if redis.llen("celery") == 0 and not redis.hlen("unacked"):
+        undelivered = OutboxEntry.objects.filter(status__in=["pending", "delivering"]).exists()
+        if redis.llen("celery") == 0 and not redis.hlen("unacked") and not undelivered:
             empty_since = empty_since or time.monotonic()
             if time.monotonic() - empty_since >= quiet_seconds:
                 return empty_since - started

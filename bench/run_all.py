@@ -198,7 +198,7 @@ def rows_from_mixed(mixed: dict) -> list[dict]:
         if bot and bot["p50"] is not None:
             rows.append(
                 row(
-                    f"{label} bot commands (gateway to callback)",
+                    f"{label} bot commands (dispatch to answer)",
                     p50=bot["p50"],
                     p95=bot["p95"],
                     p99=bot["p99"],
