@@ -86,9 +86,9 @@ def test_a_process_that_never_imported_a_tasks_module_still_queues_its_task_by_n
     script = (
         "import django; django.setup()\n"
         "import sys\n"
-        "assert 'rolesync.tasks' not in sys.modules\n"
+        "assert 'credits.tasks' not in sys.modules\n"
         "from dealscale.queueing import _task_named\n"
-        "print(_task_named('discordbot.tasks.sync_roles').name)\n"
+        "print(_task_named('credits.tasks.check_ledger').name)\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", script],
@@ -100,4 +100,4 @@ def test_a_process_that_never_imported_a_tasks_module_still_queues_its_task_by_n
     )
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().splitlines()[-1] == "discordbot.tasks.sync_roles"
+    assert result.stdout.strip().splitlines()[-1] == "credits.tasks.check_ledger"

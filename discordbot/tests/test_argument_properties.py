@@ -214,6 +214,8 @@ def test_leaderboard_refuses_any_period_or_limit_outside_its_choices_and_passes_
     with (
         patch("discordbot.cogs.leaderboard.leaderboard_page") as page,
         patch("discordbot.cogs.leaderboard.embeds.leaderboard"),
+        # Answering goes through the interaction's acknowledgement record; only the parsing is under test.
+        patch("discordbot.cogs.leaderboard.reply", new_callable=AsyncMock),
     ):
         command = LeaderboardCog.leaderboard.callback(MagicMock(), interaction, period=period, limit=limit)
         if valid:
