@@ -611,21 +611,18 @@ def discord_summary(stats: dict, *, approved: int, seconds: int) -> dict:
 
 
 def drain_queue(*, timeout: float, quiet_seconds: float = 5.0) -> float | None:
-    """Seconds until the workers emptied the broker's queue and delivered the outbox, or None when they
-    did not within `timeout`.
+    """Seconds until the workers delivered every outbox entry, or None when they did not within `timeout`.
 
-    Empty for `quiet_seconds` in a row: a task taken from the queue is still running for a moment (and
-    a retried one comes back), so one empty look is not the end.
+    Nothing due for `quiet_seconds` in a row: an entry being retried comes back, so one look is not the end.
     """
     from dealscale.models import OutboxEntry
-    from dealscale.redis_client import get_redis
 
-    redis = get_redis()
     started = time.monotonic()
     empty_since = None
     while time.monotonic() - started < timeout:
-        undelivered = OutboxEntry.objects.filter(status__in=["pending", "delivering"]).exists()
-        if redis.llen("celery") == 0 and not redis.hlen("unacked") and not undelivered:
+        # The outbox, not the broker's queue: beat keeps queueing its periodic tasks, and every side effect
+        # is an outbox entry first.
+        if not OutboxEntry.objects.filter(status__in=["pending", "delivering"]).exists():
             empty_since = empty_since or time.monotonic()
             if time.monotonic() - empty_since >= quiet_seconds:
                 return empty_since - started
