@@ -216,6 +216,9 @@ def test_leaderboard_refuses_any_period_or_limit_outside_its_choices_and_passes_
         patch("discordbot.cogs.leaderboard.embeds.leaderboard"),
         # Answering goes through the interaction's acknowledgement record; only the parsing is under test.
         patch("discordbot.cogs.leaderboard.reply", new_callable=AsyncMock),
+        # No database here: a connection another test left open would trip pytest-django's blocker in
+        # close_old_connections(), so the selector is awaited directly.
+        patch("discordbot.cogs.leaderboard.database_sync_to_async", lambda fn: AsyncMock(side_effect=fn)),
     ):
         command = LeaderboardCog.leaderboard.callback(MagicMock(), interaction, period=period, limit=limit)
         if valid:
