@@ -1,6 +1,9 @@
 """Reads of the accounts app."""
 
 import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -274,3 +277,52 @@ def oauth_state_problems() -> list[str]:
     if settings.SOCIALACCOUNT_LOGIN_ON_GET:
         problems.append("SOCIALACCOUNT_LOGIN_ON_GET is on, so a plain link can start a Discord login")
     return problems
+
+
+@dataclass(frozen=True)
+class DiscordGrant:
+    """A member's Discord link as seen by a feature that acts with the member's own token."""
+
+    user_id: int
+    discord_id: str
+    linked_at: datetime
+    display_name: str
+
+
+def discord_links_granting(scope: str, *, user_ids: Iterable[int] | None = None) -> list[DiscordGrant]:
+    """Active members whose Discord link holds a usable grant of `scope` (not waiting for a relink).
+
+    Reads plain columns only: no token is decrypted.
+    """
+    accounts = _links_granting(scope)
+    if user_ids is not None:
+        accounts = accounts.filter(user_id__in=list(user_ids))
+    rows = accounts.values_list("user_id", "uid", "date_joined", "user__display_name", "user__username")
+    return [
+        DiscordGrant(user_id=user_id, discord_id=uid, linked_at=joined, display_name=display or username)
+        for user_id, uid, joined, display, username in rows
+    ]
+
+
+def discord_links_granting_count(scope: str) -> int:
+    return _links_granting(scope).count()
+
+
+def _links_granting(scope: str):
+    return SocialAccount.objects.filter(
+        provider="discord",
+        user__is_active=True,
+        discord_token__needs_relink=False,
+        # Scopes are space-separated words: match a whole word only.
+        discord_token__scope__regex=rf"(^| ){re.escape(scope)}( |$)",
+    )
+
+
+def granted_discord_scopes(user) -> set[str] | None:
+    """The scopes of the member's stored Discord grant, or None when Discord is not linked."""
+    scope = (
+        DiscordToken.objects.filter(social_account__user=user, social_account__provider="discord")
+        .values_list("scope", flat=True)
+        .first()
+    )
+    return None if scope is None else set(scope.split())

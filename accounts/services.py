@@ -21,7 +21,7 @@ from accounts.errors import (
 from accounts.models import APIToken, AuditEvent, DiscordToken, OAuthAttempt, User
 from accounts.oauth_failures import describe_failure
 from accounts.selectors import privileges_of
-from accounts.signals import discord_linked, discord_unlinked
+from accounts.signals import discord_linked, discord_unlinked, discord_unlinking
 from discord_rest.client import DiscordClient, DiscordError, DiscordServerError, DiscordUnauthorized
 
 logger = structlog.get_logger(__name__)
@@ -137,8 +137,9 @@ def store_discord_tokens(*, social_account: SocialAccount, token: SocialToken) -
     defaults = {
         "access_token_encrypted": token.token,
         "expires_at": token.expires_at,
-        # allauth's SocialToken carries no scope; the granted scopes are the configured ones.
-        "scope": " ".join(social_account.get_provider().get_scope()),
+        # The scopes Discord granted (the token answer's `scope`, kept by the provider's adapter), else
+        # the configured ones: allauth's SocialToken has no scope field.
+        "scope": getattr(token, "granted_scope", "") or " ".join(social_account.get_provider().get_scope()),
         "needs_relink": False,
     }
     # Discord sends a refresh token with every grant; keep the stored one if a response had none.
@@ -180,8 +181,11 @@ def unlink_discord(*, user: User, actor: User, source: str, ip_address: str | No
         raise UnlinkWouldLockOut(
             "Set a password first: without Discord and without a password you could not sign in again."
         )
-    revoked = _revoke_at_discord(account)
     discord_id = account.uid
+    for receiver, outcome in discord_unlinking.send_robust(sender=User, user=user, discord_id=discord_id):
+        if isinstance(outcome, Exception):
+            logger.warning("discord_unlinking_listener_failed", receiver=repr(receiver), error=repr(outcome))
+    revoked = _revoke_at_discord(account)
     with transaction.atomic():
         account.delete()
         record_audit_event(
@@ -300,6 +304,17 @@ def _is_refused_grant(error) -> bool:
     if error.error == "invalid_grant":
         return True
     return isinstance(error, DiscordUnauthorized) and error.error != "invalid_client"
+
+
+def mark_relink_required(*, user: User, reason: str) -> bool:
+    """Discord refused the member's access token on a call (401): the grant is gone, the member must link
+    again (the profile's banner says so). Returns whether a stored token was marked."""
+    marked = DiscordToken.objects.filter(
+        social_account__user=user, social_account__provider="discord", needs_relink=False
+    ).update(needs_relink=True, refresh_uncertain_since=None, updated_at=timezone.now())
+    if marked:
+        logger.warning("discord_relink_required", user_id=user.pk, reason=reason)
+    return bool(marked)
 
 
 def rotate_token_encryption(*, actor: User | str, source: str = AuditEvent.Source.CLI) -> int:

@@ -1,5 +1,6 @@
 """Reads of the credits app: balances, requests, the moderation queue and the ledger check."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -165,3 +166,17 @@ def credit_decisions_per_bucket(
         decided=Count("id"),
         approved=Count("id", filter=Q(status=CreditRequest.Status.APPROVED)),
     )
+
+
+def credits_earned_by_user(*, user_ids: Iterable[int] | None = None) -> dict[int, int]:
+    """Credits granted in total (approved requests' grants; spending and corrections aside), by user id;
+    members with none are absent."""
+    grants = LedgerEntry.objects.filter(kind=LedgerEntry.Kind.GRANT)
+    if user_ids is not None:
+        grants = grants.filter(user_id__in=list(user_ids))
+    return dict(grants.values("user_id").annotate(total=Sum("amount")).values_list("user_id", "total"))
+
+
+def requester_id(credit_request_id: int) -> int | None:
+    """The id of the member who filed the request, or None if there is no such request."""
+    return CreditRequest.objects.filter(pk=credit_request_id).values_list("user_id", flat=True).first()

@@ -31,6 +31,12 @@ PERIODIC_SCHEDULES = [
         expire_seconds=240,
     ),
     PeriodicSchedule(
+        name="linked-roles-push",
+        task="linkedroles.tasks.push_role_connections",
+        every_seconds=300,
+        expire_seconds=240,
+    ),
+    PeriodicSchedule(
         name="alerts-evaluate",
         task="dealscale.tasks.evaluate_alerts",
         every_seconds=60,

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "credits",
     "discordbot",
     "rolesync",
+    "linkedroles",
     "portal",
     "ops",
 ]
@@ -308,6 +309,12 @@ OAUTH_FAILURE_WINDOW_SECONDS = env.int("OAUTH_FAILURE_WINDOW_SECONDS", default=3
 OAUTH_FAILURE_THRESHOLD = env.int("OAUTH_FAILURE_THRESHOLD", default=5)
 HEALTH_CHECK_TIMEOUT_SECONDS = env.float("HEALTH_CHECK_TIMEOUT_SECONDS", default=1.0)
 
+# --- Discord Linked Roles (linkedroles; docs/linked_roles.md) ----------------------
+# Off pauses every push of members' role connections (the kill switch pauses them too).
+LINKED_ROLES_ENABLED = env.bool("LINKED_ROLES_ENABLED", default=True)
+# One delivery pushes at most this many members, then hands the rest to a fresh delivery.
+LINKED_ROLES_PUSH_BATCH = env.int("LINKED_ROLES_PUSH_BATCH", default=500)
+
 # --- Discord role sync (rolesync) ------------------------------------------------
 # Off pauses every role sync run (scheduled, targeted, API); runs are recorded as "paused".
 ROLE_SYNC_ENABLED = env.bool("ROLE_SYNC_ENABLED", default=True)
@@ -349,7 +356,8 @@ SOCIALACCOUNT_PROVIDERS = {
     "discord": {
         # accounts.discord_provider derives every Discord URL from DISCORD_API_BASE_URL.
         "provider_class": "accounts.discord_provider.provider.DealScaleDiscordProvider",
-        "SCOPE": ["identify", "email"],
+        # role_connections.write: Linked Roles (linkedroles/); members may link without it (docs/linked_roles.md).
+        "SCOPE": ["identify", "email", "role_connections.write"],
         # The OAuth app comes from the environment: no SocialApp row to create in the admin.
         "APPS": (
             [{"client_id": DISCORD_CLIENT_ID, "secret": DISCORD_CLIENT_SECRET, "key": ""}]

@@ -28,6 +28,7 @@ urlpatterns = [
     path("", include("portal.urls")),
     path("", include("credits.urls")),
     path("", include("leaderboard.urls")),
+    path("", include("linkedroles.urls")),
     # Last: any other /api/ path (a typo, a malformed id) answers the API's JSON 404, never a page.
     re_path(r"^api/", api.api_not_found),
 ]

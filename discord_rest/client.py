@@ -391,6 +391,39 @@ class DiscordClient:
         """The registered commands (global, or of one guild)."""
         return self.request("GET", self._commands_path(application_id, guild_id))
 
+    # --- Linked Roles: the app's metadata schema (bot token), each member's connection (their token) ---
+    def get_role_connection_metadata(self, application_id: str) -> list[dict]:
+        """The role-connection metadata records registered for the application."""
+        return self.request("GET", f"/applications/{application_id}/role-connections/metadata")
+
+    def put_role_connection_metadata(self, application_id: str, records: list[dict]) -> list[dict]:
+        """Replace the application's metadata records (at most five); returns them as Discord stored them."""
+        return self.request("PUT", f"/applications/{application_id}/role-connections/metadata", json=records)
+
+    def put_user_role_connection(
+        self,
+        application_id: str,
+        *,
+        access_token: str,
+        platform_name: str | None,
+        platform_username: str | None,
+        metadata: Mapping[str, str],
+    ) -> dict:
+        """Set the member's role connection for the application (replaces it: a PUT is safe to repeat).
+
+        Needs a user access token with the ``role_connections.write`` scope; per-token rate-limit buckets."""
+        return self.request(
+            "PUT",
+            f"/users/@me/applications/{application_id}/role-connection",
+            auth="bearer",
+            bearer_token=access_token,
+            json={
+                "platform_name": platform_name,
+                "platform_username": platform_username,
+                "metadata": dict(metadata),
+            },
+        )
+
     # --- OAuth2 (form-encoded: Discord's token endpoints refuse JSON) --------------------------------
     def exchange_code(self, *, code: str, redirect_uri: str, code_verifier: str | None = None) -> dict:
         """Trade an authorization code for tokens; DiscordError with ``error == "invalid_grant"`` on a bad code.

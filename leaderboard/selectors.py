@@ -262,3 +262,17 @@ def active_service_keys_readable() -> dict[str, bool]:
         else:
             readable[name] = True
     return readable
+
+
+def standings_by_user(period: str, *, user_ids: Iterable[int] | None = None) -> dict[int, tuple[int, int]]:
+    """(rank, score) of every member in the live generation of `period` (or of `user_ids` only), by user id.
+
+    One query over the snapshot's primary key; members without a score in the period are absent.
+    """
+    generation = live_generation(period)
+    if generation is None:
+        return {}
+    rows = LeaderboardSnapshot.objects.filter(generation_id=generation.pk)
+    if user_ids is not None:
+        rows = rows.filter(user_id__in=list(user_ids))
+    return {user_id: (rank, score) for user_id, rank, score in rows.values_list("user_id", "rank", "score")}

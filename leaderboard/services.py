@@ -18,6 +18,7 @@ from leaderboard import page_cache, ranking, selectors
 from leaderboard.errors import InvalidAdjustment, InvalidEvents, ServiceKeyNameTaken, ServiceKeyNotFound
 from leaderboard.models import LedgerState, ScoreEvent, ServiceKey, SnapshotGeneration
 from leaderboard.periods import Period, period_start
+from leaderboard.signals import leaderboard_recalculated
 from leaderboard.signing import encrypt_secret
 
 logger = structlog.get_logger(__name__)
@@ -218,6 +219,9 @@ def recalculate_leaderboard(*, force: bool = False) -> list[PeriodOutcome]:
         "leaderboard_recalculated",
         periods={o.period: ("skipped" if o.skipped else round(o.seconds, 3)) for o in outcomes},
     )
+    published = {o.period: o.generation_id for o in outcomes if not o.skipped}
+    if published:
+        leaderboard_recalculated.send(sender=SnapshotGeneration, generations=published)
     return outcomes
 
 

@@ -22,6 +22,7 @@ from accounts.selectors import oauth_attempt_counts
 from credits.selectors import pending_request_count
 from dealscale.redis_client import get_redis
 from discordbot.selectors import command_counts_by_outcome, heartbeat_is_fresh, latest_heartbeat
+from linkedroles.selectors import linked_roles_summary
 from ops.models import AlertIncident
 from ops.rules import RULES
 from rolesync.selectors import last_finished_run, run_counts_by_status
@@ -62,6 +63,7 @@ class DealScaleCollector:
         yield from self._commands(now)
         yield from self._oauth(now)
         yield from self._role_sync(now)
+        yield from self._linked_roles()
         yield from self._tasks()
         yield from self._alerts()
         pending = GaugeMetricFamily(
@@ -149,6 +151,29 @@ class DealScaleCollector:
         for result in ("planned", "applied", "failed", "skipped"):
             changes.add_metric([result], getattr(last, result))
         yield changes
+
+    def _linked_roles(self):
+        summary = linked_roles_summary()
+        members = GaugeMetricFamily(
+            "dealscale_linked_roles_members",
+            "Members by Linked Roles state: granted the scope, pushed to Discord, last push failing.",
+            labels=["state"],
+        )
+        for state in ("granted", "pushed", "failing"):
+            members.add_metric([state], getattr(summary, state))
+        yield members
+        paused = GaugeMetricFamily(
+            "dealscale_linked_roles_paused", "1 while role-connection pushes are paused."
+        )
+        paused.add_metric([], int(summary.paused))
+        yield paused
+        if summary.last_pushed_at is not None:
+            last = GaugeMetricFamily(
+                "dealscale_linked_roles_last_push_timestamp_seconds",
+                "When a member's role connection was last pushed (Unix time).",
+            )
+            last.add_metric([], summary.last_pushed_at.timestamp())
+            yield last
 
     def _tasks(self):
         counter = CounterMetricFamily(

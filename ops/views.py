@@ -10,6 +10,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from linkedroles.selectors import linked_roles_summary
 from ops import dashboard
 from ops.charts import sparkline
 from ops.health import run_checks
@@ -56,6 +57,7 @@ def discord_health_dashboard(request):
         "healthy": all(checks.values()),
         "open_incidents": AlertIncident.objects.filter(resolved_at__isnull=True),
         "preflight": latest_preflight_run(),
+        "linked_roles": linked_roles_summary(),
     }
     return TemplateResponse(request, "admin/ops/discord_health.html", context)
 

@@ -14,6 +14,7 @@ from credits.selectors import balance_for, pending_requests_for
 from dealscale.errors import DomainError
 from dealscale.messages import add_message_for_error
 from leaderboard.selectors import entry_for
+from linkedroles.selectors import show_consent_prompt
 
 
 def home(request):
@@ -31,6 +32,7 @@ def _profile_context(request, **extra) -> dict:
         "rank": entry_for(user, period="all"),
         "api_tokens": selectors.api_tokens_for(user),
         "token_form": APITokenForm(),
+        "linked_roles_prompt": show_consent_prompt(user),
     }
     context.update(extra)
     return context

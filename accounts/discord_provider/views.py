@@ -59,6 +59,12 @@ class DealScaleDiscordOAuth2Adapter(DiscordOAuth2Adapter):
         self.did_fetch_access_token = True
         return data
 
+    def parse_token(self, data):
+        token = super().parse_token(data)
+        # Which scopes the member granted (Discord's token answer); stored with the tokens by the receivers.
+        token.granted_scope = data.get("scope", "") if isinstance(data, dict) else ""
+        return token
+
     def complete_login(self, request, app, token, **kwargs):
         """The login of the Discord user behind `token`; allauth's reads the profile whatever its status
         (a 429 or 401 body became KeyError 'id', a 500). Raises DiscordCallbackFailed."""
