@@ -689,12 +689,14 @@ class FakeDiscordState:
             return None if connection is None else {**connection, "metadata": dict(connection["metadata"])}
 
     def store_role_connection(self, user_id: str, connection: dict) -> None:
+        """Replace the user's role connection (a validated PUT) and count the PUT."""
         with self.lock:
             user_id = str(user_id)
             self.role_connections[user_id] = connection
             self.role_connection_puts[user_id] = self.role_connection_puts.get(user_id, 0) + 1
 
     def delete_role_connection(self, user_id: str) -> None:
+        """Forget the user's role connection; GET then answers an empty one."""
         with self.lock:
             self.role_connections.pop(str(user_id), None)
 

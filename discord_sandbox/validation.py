@@ -466,7 +466,7 @@ def _metadata_record(errors: FormErrors, record: dict, path: Path) -> None:
     kind = record.get("type")
     if kind is None:
         errors.add(path + ("type",), "BASE_TYPE_REQUIRED", "This field is required")
-    elif isinstance(kind, bool) or kind not in METADATA_TYPES:
+    elif not isinstance(kind, int) or isinstance(kind, bool) or kind not in METADATA_TYPES:
         choices = ", ".join(str(choice) for choice in METADATA_TYPES)
         errors.add(path + ("type",), "BASE_TYPE_CHOICES", f"Value must be one of ({choices}).")
     key = record.get("key")

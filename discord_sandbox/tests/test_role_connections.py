@@ -112,6 +112,7 @@ def test_the_metadata_records_at_the_documented_limits_are_stored(api):
         ([record(type=0)], (0, "type"), *NOT_A_TYPE),
         ([record(type=9)], (0, "type"), *NOT_A_TYPE),
         ([record(type="2")], (0, "type"), *NOT_A_TYPE),
+        ([record(type=2.5)], (0, "type"), *NOT_A_TYPE),
         ([record(type=True)], (0, "type"), *NOT_A_TYPE),
         ([{"key": "credits", "name": "Credits", "description": "d"}], (0, "type"), *REQUIRED),
         ([record(key="Credits")], (0, "key"), *REGEX),
