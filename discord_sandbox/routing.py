@@ -119,6 +119,9 @@ class RouteSpec:
     handler: Handler
     auth: str  # "bot", "bot_or_bearer", "bearer", "client" (OAuth client credentials) or "none"
     global_exempt: bool = False  # interaction callbacks and webhooks aren't bound to the global limit
+    # (requests, seconds) per token and major parameter when the test sets no limit of its own; None: the
+    # server's generous default.
+    rate_limit: tuple[int, float] | None = None
 
 
 # Filled by the route modules as they are imported (``discord_sandbox.routes`` imports them all). aiohttp
@@ -127,9 +130,16 @@ class RouteSpec:
 ROUTES: list[RouteSpec] = []
 
 
-def route(method: str, template: str, *, auth: str = "bot", global_exempt: bool = False):
+def route(
+    method: str,
+    template: str,
+    *,
+    auth: str = "bot",
+    global_exempt: bool = False,
+    rate_limit: tuple[int, float] | None = None,
+):
     def register(handler: Handler) -> Handler:
-        ROUTES.append(RouteSpec(method, template, handler, auth, global_exempt))
+        ROUTES.append(RouteSpec(method, template, handler, auth, global_exempt, rate_limit))
         return handler
 
     return register

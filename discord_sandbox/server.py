@@ -49,7 +49,8 @@ from discord_sandbox.state import (
 
 API_PREFIXES = ("/api/v10", "/api")
 # Generous defaults so tests that don't configure limits never wait, while every response still carries
-# real X-RateLimit-* headers for the governor to learn from.
+# real X-RateLimit-* headers for the governor to learn from. A route may declare Discord's own tighter
+# default (``@route(..., rate_limit=...)``); ``state.rate_limits`` overrides either.
 DEFAULT_ROUTE_LIMIT = 100
 DEFAULT_ROUTE_WINDOW = 1.0
 
@@ -252,10 +253,13 @@ class FakeDiscordServer:
                 return answer
 
         with state.lock:
+            limit, window_seconds = spec.rate_limit or (DEFAULT_ROUTE_LIMIT, DEFAULT_ROUTE_WINDOW)
             rule = state.rate_limits.get(key) or RateLimitRule(
-                limit=DEFAULT_ROUTE_LIMIT, window=DEFAULT_ROUTE_WINDOW, bucket=_hash(key)
+                limit=limit, window=window_seconds, bucket=_hash(key)
             )
             now = time.time()
+            # Discord counts a bucket per token as well as per major parameter: two users' bearer tokens
+            # never share a window.
             window_key = (rule.bucket, _major_key(ctx.params) + "|" + auth)
             window = state.bucket_windows.get(window_key)
             if window is None or window.reset_at <= now:

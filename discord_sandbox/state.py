@@ -172,7 +172,8 @@ class FakeDiscordState:
             self.global_commands: list[dict] = []
             self.guild_commands: dict[str, list[dict]] = {}
             self.role_connections: dict[str, dict] = {}  # user id -> role connection
-            self.role_connection_metadata: list[dict] = []
+            self.role_connection_puts: dict[str, int] = {}  # user id -> role connection PUTs stored
+            self.role_connection_metadata: list[dict] = []  # the app's records, as the last PUT stored them
             self.grants: list[OAuthGrant] = []
             self.oauth_deny = False
             self.oauth_consent_user_id: str | None = None
@@ -679,6 +680,25 @@ class FakeDiscordState:
             stored = self.messages.get(message.get("channel_id", ""), {}).get(message.get("id", ""))
             if stored is not None:
                 interaction.message = stored
+
+    # --- linked roles ---------------------------------------------------------------------------
+    def role_connection_of(self, user_id: str) -> dict | None:
+        """The user's role connection with the app (a copy), or None while they have none."""
+        with self.lock:
+            connection = self.role_connections.get(str(user_id))
+            return None if connection is None else {**connection, "metadata": dict(connection["metadata"])}
+
+    def store_role_connection(self, user_id: str, connection: dict) -> None:
+        """Replace the user's role connection (a validated PUT) and count the PUT."""
+        with self.lock:
+            user_id = str(user_id)
+            self.role_connections[user_id] = connection
+            self.role_connection_puts[user_id] = self.role_connection_puts.get(user_id, 0) + 1
+
+    def delete_role_connection(self, user_id: str) -> None:
+        """Forget the user's role connection; GET then answers an empty one."""
+        with self.lock:
+            self.role_connections.pop(str(user_id), None)
 
     # --- OAuth2 ---------------------------------------------------------------------------------
     def authorize(

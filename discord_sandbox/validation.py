@@ -16,12 +16,22 @@ discord/discord-api-docs):
   1 to 5 components);
 - application commands: ``developers/interactions/application-commands.mdx`` (names matching
   ``^[-_\\p{L}\\p{N}\\p{sc=Deva}\\p{sc=Thai}]{1,32}$``, lowercase for CHAT_INPUT commands and every option;
-  descriptions 1-100; 25 options, 25 choices).
+  descriptions 1-100; 25 options, 25 choices);
+- linked roles: ``developers/resources/application-role-connection-metadata.mdx`` (at most 5 metadata records;
+  ``type`` 1-8, ``key`` of ``a-z``, ``0-9`` and ``_``, 1-50 characters, unique; name 1-100, description 1-200)
+  and ``developers/resources/user.mdx`` "Update Current User Application Role Connection" (platform_name up to
+  50, platform_username up to 100, metadata values stringified, up to 100 characters). Where the docs are
+  silent, the OpenAPI spec (``ApplicationRoleConnectionsMetadataItemRequest``,
+  ``UpdateApplicationUserRoleConnectionRequest``): localizations of 1-100 (names) and 1-200 (descriptions)
+  characters or null, at most 5 metadata keys, each value 1-100 characters.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import unicodedata
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -62,6 +72,14 @@ COMMAND_OPTIONS_MAX = 25
 OPTION_CHOICES_MAX = 25
 CHOICE_NAME_MAX = 100
 CHOICE_STRING_VALUE_MAX = 100
+ROLE_CONNECTION_METADATA_MAX = 5
+METADATA_KEY_MAX = 50
+METADATA_NAME_MAX = 100
+METADATA_DESCRIPTION_MAX = 200
+PLATFORM_NAME_MAX = 50
+PLATFORM_USERNAME_MAX = 100
+ROLE_CONNECTION_KEYS_MAX = 5
+METADATA_VALUE_MAX = 100
 
 IS_COMPONENTS_V2 = 1 << 15
 CHAT_INPUT = 1
@@ -74,6 +92,14 @@ STRING_SELECT = 3
 CONTAINERS = frozenset({9, 17})
 INT64 = (-(2**63), 2**63 - 1)
 CALLBACK_TYPES = (1, 4, 5, 6, 7, 8, 9, 10, 12)
+# Application role connection metadata types: INTEGER_LESS_THAN_OR_EQUAL .. INTEGER_NOT_EQUAL,
+# DATETIME_LESS_THAN_OR_EQUAL, DATETIME_GREATER_THAN_OR_EQUAL, BOOLEAN_EQUAL, BOOLEAN_NOT_EQUAL.
+METADATA_TYPES = (1, 2, 3, 4, 5, 6, 7, 8)
+INTEGER_METADATA = frozenset({1, 2, 3, 4})
+DATETIME_METADATA = frozenset({5, 6})
+BOOLEAN_METADATA = frozenset({7, 8})
+METADATA_KEY = re.compile(r"[a-z0-9_]+")
+INTEGER_STRING = re.compile(r"-?[0-9]+")
 
 
 # --- the form errors Discord answers ----------------------------------------------------------------
@@ -408,3 +434,144 @@ def _name_character(character: str) -> bool:
 
 def _description(errors: FormErrors, text: Any, path: Path) -> None:
     _length_between(errors, path, text, 1, COMMAND_DESCRIPTION_MAX)
+
+
+# --- linked roles -----------------------------------------------------------------------------------
+# Discord documents the limits, not every error code: where it names none (a duplicate key, a key the app
+# has not registered, a value of the wrong format) the codes follow the shape of its others.
+def check_role_connection_metadata(records: Any) -> web.Response | None:
+    """The body of a metadata PUT: a list of at most 5 records (null, like an empty list, clears them)."""
+    errors = FormErrors()
+    if records is None:
+        return None
+    if not isinstance(records, list):
+        errors.add((), "BASE_TYPE_ARRAY", "Must be an array.")
+        return errors.response()
+    _max_length(errors, (), records, ROLE_CONNECTION_METADATA_MAX)
+    seen: set[str] = set()
+    for index, record in enumerate(records):
+        if not isinstance(record, dict):
+            errors.add((index,), "DICT_TYPE_CONVERT", "Only dictionaries may be used in a DictType.")
+            continue
+        _metadata_record(errors, record, (index,))
+        key = record.get("key")
+        if isinstance(key, str) and key in seen:
+            errors.add((index, "key"), "DUPLICATE_KEY", "Metadata keys must be unique.")
+        if isinstance(key, str):
+            seen.add(key)
+    return errors.response() if errors else None
+
+
+def _metadata_record(errors: FormErrors, record: dict, path: Path) -> None:
+    kind = record.get("type")
+    if kind is None:
+        errors.add(path + ("type",), "BASE_TYPE_REQUIRED", "This field is required")
+    elif not isinstance(kind, int) or isinstance(kind, bool) or kind not in METADATA_TYPES:
+        choices = ", ".join(str(choice) for choice in METADATA_TYPES)
+        errors.add(path + ("type",), "BASE_TYPE_CHOICES", f"Value must be one of ({choices}).")
+    key = record.get("key")
+    if _string_between(errors, path + ("key",), key, 1, METADATA_KEY_MAX) and not METADATA_KEY.fullmatch(key):
+        errors.add(path + ("key",), "STRING_TYPE_REGEX", "String value did not match validation regex.")
+    _string_between(errors, path + ("name",), record.get("name"), 1, METADATA_NAME_MAX)
+    _string_between(errors, path + ("description",), record.get("description"), 1, METADATA_DESCRIPTION_MAX)
+    for field, limit in (
+        ("name_localizations", METADATA_NAME_MAX),
+        ("description_localizations", METADATA_DESCRIPTION_MAX),
+    ):
+        localizations = record.get(field)
+        if localizations is None:
+            continue
+        if not isinstance(localizations, dict):
+            errors.add(path + (field,), "DICT_TYPE_CONVERT", "Only dictionaries may be used in a DictType.")
+            continue
+        for locale, text in localizations.items():
+            if text is not None:
+                _string_between(errors, path + (field, locale), text, 1, limit)
+
+
+def check_role_connection(body: Any, *, registered: list[dict]) -> web.Response | None:
+    """The body of a user's role connection PUT, its metadata checked against the app's ``registered``
+    records: each key one of theirs, each value in the format of the key's type."""
+    errors = FormErrors()
+    if not isinstance(body, dict):
+        errors.add((), "DICT_TYPE_CONVERT", "Only dictionaries may be used in a DictType.")
+        return errors.response()
+    for field, limit in (("platform_name", PLATFORM_NAME_MAX), ("platform_username", PLATFORM_USERNAME_MAX)):
+        if body.get(field) is not None:
+            _string_between(errors, (field,), body[field], 0, limit)
+    metadata = body.get("metadata")
+    if metadata is None:
+        return errors.response() if errors else None
+    if not isinstance(metadata, dict):
+        errors.add(("metadata",), "DICT_TYPE_CONVERT", "Only dictionaries may be used in a DictType.")
+        return errors.response()
+    if len(metadata) > ROLE_CONNECTION_KEYS_MAX:
+        errors.add(
+            ("metadata",), "BASE_TYPE_MAX_LENGTH", f"Must be {ROLE_CONNECTION_KEYS_MAX} or fewer in length."
+        )
+    types = {record["key"]: record["type"] for record in registered}
+    for key, value in metadata.items():
+        path: Path = ("metadata", key)
+        # discord-api-types (0.37.24, "metadata values can be numbers") types them string | number; a
+        # JSON boolean (a Python int) gets as far as the type's format, which only BOOLEAN_* accept.
+        if not isinstance(value, (str, int, float)):
+            errors.add(path, "BASE_TYPE_STRING", "This field must be a string or a number.")
+            continue
+        if not 1 <= len(metadata_value_string(value)) <= METADATA_VALUE_MAX:
+            errors.add(path, "BASE_TYPE_BAD_LENGTH", f"Must be between 1 and {METADATA_VALUE_MAX} in length.")
+            continue
+        if key not in types:
+            errors.add(path, "METADATA_KEY_UNKNOWN", "Not a metadata key the application has registered.")
+            continue
+        _metadata_value(errors, path, value, types[key])
+    return errors.response() if errors else None
+
+
+def _metadata_value(errors: FormErrors, path: Path, value: Any, kind: int) -> None:
+    shown = value if isinstance(value, str) else json.dumps(value)
+    if kind in INTEGER_METADATA:
+        if isinstance(value, str) and INTEGER_STRING.fullmatch(value):
+            return
+        if isinstance(value, int) and not isinstance(value, bool):
+            return
+        if isinstance(value, float) and value.is_integer():
+            return
+        errors.add(path, "NUMBER_TYPE_COERCE", f'Value "{shown}" is not int.')
+    elif kind in DATETIME_METADATA:
+        if isinstance(value, str):
+            try:
+                datetime.fromisoformat(value)
+                return
+            except ValueError:
+                pass
+        errors.add(path, "DATE_TYPE_PARSE", f'Could not parse "{shown}". Should be ISO8601.')
+    elif kind in BOOLEAN_METADATA:
+        if value in ("1", "0") or (not isinstance(value, str) and value in (0, 1)):
+            return
+        errors.add(path, "BOOLEAN_TYPE_COERCE", f'Value "{shown}" is not a boolean (1 or 0).')
+
+
+def metadata_value_string(value: Any) -> str:
+    """What Discord stores and answers for a metadata value: its string form, a boolean as 1 or 0."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _string_between(errors: FormErrors, path: Path, value: Any, low: int, high: int) -> bool:
+    """True when ``value`` is a string of ``low`` to ``high`` characters; else the error, required or typed."""
+    if value is None:
+        errors.add(path, "BASE_TYPE_REQUIRED", "This field is required")
+        return False
+    if not isinstance(value, str):
+        errors.add(path, "BASE_TYPE_STRING", "This field must be a string.")
+        return False
+    if not low <= len(value) <= high:
+        if low == 0:
+            errors.add(path, "BASE_TYPE_MAX_LENGTH", f"Must be {high} or fewer in length.")
+        else:
+            errors.add(path, "BASE_TYPE_BAD_LENGTH", f"Must be between {low} and {high} in length.")
+        return False
+    return True

@@ -194,8 +194,11 @@ def test_a_worker_killed_with_dms_and_role_changes_in_flight_is_finished_by_a_ne
     assert OutboxEntry.objects.exclude(status="delivered").exists()
 
     drill.start_worker("b")
-    # No relay: redelivery alone (acks_late, visibility timeout, the advisory lock gone with the worker).
-    settle(drill, relay=False)
+    # Redelivery brings back what the dead worker had taken (acks_late, the visibility timeout, the advisory
+    # lock gone with the worker). A message it was taking at the moment of the kill is in neither the queue
+    # nor the unacknowledged set (kombu's Redis transport pops it, then records it): only the relay, which
+    # beat runs every 10 s, hands that entry again (a full-suite run once lost one this way).
+    settle(drill, relay=True)
 
     assert_ledger_verifies()
     for _, discord_id in decided:
