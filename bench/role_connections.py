@@ -334,7 +334,7 @@ def main() -> None:  # noqa: C901 (one straight run of figures and checks)
             scored = time.perf_counter() - began - linked
             if args.full_push:
                 report, elapsed = timed_pass()
-                how = f"pushed through the fake ({report.pushed} PUTs)"
+                how = f"pushed through the fake ({report.pushed} PUTs in {elapsed:.1f} s, {report.pushed / elapsed:.0f}/s)"
                 if report.pushed != count:
                     problems.append(f"the first full push made {report.pushed} PUTs, not {count}")
             else:
