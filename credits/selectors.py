@@ -177,6 +177,7 @@ def credits_earned_by_user(*, user_ids: Iterable[int] | None = None) -> dict[int
     return dict(grants.values("user_id").annotate(total=Sum("amount")).values_list("user_id", "total"))
 
 
-def requester_id(credit_request_id: int) -> int | None:
-    """The id of the member who filed the request, or None if there is no such request."""
-    return CreditRequest.objects.filter(pk=credit_request_id).values_list("user_id", flat=True).first()
+def requester(credit_request_id: int):
+    """The member who filed the request, or None if there is no such request."""
+    found = CreditRequest.objects.select_related("user").filter(pk=credit_request_id).first()
+    return found.user if found else None

@@ -31,7 +31,7 @@ from typing import Any
 import structlog
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from dealscale.models import OutboxEntry
@@ -198,6 +198,39 @@ def prune(*, older_than_days: int | None = None) -> int:
     cutoff = timezone.now() - timedelta(days=days)
     deleted, _ = OutboxEntry.objects.filter(status=Status.DELIVERED, delivered_at__lt=cutoff).delete()
     return deleted
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """What waits in the outbox (for /metrics, the health dashboard and the outbox alert)."""
+
+    pending: int
+    delivering: int
+    failed_last_day: int
+    oldest_due_seconds: float | None  # how long the longest-waiting due entry has been due; None: none
+
+
+def backlog(*, now=None) -> Backlog:
+    now = now or timezone.now()
+    counts = dict(
+        OutboxEntry.objects.filter(status__in=[Status.PENDING, Status.DELIVERING])
+        .values("status")
+        .annotate(n=Count("pk"))
+        .values_list("status", "n")
+    )
+    failed = OutboxEntry.objects.filter(status=Status.FAILED, created_at__gte=now - timedelta(days=1)).count()
+    oldest = (
+        OutboxEntry.objects.filter(status=Status.PENDING, next_attempt_at__lte=now)
+        .order_by("next_attempt_at")
+        .values_list("next_attempt_at", flat=True)
+        .first()
+    )
+    return Backlog(
+        pending=counts.get(Status.PENDING, 0),
+        delivering=counts.get(Status.DELIVERING, 0),
+        failed_last_day=failed,
+        oldest_due_seconds=None if oldest is None else max((now - oldest).total_seconds(), 0.0),
+    )
 
 
 # --- delivering ------------------------------------------------------------------------------------

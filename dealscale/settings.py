@@ -418,6 +418,8 @@ ALERT_ERROR_RATE_MIN_COMMANDS = env.int("ALERT_ERROR_RATE_MIN_COMMANDS", default
 ALERT_OAUTH_FAILURES_THRESHOLD = env.int("ALERT_OAUTH_FAILURES_THRESHOLD", default=10)
 ALERT_OAUTH_FAILURES_WINDOW_SECONDS = env.int("ALERT_OAUTH_FAILURES_WINDOW_SECONDS", default=60)
 ALERT_REPEAT_MINUTES = env.int("ALERT_REPEAT_MINUTES", default=30)
+# An outbox entry due for longer than this means no worker delivers (ops.rules.outbox_backlog).
+ALERT_OUTBOX_LAG_SECONDS = env.int("ALERT_OUTBOX_LAG_SECONDS", default=300)
 # Full webhook URLs (not routed through DISCORD_API_BASE_URL); empty = that channel is off.
 ALERT_DISCORD_WEBHOOK_URL = env("ALERT_DISCORD_WEBHOOK_URL", default="")
 ALERT_SLACK_WEBHOOK_URL = env("ALERT_SLACK_WEBHOOK_URL", default="")

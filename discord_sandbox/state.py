@@ -161,6 +161,8 @@ class FakeDiscordState:
             # the answer while None, as the field is optional in Discord's application object).
             self.application_flags = DEFAULT_APPLICATION_FLAGS
             self.redirect_uris: list[str] | None = None
+            # The portal's "Linked Roles Verification URL" (None: not set).
+            self.role_connections_verification_url: str | None = None
             self.users: dict[str, dict] = {}
             self.dms_closed: set[str] = set()
             self.guilds: dict[str, dict] = {}

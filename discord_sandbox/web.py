@@ -181,9 +181,23 @@ def _members(state: FakeDiscordState, *, acting: str | None) -> str:
         items.append(
             f'<li class="member" data-username="{attr(user["username"])}" data-user-id="{attr(user["id"])}">'
             f'<span class="name">{esc(user.get("global_name") or user["username"])}</span>{bot}{you}'
-            f' <span class="muted small">@{esc(user["username"])}</span><div class="roles">{pills}</div></li>'
+            f' <span class="muted small">@{esc(user["username"])}</span><div class="roles">{pills}</div>'
+            f"{_role_connection(state, user['id'])}</li>"
         )
     return f'<h3>Members — {len(members)}</h3><ul style="list-style:none;padding:0;margin:0">{"".join(items)}</ul>'
+
+
+def _role_connection(state: FakeDiscordState, user_id: str) -> str:
+    """What the app pushed as the member's Linked Roles connection, as Discord shows it on their profile."""
+    connection = state.role_connections.get(user_id)
+    if not connection or not connection.get("metadata"):
+        return ""
+    names = {record["key"]: record["name"] for record in state.role_connection_metadata}
+    facts = ", ".join(
+        f"{esc(names.get(key, key))}: {esc(value)}" for key, value in connection["metadata"].items()
+    )
+    platform = esc(connection.get("platform_name") or "")
+    return f'<div class="muted small" data-role-connection>Linked Roles ({platform}): {facts}</div>'
 
 
 def _started_meta(request: web.Request, state: FakeDiscordState) -> dict[str, dict]:

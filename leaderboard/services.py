@@ -221,7 +221,14 @@ def recalculate_leaderboard(*, force: bool = False) -> list[PeriodOutcome]:
     )
     published = {o.period: o.generation_id for o in outcomes if not o.skipped}
     if published:
-        leaderboard_recalculated.send(sender=SnapshotGeneration, generations=published)
+        # The standings are out whatever a listener does: its failure is logged, not the recalculation's.
+        for receiver, answer in leaderboard_recalculated.send_robust(
+            sender=SnapshotGeneration, generations=published
+        ):
+            if isinstance(answer, Exception):
+                logger.error(
+                    "leaderboard_recalculated_listener_failed", receiver=repr(receiver), error=repr(answer)
+                )
     return outcomes
 
 

@@ -111,9 +111,11 @@ def validate(records: tuple[MetadataRecord, ...] | list[MetadataRecord]) -> None
             raise InvalidMetadata(f"{where}: the type must be one of Discord's eight metadata types.")
 
 
-def payload(records: tuple[MetadataRecord, ...] | list[MetadataRecord] = RECORDS) -> list[dict]:
-    """The body of `PUT /applications/{id}/role-connections/metadata`."""
-    return [{**asdict(record), "type": int(record.type)} for record in records]
+def payload(records: tuple[MetadataRecord, ...] | list[MetadataRecord] | None = None) -> list[dict]:
+    """The body of `PUT /applications/{id}/role-connections/metadata` (of RECORDS by default)."""
+    return [
+        {**asdict(record), "type": int(record.type)} for record in (RECORDS if records is None else records)
+    ]
 
 
 def payload_hash(body: list[dict]) -> str:

@@ -32,6 +32,9 @@ class RoleConnection(models.Model):
     push_count = models.PositiveIntegerField(default=0)
     last_error = models.CharField(max_length=500, blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
+    # Values Discord refused with a 4xx (e.g. a key it does not know): not sent again until they change
+    # or the schema is registered again, so a refusal never becomes a stream of invalid requests.
+    rejected_metadata = models.JSONField(null=True, blank=True)
     # "Not now" on the profile's prompt to grant the Linked Roles scope.
     prompt_dismissed_at = models.DateTimeField(null=True, blank=True)
 

@@ -8,7 +8,7 @@ from django.dispatch import receiver
 
 from accounts.signals import discord_linked, discord_unlinked, discord_unlinking
 from credits.models import CreditRequest
-from credits.selectors import requester_id
+from credits.selectors import requester
 from credits.signals import credit_request_decided
 from leaderboard.signals import leaderboard_recalculated
 from linkedroles import selectors, services
@@ -23,16 +23,17 @@ def push_after_recalculation(sender, generations, **kwargs) -> None:
 @receiver(discord_linked, dispatch_uid="linkedroles_after_link")
 def push_after_link(sender, user, discord_id, **kwargs) -> None:
     # Inside the link's transaction: the link and its push commit together.
-    services.queue_member_push(user_id=user.pk, trigger="link")
+    if selectors.granted_linked_roles(user):
+        services.queue_member_push(user_id=user.pk, trigger="link")
 
 
 @receiver(credit_request_decided, dispatch_uid="linkedroles_after_grant")
 def push_after_grant(sender, credit_request_id, status, **kwargs) -> None:
     if status != CreditRequest.Status.APPROVED:
         return
-    user_id = requester_id(credit_request_id)
-    if user_id is not None and selectors.linked_roles_enabled():
-        services.queue_member_push(user_id=user_id, trigger="grant")
+    user = requester(credit_request_id)
+    if user is not None and selectors.linked_roles_enabled() and selectors.granted_linked_roles(user):
+        services.queue_member_push(user_id=user.pk, trigger="grant")
 
 
 @receiver(discord_unlinking, dispatch_uid="linkedroles_before_unlink")

@@ -39,6 +39,7 @@ class PlannedPush:
     metadata: dict[str, str]
     previous_metadata: dict[str, str] | None  # None: never pushed
     previous_username: str
+    rejected_metadata: dict[str, str] | None = None
 
     @property
     def changed(self) -> bool:
@@ -92,14 +93,14 @@ def desired_connections(*, user_ids: Iterable[int] | None = None) -> list[Planne
     if scope is not None:
         pushed_rows = pushed_rows.filter(user_id__in=scope)
     pushed = {
-        user_id: (values, username)
-        for user_id, values, username in pushed_rows.values_list(
-            "user_id", "pushed_metadata", "pushed_username"
+        user_id: (values, username, rejected)
+        for user_id, values, username, rejected in pushed_rows.values_list(
+            "user_id", "pushed_metadata", "pushed_username", "rejected_metadata"
         )
     }
     planned = []
     for grant in grants:
-        previous, previous_username = pushed.get(grant.user_id, (None, ""))
+        previous, previous_username, rejected = pushed.get(grant.user_id, (None, "", None))
         planned.append(
             PlannedPush(
                 user_id=grant.user_id,
@@ -107,14 +108,20 @@ def desired_connections(*, user_ids: Iterable[int] | None = None) -> list[Planne
                 metadata=member_metadata(grant, all_time=all_time, month=month, earned=earned),
                 previous_metadata=previous,
                 previous_username=previous_username,
+                rejected_metadata=rejected,
             )
         )
     return planned
 
 
 def changed_connections(*, user_ids: Iterable[int] | None = None) -> list[PlannedPush]:
-    """The members whose metadata or display name changed since their last push (or who never got one)."""
-    return [push for push in desired_connections(user_ids=user_ids) if push.changed]
+    """The members whose metadata or display name changed since their last push (or who never got one),
+    except values Discord already refused."""
+    return [
+        push
+        for push in desired_connections(user_ids=user_ids)
+        if push.changed and push.metadata != push.rejected_metadata
+    ]
 
 
 def connection_for(user) -> RoleConnection | None:

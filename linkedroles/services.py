@@ -57,6 +57,8 @@ def register_metadata(*, force: bool = False, client: DiscordClient | None = Non
         application_id=application_id,
         defaults={"payload_hash": digest, "record_count": len(body), "registered_at": timezone.now()},
     )
+    # Values refused before (e.g. for keys Discord did not know yet) are worth sending again.
+    RoleConnection.objects.exclude(rejected_metadata=None).update(rejected_metadata=None)
     return Registration(registered=True, records=stored if isinstance(stored, list) else body)
 
 
@@ -66,6 +68,7 @@ class PushReport:
     planned: int = 0  # members whose values changed
     pushed: int = 0
     relink: int = 0  # Discord refused the member's grant: the link waits for a relink
+    rejected: int = 0  # Discord refused the values (a 4xx): not sent again until they change
     failed: int = 0  # Discord or the token refresh failed for now: retried by a later pass
     remaining: int = 0  # changed, left for the next delivery (the batch was full)
     paused: bool = False
@@ -78,6 +81,7 @@ class PushReport:
             "planned": self.planned,
             "pushed": self.pushed,
             "relink": self.relink,
+            "rejected": self.rejected,
             "failed": self.failed,
             "remaining": self.remaining,
             "paused": self.paused,
@@ -113,6 +117,8 @@ def push_changed(
             report.pushed += 1
         elif outcome == "relink":
             report.relink += 1
+        elif outcome == "rejected":
+            report.rejected += 1
         else:
             report.failed += 1
             report.errors.append(outcome)
@@ -143,6 +149,9 @@ def push_member(push: PlannedPush, *, client: DiscordClient) -> str:
         _record_failure(push.user_id, "Discord refused the member's token; they must link again.")
         return "relink"
     except DiscordError as error:
+        if 400 <= error.status < 500 and error.status != 429:
+            _record_failure(push.user_id, f"Discord refused the values: {error}", rejected=push.metadata)
+            return "rejected"
         return _record_failure(push.user_id, f"role connection push: {error}")
     _record_push(push)
     return "pushed"
@@ -157,14 +166,16 @@ def _record_push(push: PlannedPush) -> None:
         push_count=F("push_count") + 1,
         last_error="",
         last_error_at=None,
+        rejected_metadata=None,
     )
 
 
-def _record_failure(user_id: int, reason: str) -> str:
+def _record_failure(user_id: int, reason: str, *, rejected: dict[str, str] | None = None) -> str:
     RoleConnection.objects.get_or_create(user_id=user_id)
-    RoleConnection.objects.filter(user_id=user_id).update(
-        last_error=reason[:500], last_error_at=timezone.now()
-    )
+    fields: dict = {"last_error": reason[:500], "last_error_at": timezone.now()}
+    if rejected is not None:
+        fields["rejected_metadata"] = rejected
+    RoleConnection.objects.filter(user_id=user_id).update(**fields)
     logger.warning("role_connection_push_failed", user_id=user_id, reason=reason)
     return reason
 

@@ -20,6 +20,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 from accounts.selectors import oauth_attempt_counts
 from credits.selectors import pending_request_count
+from dealscale.outbox import backlog
 from dealscale.redis_client import get_redis
 from discordbot.selectors import command_counts_by_outcome, heartbeat_is_fresh, latest_heartbeat
 from linkedroles.selectors import linked_roles_summary
@@ -64,6 +65,7 @@ class DealScaleCollector:
         yield from self._oauth(now)
         yield from self._role_sync(now)
         yield from self._linked_roles()
+        yield from self._outbox()
         yield from self._tasks()
         yield from self._alerts()
         pending = GaugeMetricFamily(
@@ -151,6 +153,23 @@ class DealScaleCollector:
         for result in ("planned", "applied", "failed", "skipped"):
             changes.add_metric([result], getattr(last, result))
         yield changes
+
+    def _outbox(self):
+        waiting = backlog()
+        entries = GaugeMetricFamily(
+            "dealscale_outbox_entries",
+            "Outbox entries waiting or being delivered, and those that failed for good in the last 24 h.",
+            labels=["status"],
+        )
+        entries.add_metric(["pending"], waiting.pending)
+        entries.add_metric(["delivering"], waiting.delivering)
+        entries.add_metric(["failed_24h"], waiting.failed_last_day)
+        yield entries
+        lag = GaugeMetricFamily(
+            "dealscale_outbox_oldest_due_seconds", "How long the longest-waiting due outbox entry has waited."
+        )
+        lag.add_metric([], waiting.oldest_due_seconds or 0.0)
+        yield lag
 
     def _linked_roles(self):
         summary = linked_roles_summary()

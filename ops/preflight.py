@@ -45,6 +45,7 @@ from discord_rest.client import (
 )
 from discordbot.commands_registry import command_differences, command_payloads, register_commands
 from leaderboard.selectors import active_service_keys_readable
+from linkedroles import metadata as linked_roles_metadata
 from rolesync.selectors import role_names
 
 
@@ -643,6 +644,36 @@ def check_commands(ctx: Preflight) -> Outcome:
     return failed(f"stale {where}: {summary}", f"Run {deploy}, or run preflight again with --fix-commands.")
 
 
+def check_linked_roles(ctx: Preflight) -> Outcome:
+    """Linked Roles are optional: what is missing is a warning, never a failure."""
+    # Asked only once the bot token is known to work (ctx.application() raises NotChecked otherwise).
+    url = ctx.application().get("role_connections_verification_url")
+    expected_url = f"{settings.SITE_URL.rstrip('/')}{reverse('linked-roles')}"
+    local = [_metadata_fields(record) for record in linked_roles_metadata.payload()]
+    at_discord = ctx.client.get_role_connection_metadata(settings.DISCORD_CLIENT_ID)
+    registered = [_metadata_fields(record) for record in at_discord]
+    problems, fixes = [], []
+    if registered != local:
+        problems.append(
+            "no metadata is registered at Discord"
+            if not registered
+            else "the metadata at Discord differs from the code"
+        )
+        fixes.append("run python manage.py register_role_metadata")
+    if url != expected_url:
+        problems.append(f"the Verification URL is {url or 'not set'}")
+        fixes.append(
+            f"set Linked Roles Verification URL to {expected_url} in the Developer Portal (General Information)"
+        )
+    if problems:
+        return warning("; ".join(problems), f"To offer Linked Roles, {' and '.join(fixes)}.")
+    return passed(f"the {len(local)} metadata records match the code; Verification URL {url}")
+
+
+def _metadata_fields(record: dict) -> dict:
+    return {key: record.get(key) for key in ("type", "key", "name", "description")}
+
+
 def check_redirect_uri(ctx: Preflight) -> Outcome:
     callback = reverse("discord_callback")
     uri = settings.DISCORD_REDIRECT_URI
@@ -806,6 +837,7 @@ CHECKS = [
     Check("discord.intents", DISCORD, "Privileged intents", check_intents),
     Check("discord.commands", DISCORD, "Slash commands match the code", check_commands),
     Check("discord.redirect_uri", DISCORD, "OAuth redirect URI", check_redirect_uri),
+    Check("discord.linked_roles", DISCORD, "Linked Roles metadata and Verification URL", check_linked_roles),
     Check("security.oauth_state", SECURITY, "OAuth state (allauth)", check_oauth_state),
     Check("security.service_key", SECURITY, "Score webhook service key", check_service_key),
     Check("security.throttles", SECURITY, "Throttles enabled", check_throttles),

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 
 from accounts.selectors import oauth_failing_for_alert, oauth_failures_for_alert
+from dealscale.outbox import backlog
 from discordbot.selectors import bot_offline_for_alert, command_error_counts, seconds_since_last_heartbeat
 from ops.models import AlertIncident
 
@@ -73,6 +74,18 @@ def oauth_failures(now: datetime) -> Observation:
     return Observation(oauth_failing_for_alert(failures), float(failures), summary)
 
 
+def outbox_backlog(now: datetime) -> Observation:
+    """Firing when an outbox entry has been due for more than ALERT_OUTBOX_LAG_SECONDS: no worker (or no
+    broker, or no beat for the relay) is delivering side effects. Failed entries do not fire it: a DM to
+    a member who closed their DMs fails for good, as it should; they are counted in /metrics."""
+    lag = backlog(now=now).oldest_due_seconds
+    limit = settings.ALERT_OUTBOX_LAG_SECONDS
+    if lag is None:
+        return Observation(False, 0.0, "Nothing in the outbox is waiting.")
+    summary = f"The oldest due outbox entry has waited {lag:.0f} s (limit {limit} s)."
+    return Observation(lag > limit, lag, summary)
+
+
 RULES: list[AlertRule] = [
     AlertRule("bot_offline", "Discord bot offline", AlertIncident.Severity.CRITICAL, bot_offline),
     AlertRule(
@@ -82,4 +95,7 @@ RULES: list[AlertRule] = [
         command_error_rate,
     ),
     AlertRule("oauth_failures", "Discord OAuth failing", AlertIncident.Severity.WARNING, oauth_failures),
+    AlertRule(
+        "outbox_backlog", "Side effects not delivered", AlertIncident.Severity.CRITICAL, outbox_backlog
+    ),
 ]

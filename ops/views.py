@@ -10,6 +10,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from dealscale.outbox import backlog
 from linkedroles.selectors import linked_roles_summary
 from ops import dashboard
 from ops.charts import sparkline
@@ -47,6 +48,7 @@ def discord_health_dashboard(request):
         for figure in figures
     ]
     checks = run_checks()
+    outbox = backlog()
     context = {
         **admin.site.each_context(request),
         "title": "Discord Integration Health",
@@ -58,6 +60,8 @@ def discord_health_dashboard(request):
         "open_incidents": AlertIncident.objects.filter(resolved_at__isnull=True),
         "preflight": latest_preflight_run(),
         "linked_roles": linked_roles_summary(),
+        "outbox": outbox,
+        "outbox_stuck": (outbox.oldest_due_seconds or 0) > settings.ALERT_OUTBOX_LAG_SECONDS,
     }
     return TemplateResponse(request, "admin/ops/discord_health.html", context)
 

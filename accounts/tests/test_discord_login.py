@@ -25,7 +25,7 @@ def test_starting_the_login_redirects_to_the_authorize_url_under_the_api_base_wi
     assert authorize.startswith(f"{settings.DISCORD_API_BASE_URL}/oauth2/authorize?")
     assert query["client_id"] == [settings.DISCORD_CLIENT_ID]
     assert query["response_type"] == ["code"]
-    assert set(query["scope"][0].split()) == {"identify", "email"}
+    assert set(query["scope"][0].split()) == {"identify", "email", "role_connections.write"}
     assert query["redirect_uri"] == ["http://testserver/accounts/discord/login/callback/"]
     assert len(query["state"][0]) >= 12
 

@@ -34,7 +34,7 @@ async def get_current_application(ctx: Ctx) -> web.Response:
             "owner": {"id": "1000000000000000001", "username": "owner", "avatar": None, "discriminator": "0"},
             "flags": state.application_flags,
             "interactions_endpoint_url": None,
-            "role_connections_verification_url": None,
+            "role_connections_verification_url": state.role_connections_verification_url,
             "event_webhooks_url": None,
             "event_webhooks_status": 1,
             "approximate_guild_count": sum(1 for members in state.members.values() if bot_id in members),

@@ -132,6 +132,21 @@ def test_the_page_shows_channels_members_with_their_roles_and_the_commands(sandb
     assert '<option value="week">Week</option>' in html
 
 
+def test_each_member_shows_the_linked_roles_connection_the_app_pushed(sandbox):
+    sandbox.state.role_connection_metadata = [
+        {"key": "points_all_time", "name": "Points (all time)", "description": "Points", "type": 2}
+    ]
+    sandbox.state.store_role_connection(
+        "1600000000000000001",
+        {"platform_name": "DealScale", "platform_username": "Alice", "metadata": {"points_all_time": "120"}},
+    )
+
+    html = page(sandbox, f"/channels/{DEFAULT_CHANNEL_ID}")
+
+    assert "Linked Roles (DealScale): Points (all time): 120" in html
+    assert html.count("data-role-connection") == 1
+
+
 def test_messages_show_their_embeds_and_buttons(sandbox):
     state = sandbox.state
     state.make_message(

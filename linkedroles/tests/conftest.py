@@ -7,22 +7,23 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import DiscordToken
-from accounts.tests.conftest import (  # noqa: F401  (the OAuth flow through allauth's real views)
-    discord_flag,
-    discord_oauth,
-    discord_on,
-    discord_user,
-    flow,
-    member,
-    set_flag,
-    token_key,
-)
+from accounts.tests import conftest as accounts_fixtures
 from accounts.tests.factories import DiscordAccountFactory, UserFactory
 from dealscale import outbox
 from dealscale.models import OutboxEntry
 from linkedroles import services
 
 SCOPES = "identify email role_connections.write"
+
+# The OAuth flow through allauth's real views, the rollout flag and the token key, as accounts tests use them.
+token_key = accounts_fixtures.token_key
+discord_flag = accounts_fixtures.discord_flag
+set_flag = accounts_fixtures.set_flag
+discord_on = accounts_fixtures.discord_on
+discord_oauth = accounts_fixtures.discord_oauth
+member = accounts_fixtures.member
+discord_user = accounts_fixtures.discord_user
+flow = accounts_fixtures.flow
 
 
 @pytest.fixture
@@ -31,10 +32,10 @@ def link(fake_discord, token_key, discord_on):
     Discord link holds a real grant at the fake, as the OAuth callback would have stored it."""
 
     def make(username: str, *, scope: str = SCOPES, expires_in: timedelta | None = None, display_name=""):
-        discord_user = fake_discord.add_user(username=f"{username}_d")
-        tokens = fake_discord.grant_tokens(user_id=discord_user["id"], scope=scope)
+        made = fake_discord.add_user(username=f"{username}_d")
+        tokens = fake_discord.grant_tokens(user_id=made["id"], scope=scope)
         user = UserFactory(username=username, display_name=display_name)
-        account = DiscordAccountFactory(user=user, uid=discord_user["id"])
+        account = DiscordAccountFactory(user=user, uid=made["id"])
         DiscordToken.objects.create(
             social_account=account,
             access_token_encrypted=tokens["access_token"],
@@ -42,7 +43,7 @@ def link(fake_discord, token_key, discord_on):
             expires_at=timezone.now() + (expires_in or timedelta(seconds=tokens["expires_in"])),
             scope=tokens["scope"],
         )
-        return user, discord_user["id"], tokens
+        return user, made["id"], tokens
 
     return make
 

@@ -258,3 +258,26 @@ def test_values_stay_within_discords_limits(link, registered):
     [push] = selectors.desired_connections()
     assert len(push.platform_username) == metadata.PLATFORM_USERNAME_MAX
     assert all(1 <= len(value) <= metadata.VALUE_MAX for value in push.metadata.values())
+
+
+def test_values_discord_refuses_are_not_sent_again_until_the_schema_is_registered(
+    fake_discord, link, run_outbox
+):
+    alice, alice_discord, _ = link("alice")  # no metadata registered yet: Discord knows none of the keys
+    give(alice, 50)
+
+    recalculate_leaderboard()
+    assert run_outbox() == [(services.PUSH_CHANGED, "delivered")]  # a refusal is not retried
+    assert len(puts(fake_discord)) == 1 and puts(fake_discord)[0].status == 400
+    assert "Discord refused the values" in RoleConnection.objects.get(user=alice).last_error
+    recalculate_leaderboard(force=True)
+    run_outbox()
+    assert len(puts(fake_discord)) == 1  # the same values are not sent again
+
+    services.register_metadata()
+    call_command("push_role_connections")
+
+    assert len(puts(fake_discord)) == 2
+    assert fake_discord.role_connection_of(alice_discord)["metadata"]["points_all_time"] == "50"
+    connection = RoleConnection.objects.get(user=alice)
+    assert connection.rejected_metadata is None and connection.last_error == ""

@@ -1,8 +1,8 @@
 """The seed's user journey, end to end, in a real headless browser against the product as `make run` runs it.
 
 `manage.py run_local --discord sandbox` (what `make run` runs) starts the web app, worker, beat, bot and the
-Discord sandbox on free ports with the test database; Playwright drives Debian's chromium through the eight
-steps. Each step leaves a screenshot in .run/journey/ (kept when the test fails, with the run's log).
+Discord sandbox on free ports with the test database; Playwright drives Debian's chromium through the seed's
+eight steps, then Linked Roles. Each step leaves a screenshot in .run/journey/ (kept when the test fails, with the run's log).
 """
 
 import hashlib
@@ -223,6 +223,7 @@ def _journey(product: Product, page, journey: Journey, expect) -> None:
     page.click("button:has-text('Connect Discord')")
     expect(page.locator("h1")).to_have_text("Authorize DealScale Discord")
     expect(page.locator(".scopes")).to_contain_text("Access your email address")
+    expect(page.locator(".scopes")).to_contain_text("Update your connection and metadata for this app")
     page.check("input[name=user_id][value=new]")
     page.fill("input[name=new_username]", DISCORD_USERNAME)
     journey.shot("consent-page")
@@ -327,3 +328,14 @@ def _journey(product: Product, page, journey: Journey, expect) -> None:
     member = page.locator(f"li.member[data-username='{DISCORD_USERNAME}']")
     expect(member.locator(".roles")).to_contain_text("Champion", timeout=STEP_TIMEOUT_MS)
     journey.shot("milestone-role-in-sandbox")
+
+    # 9. Linked Roles: after the recalculation the worker pushed the member's facts to the sandbox, which
+    # shows them under the member; the Verification URL says what was shared.
+    expect(member.locator("[data-role-connection]")).to_contain_text(
+        "Points (all time): 5000", timeout=STEP_TIMEOUT_MS
+    )
+    expect(member.locator("[data-role-connection]")).to_contain_text("Credits earned: 250")
+    page.goto(f"{site}/discord/linked-roles")
+    expect(page.locator("#shared-heading")).to_have_text("Shared with Discord")
+    expect(page.locator(".facts")).to_contain_text("5000")
+    journey.shot("linked-roles")

@@ -60,6 +60,8 @@ def production(settings, fake_discord):
     MilestoneFactory(name="Gold tier", discord_role_id=gold["id"])
     create_service_key(name="platform")
     call_command("deploy_commands", stdout=StringIO())
+    call_command("register_role_metadata", stdout=StringIO())
+    fake_discord.state.role_connections_verification_url = f"https://{HOST}/discord/linked-roles"
     fake_discord.requests.clear()
     return fake_discord
 
@@ -108,6 +110,7 @@ def test_it_only_reads_discord(production):
         "/guilds/{guild_id}/channels",
         "/applications/{application_id}/commands",
         "/applications/{application_id}/guilds/{guild_id}/commands",
+        "/applications/{application_id}/role-connections/metadata",
     }
     # Each answer is asked for once and shared by the checks that need it.
     assert len(production.requests_to("GET", "/guilds/{guild_id}")) == 1
@@ -426,7 +429,7 @@ def test_each_line_says_status_label_detail_and_fix(production, settings):
         "Fix: Reset the token on the Developer Portal's Bot page and set DISCORD_BOT_TOKEN to the new one."
     )
     assert (
-        output.splitlines()[-1] == f"{len(CHECKS)} checks: {len(CHECKS) - 9} passed, 8 warning(s), 1 failed."
+        output.splitlines()[-1] == f"{len(CHECKS)} checks: {len(CHECKS) - 10} passed, 9 warning(s), 1 failed."
     )
 
 
@@ -478,3 +481,25 @@ def test_the_dashboard_says_when_preflight_never_ran(client, settings):
     client.force_login(StaffFactory(is_superuser=True))
     page = client.get("/admin/discord-health/").content.decode()
     assert "Never run against this database" in page
+
+
+def test_linked_roles_not_set_up_is_a_warning_with_both_fixes(production):
+    production.state.role_connection_metadata = []
+    production.state.role_connections_verification_url = None
+
+    code, results = checks()
+
+    assert code == 1 and not_passed(results) == {"discord.linked_roles": "warning"}
+    detail, fix = results["discord.linked_roles"]["detail"], results["discord.linked_roles"]["fix"]
+    assert detail == "no metadata is registered at Discord; the Verification URL is not set"
+    assert "python manage.py register_role_metadata" in fix
+    assert f"https://{HOST}/discord/linked-roles" in fix
+
+
+def test_linked_roles_metadata_that_differs_from_the_code_is_named(production):
+    production.state.role_connection_metadata[0]["name"] = "Old name"
+
+    code, results = checks()
+
+    assert code == 1
+    assert results["discord.linked_roles"]["detail"] == "the metadata at Discord differs from the code"

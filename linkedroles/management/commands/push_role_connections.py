@@ -33,8 +33,8 @@ class Command(BaseCommand):
         verb = "would push" if dry_run else "pushed"
         done = report.planned if dry_run else report.pushed
         self.stdout.write(
-            f"{report.planned} changed, {verb} {done}, {report.relink} need a relink, {report.failed} failed "
-            f"(planned in {report.planning_seconds:.2f} s)."
+            f"{report.planned} changed, {verb} {done}, {report.relink} need a relink, {report.rejected} refused "
+            f"by Discord, {report.failed} failed (planned in {report.planning_seconds:.2f} s)."
         )
         for error in report.errors[:10]:
             self.stderr.write(f"  {error}")

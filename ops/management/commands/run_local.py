@@ -169,6 +169,11 @@ class Command(BaseCommand):
                 raise CommandError(f"The Discord sandbox did not answer at {url} within 60 s.")
         # The sandbox starts empty, so it always needs the commands; a real application only when they changed.
         call_command("deploy_commands", force=sandbox)
+        try:
+            call_command("register_role_metadata", force=sandbox)
+        except CommandError as error:
+            # Linked Roles are an extra: the bot and role sync run without the schema.
+            self.stderr.write(f"Linked Roles metadata not registered: {error}")
         if sandbox:
             # Its members hold no roles yet: a first sync now, not at beat's next 5-minute tick.
             queue_full_sync(trigger=RoleSyncRun.Trigger.COMMAND)
