@@ -270,7 +270,11 @@ def planning_breakdown() -> str:
     timed("credits earned", credits_earned_by_user)
     timed(
         "pushed rows",
-        lambda: list(RoleConnection.objects.values_list("user_id", "pushed_metadata", "pushed_username")),
+        lambda: list(
+            RoleConnection.objects.values_list(
+                "user_id", "pushed_metadata", "pushed_username", "rejected_metadata"
+            )
+        ),
     )
     began = time.perf_counter()
     desired = selectors.desired_connections()
@@ -387,7 +391,7 @@ def main() -> None:  # noqa: C901 (one straight run of figures and checks)
             print(
                 f"[2] {changed_count} members changed ({100 * changed_count / count:g} %, one more point each: "
                 f"only their points_all_time, every rank kept): {puts} PUTs, pushed {report.pushed}, "
-                f"failed {report.failed}, relink {report.relink}; 429s at the fake: {seen['status_429']} "
+                f"rejected {report.rejected}, failed {report.failed}, relink {report.relink}; 429s at the fake: {seen['status_429']} "
                 f"responses, ratelimit_hits {seen['ratelimit_hits']}; other errors {seen['not_ok']}",
                 flush=True,
             )
