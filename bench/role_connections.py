@@ -151,17 +151,7 @@ def score_events(members, points_of, *, prefix: str):
 
 
 def recalculate(**kwargs) -> None:
-    """`recalculate_leaderboard()`, then undo the SET LOCALs its publishing transaction leaves behind.
-
-    The recalculation sets `enable_nestloop = off` (and a large `work_mem`) with SET LOCAL, which lasts
-    until the end of the top-level transaction: in production that is the recalculation's own, here it
-    is the bench's one transaction, and every later join (the token lookup of each push among them)
-    would be planned without nested loops.
-    """
     leaderboard_services.recalculate_leaderboard(**kwargs)
-    with connection.cursor() as cursor:
-        cursor.execute("RESET enable_nestloop")
-        cursor.execute("RESET work_mem")
 
 
 BENCH_TABLES = [

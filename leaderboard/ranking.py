@@ -75,6 +75,8 @@ def build_generation(
         table = partition_name(generation_id)
         # The previous generation's hash table must stay in memory, and a stale row estimate must
         # never turn the join into a nested loop over a million rows.
+        cursor.execute("SELECT current_setting('work_mem'), current_setting('enable_nestloop')")
+        saved_work_mem, saved_nestloop = cursor.fetchone()
         cursor.execute("SET LOCAL work_mem = '128MB'")
         cursor.execute("SET LOCAL enable_nestloop = off")
         cursor.execute(
@@ -83,6 +85,12 @@ def build_generation(
         )
         cursor.execute(f"INSERT INTO {table} ({COLUMNS}) {select}", params)
         count = cursor.rowcount
+        # SET LOCAL lasts to the end of the outermost transaction, which may be a caller's: put the planner
+        # back, or every later join in it is planned without nested loops (found by bench/role_connections.py).
+        cursor.execute(
+            "SELECT set_config('work_mem', %s, true), set_config('enable_nestloop', %s, true)",
+            [saved_work_mem, saved_nestloop],
+        )
         cursor.execute(f"ALTER TABLE {table} ADD PRIMARY KEY (generation_id, user_id)")
         cursor.execute(f"CREATE INDEX {table}_position ON {table} (generation_id, position)")
         # The CHECK constraint lets ATTACH skip its validation scan; the matching indexes are adopted.

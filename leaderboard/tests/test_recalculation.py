@@ -168,3 +168,13 @@ def test_after_midnight_each_run_archives_one_closed_day_so_no_run_grows_too_lon
             services.recalculate_leaderboard()
             archived_periods.append(sorted(set(RankHistory.objects.values_list("period", flat=True))))
     assert archived_periods == [["all"], ["all", "month"], ["all", "month", "week"], ["all", "month", "week"]]
+
+
+def test_a_recalculation_inside_a_callers_transaction_leaves_its_planner_settings_as_it_found_them():
+    # The test itself runs in one transaction, as a caller wrapping the recalculation in atomic() would.
+    give(UserFactory(), 10)
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL work_mem = '8MB'")
+        services.recalculate_leaderboard()
+        cursor.execute("SELECT current_setting('enable_nestloop'), current_setting('work_mem')")
+        assert cursor.fetchone() == ("on", "8MB")
