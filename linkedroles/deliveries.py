@@ -7,9 +7,11 @@ an interrupted pass did not reach is pushed by the next one.
 
 from django.conf import settings
 
+from accounts.errors import DiscordTemporarilyUnavailable
 from dealscale import outbox
 from dealscale.locks import single_flight
 from dealscale.models import OutboxEntry
+from discord_rest.client import DiscordError
 from linkedroles import services
 
 PUSH_LOCK = "linkedroles-push"
@@ -47,3 +49,13 @@ def deliver_push_member(entry: OutboxEntry) -> outbox.Result:
     report = services.push_changed(user_ids=[entry.payload["user_id"]])
     _retry_if_failed(report)
     return report.as_result()
+
+
+@outbox.handler(services.CLEAR_MEMBER)
+def deliver_clear_member(entry: OutboxEntry) -> outbox.Result:
+    """Clear a deactivated member's connection at Discord (unless they were reactivated meanwhile)."""
+    try:
+        outcome = services.clear_deactivated_member(user_id=entry.payload["user_id"])
+    except (DiscordTemporarilyUnavailable, DiscordError) as error:
+        raise outbox.RetryLater(f"Clearing the role connection failed: {error}") from error
+    return {"outcome": outcome}

@@ -32,6 +32,7 @@ logger = structlog.get_logger(__name__)
 # Outbox kinds.
 PUSH_CHANGED = "linkedroles.push_changed"
 PUSH_MEMBER = "linkedroles.push_member"
+CLEAR_MEMBER = "linkedroles.clear_member"
 
 
 # --- the metadata schema ----------------------------------------------------------------------------
@@ -197,26 +198,59 @@ def queue_member_push(*, user_id: int, trigger: str) -> OutboxEntry:
 
 def clear_connection(user: User, *, client: DiscordClient | None = None) -> bool:
     """Empty the member's role connection at Discord (no metadata: no Linked Role matches any more) and
-    forget what was pushed. Called before an unlink revokes the token. Returns whether Discord took it."""
+    forget what was pushed. Called before an unlink revokes the token, so a failure is only logged.
+    Returns whether Discord took it."""
+    try:
+        cleared = clear_at_discord(user, client=client)
+    except (DiscordTemporarilyUnavailable, DiscordError) as error:
+        logger.warning("role_connection_clear_failed", user_id=user.pk, error=str(error))
+        cleared = False
+    RoleConnection.objects.filter(user=user).delete()
+    return cleared
+
+
+def clear_at_discord(user: User, *, client: DiscordClient | None = None) -> bool:
+    """PUT an empty connection with the member's token; False when there is no usable grant to do it with.
+
+    Raises DiscordTemporarilyUnavailable (a refresh in doubt), DiscordError."""
     if not selectors.granted_linked_roles(user):
-        RoleConnection.objects.filter(user=user).delete()
         return False
     try:
         access_token = get_valid_access_token(user)
-        (client or DiscordClient()).put_user_role_connection(
-            settings.DISCORD_CLIENT_ID,
-            access_token=access_token,
-            platform_name=metadata.PLATFORM_NAME,
-            platform_username=None,
-            metadata={},
-        )
-    except (NotLinked, RelinkRequired, DiscordTemporarilyUnavailable, DiscordError) as error:
-        logger.warning("role_connection_clear_failed", user_id=user.pk, error=str(error))
+    except (NotLinked, RelinkRequired):
+        return False
+    (client or DiscordClient()).put_user_role_connection(
+        settings.DISCORD_CLIENT_ID,
+        access_token=access_token,
+        platform_name=metadata.PLATFORM_NAME,
+        platform_username=None,
+        metadata={},
+    )
+    return True
+
+
+def clear_deactivated_member(*, user_id: int) -> str:
+    """Clear a deactivated member's connection at Discord and forget what was pushed; returns what happened.
+
+    Raises DiscordTemporarilyUnavailable, DiscordError (a 401 aside: the grant is gone, and Discord's
+    connection with it)."""
+    user = User.objects.filter(pk=user_id).first()
+    if user is None or user.is_active:
+        return "gone" if user is None else "active again"
+    try:
+        cleared = clear_at_discord(user)
+    except DiscordUnauthorized:
         cleared = False
-    else:
-        cleared = True
     RoleConnection.objects.filter(user=user).delete()
-    return cleared
+    return "cleared" if cleared else "no usable grant"
+
+
+def queue_clear(*, user_id: int) -> OutboxEntry | None:
+    """A deactivated member's connection is cleared at Discord by a worker (their roles must go), if
+    anything was pushed for them."""
+    if not RoleConnection.objects.filter(user_id=user_id, pushed_metadata__isnull=False).exists():
+        return None
+    return outbox.add(CLEAR_MEMBER, {"user_id": user_id})
 
 
 def dismiss_consent_prompt(user: User) -> None:

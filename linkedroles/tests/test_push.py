@@ -22,6 +22,10 @@ pytestmark = pytest.mark.django_db
 ROLE_CONNECTION = "/users/@me/applications/{application_id}/role-connection"
 
 
+def ours(outcomes: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [(kind, outcome) for kind, outcome in outcomes if kind.startswith("linkedroles.")]
+
+
 def puts(fake) -> list:
     return fake.requests_to("PUT", ROLE_CONNECTION)
 
@@ -281,3 +285,53 @@ def test_values_discord_refuses_are_not_sent_again_until_the_schema_is_registere
     assert fake_discord.role_connection_of(alice_discord)["metadata"]["points_all_time"] == "50"
     connection = RoleConnection.objects.get(user=alice)
     assert connection.rejected_metadata is None and connection.last_error == ""
+
+
+def test_deactivating_a_member_clears_their_connection_and_reactivating_pushes_it_again(
+    registered, link, run_outbox
+):
+    fake = registered
+    alice, alice_discord, _ = link("alice")
+    give(alice, 50)
+    recalculate_leaderboard()
+    run_outbox()
+
+    alice.is_active = False
+    alice.save(update_fields=["is_active"])
+    assert ours(run_outbox()) == [(services.CLEAR_MEMBER, "delivered")]  # role sync's own entry aside
+    assert fake.role_connection_of(alice_discord)["metadata"] == {}
+    assert not RoleConnection.objects.filter(user=alice).exists()
+    call_command("push_role_connections")
+    assert fake.role_connection_of(alice_discord)["metadata"] == {}  # inactive: not pushed
+
+    alice.is_active = True
+    alice.save(update_fields=["is_active"])
+    call_command("push_role_connections")
+    assert fake.role_connection_of(alice_discord)["metadata"]["points_all_time"] == "50"
+
+
+def test_a_failed_clear_is_retried_by_the_outbox(registered, link, run_outbox, settings):
+    fake = registered
+    settings.OUTBOX_FIRST_BACKOFF_SECONDS = 0
+    alice, alice_discord, _ = link("alice")
+    give(alice, 50)
+    recalculate_leaderboard()
+    run_outbox()
+    fake.fail_next("PUT", ROLE_CONNECTION, status=503, times=5)
+
+    alice.is_active = False
+    alice.save()
+    outcomes = ours(run_outbox())
+
+    assert outcomes[0] == (services.CLEAR_MEMBER, "pending") and outcomes[-1] == (
+        services.CLEAR_MEMBER,
+        "delivered",
+    )
+    assert fake.role_connection_of(alice_discord)["metadata"] == {}
+
+
+def test_deactivating_a_member_nothing_was_pushed_for_queues_nothing(link, run_outbox):
+    alice, _, _ = link("alice")
+    alice.is_active = False
+    alice.save()
+    assert not OutboxEntry.objects.filter(kind=services.CLEAR_MEMBER).exists()
