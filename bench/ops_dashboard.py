@@ -37,6 +37,7 @@ from discordbot.models import CommandInvocation  # noqa: E402
 from discordbot.services import record_heartbeat  # noqa: E402
 from ops import dashboard  # noqa: E402
 from ops.alerts import evaluate_alerts  # noqa: E402
+from ops.rules import RULES  # noqa: E402
 
 WEEK_SECONDS = 7 * 24 * 3600
 # Row i of n, spread evenly over the last 7 days (n is the first query parameter).
@@ -147,7 +148,7 @@ def main() -> None:
         measure(
             "/metrics scrape", args.rounds, lambda: client.get("/metrics", HTTP_AUTHORIZATION="Bearer bench")
         )
-        measure("alert evaluation (3 rules)", args.rounds, evaluate_alerts)
+        measure(f"alert evaluation ({len(RULES)} rules)", args.rounds, evaluate_alerts)
 
 
 if __name__ == "__main__":
