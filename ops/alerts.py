@@ -23,7 +23,7 @@ ALERT_DELIVERY = "ops.alert_delivery"
 
 def configured_channels() -> list[str]:
     """The webhook channels that have a URL in settings."""
-    channels = []
+    channels: list[str] = []
     if settings.ALERT_DISCORD_WEBHOOK_URL:
         channels.append(AlertDelivery.Channel.DISCORD)
     if settings.ALERT_SLACK_WEBHOOK_URL:

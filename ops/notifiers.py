@@ -4,6 +4,7 @@ The URLs are full URLs from settings, not routes of DISCORD_API_BASE_URL: a webh
 whatever the operator pasted, which may also be a Mattermost or Rocket.Chat endpoint.
 """
 
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import requests
@@ -15,7 +16,7 @@ from ops.models import AlertDelivery, AlertIncident, AlertNotification
 
 logger = structlog.get_logger(__name__)
 
-_COLOURS = {
+_COLOURS: dict[str, int] = {
     AlertNotification.Kind.RESOLVED: 0x2E7D32,
     AlertIncident.Severity.CRITICAL: 0xC62828,
     AlertIncident.Severity.WARNING: 0xF9A825,
@@ -61,7 +62,7 @@ def slack_payload(notification: AlertNotification) -> dict:
     return {"text": notification.message}
 
 
-_CHANNELS = {
+_CHANNELS: dict[str, tuple[str, Callable[[AlertNotification], dict]]] = {
     AlertDelivery.Channel.DISCORD: ("ALERT_DISCORD_WEBHOOK_URL", discord_payload),
     AlertDelivery.Channel.SLACK: ("ALERT_SLACK_WEBHOOK_URL", slack_payload),
 }
