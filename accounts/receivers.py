@@ -11,6 +11,7 @@ from ipware import get_client_ip
 
 from accounts.models import APIToken, AuditEvent, User
 from accounts.services import record_discord_link, store_discord_tokens
+from accounts.signals import member_deactivated
 from accounts.token_lookups import forget_token_lookups, forget_token_lookups_of_user
 
 
@@ -24,10 +25,13 @@ def on_token_changed(sender, instance: APIToken, created: bool = False, **kwargs
 
 
 @receiver(post_save, sender=User, dispatch_uid="accounts.user_saved")
-def on_user_saved(sender, instance: User, created: bool, **kwargs) -> None:
+def on_user_saved(sender, instance: User, created: bool, update_fields=None, **kwargs) -> None:
     # A deleted user's tokens go with it, each through on_token_changed (the cascade sends their signals).
-    if not created:
-        forget_token_lookups_of_user(instance.pk)
+    if created:
+        return
+    forget_token_lookups_of_user(instance.pk)
+    if not instance.is_active and (update_fields is None or "is_active" in update_fields):
+        member_deactivated.send(sender=User, user=instance)
 
 
 def _is_discord(sociallogin) -> bool:

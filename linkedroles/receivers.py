@@ -4,11 +4,9 @@ Each writes an outbox entry (a pass, or one member's push), except the unlink ho
 is about to be revoked, so their connection is cleared at Discord now, while the token still works.
 """
 
-from django.contrib.auth import get_user_model
-from django.db.models.signals import post_save
 from django.dispatch import receiver
 
-from accounts.signals import discord_linked, discord_unlinked, discord_unlinking
+from accounts.signals import discord_linked, discord_unlinked, discord_unlinking, member_deactivated
 from credits.models import CreditRequest
 from credits.selectors import requester
 from credits.signals import credit_request_decided
@@ -49,11 +47,7 @@ def forget_after_unlink(sender, user, discord_id, **kwargs) -> None:
     RoleConnection.objects.filter(user=user).delete()
 
 
-@receiver(post_save, sender=get_user_model(), dispatch_uid="linkedroles_on_user_deactivated")
-def clear_after_deactivation(sender, instance, created, update_fields=None, **kwargs) -> None:
+@receiver(member_deactivated, dispatch_uid="linkedroles_on_user_deactivated")
+def clear_after_deactivation(sender, user, **kwargs) -> None:
     # A deactivated member keeps their link and token, but no Linked Role may keep matching them.
-    if created or instance.is_active:
-        return
-    if update_fields is not None and "is_active" not in update_fields:
-        return
-    services.queue_clear(user_id=instance.pk)
+    services.queue_clear(user_id=user.pk)

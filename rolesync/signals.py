@@ -4,11 +4,9 @@ Each writes its sync request to the outbox (`rolesync.services.queue_member_sync
 transaction of the change that causes it: accounts sends its link events inside that transaction.
 """
 
-from django.contrib.auth import get_user_model
-from django.db.models.signals import post_save
 from django.dispatch import receiver
 
-from accounts.signals import discord_linked, discord_unlinked
+from accounts.signals import discord_linked, discord_unlinked, member_deactivated
 from rolesync import selectors, services
 from rolesync.models import RoleSyncRun
 
@@ -31,14 +29,10 @@ def sync_after_unlink(sender, user, discord_id, **kwargs) -> None:
     )
 
 
-@receiver(post_save, sender=get_user_model(), dispatch_uid="rolesync_on_user_deactivated")
-def sync_after_deactivation(sender, instance, created, update_fields=None, **kwargs) -> None:
-    if created or instance.is_active:
-        return
-    if update_fields is not None and "is_active" not in update_fields:
-        return
-    discord_ids = selectors.discord_ids_of([instance.pk])
+@receiver(member_deactivated, dispatch_uid="rolesync_on_user_deactivated")
+def sync_after_deactivation(sender, user, **kwargs) -> None:
+    discord_ids = selectors.discord_ids_of([user.pk])
     if discord_ids:
         _queue_targeted_sync(
-            user_ids=[instance.pk], discord_ids=discord_ids, trigger=RoleSyncRun.Trigger.DEACTIVATION
+            user_ids=[user.pk], discord_ids=discord_ids, trigger=RoleSyncRun.Trigger.DEACTIVATION
         )
