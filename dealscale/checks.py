@@ -33,7 +33,7 @@ def check_discord_is_not_a_sandbox_in_production(app_configs, **kwargs):
             f"DISCORD_API_BASE_URL ({url}) points at a Discord sandbox on this machine while DEBUG is off.",
             hint=(
                 "The Discord sandbox is for development only. In production unset DISCORD_API_BASE_URL "
-                "(it defaults to https://discord.com/api/v10) and configure the Discord application "
+                f"(it defaults to {settings.DISCORD_API_DEFAULT_BASE_URL}) and configure the Discord application "
                 "(DISCORD_CLIENT_ID, DISCORD_CLIENT_SECRET, DISCORD_BOT_TOKEN, DISCORD_GUILD_ID). See docs/sandbox.md."
             ),
             id="dealscale.E001",

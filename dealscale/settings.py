@@ -272,7 +272,9 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Discord --------------------------------------------------------------------------------
-DISCORD_API_BASE_URL = env("DISCORD_API_BASE_URL", default="https://discord.com/api/v10").rstrip("/")
+# Discord's own API; every Discord call is built on DISCORD_API_BASE_URL, never on this constant.
+DISCORD_API_DEFAULT_BASE_URL = "https://discord.com/api/v10"
+DISCORD_API_BASE_URL = env("DISCORD_API_BASE_URL", default=DISCORD_API_DEFAULT_BASE_URL).rstrip("/")
 DISCORD_CLIENT_ID = env("DISCORD_CLIENT_ID", default="")
 DISCORD_CLIENT_SECRET = env("DISCORD_CLIENT_SECRET", default="")
 DISCORD_REDIRECT_URI = env("DISCORD_REDIRECT_URI", default="")
