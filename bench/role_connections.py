@@ -244,7 +244,7 @@ def planning_breakdown() -> str:
     from accounts.selectors import discord_links_granting
     from credits.selectors import credits_earned_by_user
     from leaderboard.periods import Period
-    from leaderboard.selectors import standings_by_user
+    from leaderboard.selectors import latest_snapshot_rows
 
     parts = []
 
@@ -255,8 +255,8 @@ def planning_breakdown() -> str:
         return result
 
     timed("links", lambda: discord_links_granting(selectors.SCOPE))
-    timed("all-time standings", lambda: standings_by_user(Period.ALL))
-    timed("month standings", lambda: standings_by_user(Period.MONTH))
+    timed("all-time standings", lambda: list(latest_snapshot_rows(Period.ALL)))
+    timed("month standings", lambda: list(latest_snapshot_rows(Period.MONTH)))
     timed("credits earned", credits_earned_by_user)
     timed(
         "pushed rows",

@@ -112,16 +112,16 @@ def entry_for(user: User, *, period: str = Period.ALL) -> LeaderboardEntry | Non
     return _entry(row, generation) if row is not None else None
 
 
-def latest_snapshot_rows(period: str) -> Iterable:
-    """(user_id, rank, score) of every ranked user in the live generation, streamed (for role sync)."""
+def latest_snapshot_rows(period: str, *, user_ids: Iterable[int] | None = None) -> Iterable:
+    """(user_id, rank, score) of every ranked user in the live generation (or of `user_ids` only),
+    streamed (for role sync and Linked Roles)."""
     generation = live_generation(period)
     if generation is None:
         return []
-    return (
-        LeaderboardSnapshot.objects.filter(generation_id=generation.pk)
-        .values_list("user_id", "rank", "score", named=True)
-        .iterator(chunk_size=10_000)
-    )
+    rows = LeaderboardSnapshot.objects.filter(generation_id=generation.pk)
+    if user_ids is not None:
+        rows = rows.filter(user_id__in=list(user_ids))
+    return rows.values_list("user_id", "rank", "score", named=True).iterator(chunk_size=10_000)
 
 
 def leaderboard_payload(*, period: str, limit: int, offset: int) -> tuple[int | None, dict]:
@@ -262,17 +262,3 @@ def active_service_keys_readable() -> dict[str, bool]:
         else:
             readable[name] = True
     return readable
-
-
-def standings_by_user(period: str, *, user_ids: Iterable[int] | None = None) -> dict[int, tuple[int, int]]:
-    """(rank, score) of every member in the live generation of `period` (or of `user_ids` only), by user id.
-
-    One query over the snapshot's primary key; members without a score in the period are absent.
-    """
-    generation = live_generation(period)
-    if generation is None:
-        return {}
-    rows = LeaderboardSnapshot.objects.filter(generation_id=generation.pk)
-    if user_ids is not None:
-        rows = rows.filter(user_id__in=list(user_ids))
-    return {user_id: (rank, score) for user_id, rank, score in rows.values_list("user_id", "rank", "score")}

@@ -18,7 +18,7 @@ from accounts.selectors import (
 )
 from credits.selectors import credits_earned_by_user
 from leaderboard.periods import Period
-from leaderboard.selectors import standings_by_user
+from leaderboard.selectors import latest_snapshot_rows
 from linkedroles import metadata
 from linkedroles.models import MetadataRegistration, RoleConnection
 
@@ -44,6 +44,11 @@ class PlannedPush:
     @property
     def changed(self) -> bool:
         return self.previous_metadata != self.metadata or self.previous_username != self.platform_username
+
+    @property
+    def due(self) -> bool:
+        """Changed, and not values Discord already refused."""
+        return self.changed and self.metadata != self.rejected_metadata
 
 
 def _iso(moment: datetime) -> str:
@@ -78,6 +83,10 @@ def platform_username(grant: DiscordGrant) -> str:
     return grant.display_name[: metadata.PLATFORM_USERNAME_MAX]
 
 
+def _standings(period: str, *, user_ids: list[int] | None) -> dict[int, tuple[int, int]]:
+    return {row.user_id: (row.rank, row.score) for row in latest_snapshot_rows(period, user_ids=user_ids)}
+
+
 def desired_connections(*, user_ids: Iterable[int] | None = None) -> list[PlannedPush]:
     """Every member who granted Linked Roles (or those of `user_ids`) with the values Discord should hold,
     and what it last got. A handful of queries whatever the member count: no per-member query."""
@@ -86,8 +95,8 @@ def desired_connections(*, user_ids: Iterable[int] | None = None) -> list[Planne
     if not grants:
         return []
     scope = None if wanted is None else [grant.user_id for grant in grants]
-    all_time = standings_by_user(Period.ALL, user_ids=scope)
-    month = standings_by_user(Period.MONTH, user_ids=scope)
+    all_time = _standings(Period.ALL, user_ids=scope)
+    month = _standings(Period.MONTH, user_ids=scope)
     earned = credits_earned_by_user(user_ids=scope)
     pushed_rows = RoleConnection.objects.all()
     if scope is not None:
@@ -117,11 +126,7 @@ def desired_connections(*, user_ids: Iterable[int] | None = None) -> list[Planne
 def changed_connections(*, user_ids: Iterable[int] | None = None) -> list[PlannedPush]:
     """The members whose metadata or display name changed since their last push (or who never got one),
     except values Discord already refused."""
-    return [
-        push
-        for push in desired_connections(user_ids=user_ids)
-        if push.changed and push.metadata != push.rejected_metadata
-    ]
+    return [push for push in desired_connections(user_ids=user_ids) if push.due]
 
 
 def connection_for(user) -> RoleConnection | None:

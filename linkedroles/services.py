@@ -9,6 +9,7 @@ replaces the whole connection, so repeating one is harmless, and what was pushed
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from time import perf_counter
 
 import structlog
@@ -268,3 +269,30 @@ def queue_pushes_by_staff(*, user_ids: list[int], actor: User, source: str) -> i
             actor=actor, action="linked_roles.push_requested", source=source, data={"user_ids": user_ids}
         )
     return len(user_ids)
+
+
+@dataclass(frozen=True)
+class SharedFacts:
+    """What the Verification URL shows a member who granted Linked Roles."""
+
+    facts: list[tuple[str, str]]
+    pending: bool  # a push is on its way
+    paused: bool
+    pushed_at: datetime | None
+
+
+def share_with_discord(user: User) -> SharedFacts:
+    """The member's facts, with a push queued when Discord does not hold them yet (they land here from
+    Discord's role picker, and the role should follow at once)."""
+    paused = not selectors.linked_roles_enabled()
+    desired = selectors.desired_connections(user_ids=[user.pk])
+    pending = bool(desired) and desired[0].due and not paused
+    if pending:
+        queue_member_push(user_id=user.pk, trigger="verification")
+    connection = selectors.connection_for(user)
+    return SharedFacts(
+        facts=selectors.facts_of(desired[0]) if desired else [],
+        pending=pending,
+        paused=paused,
+        pushed_at=connection.pushed_at if connection else None,
+    )

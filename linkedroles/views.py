@@ -26,22 +26,8 @@ def verification(request):
         return render(request, "linkedroles/verification.html", {**context, "step": "link"})
     if not selectors.granted_linked_roles(user):
         return render(request, "linkedroles/verification.html", {**context, "step": "consent"})
-    desired = selectors.desired_connections(user_ids=[user.pk])
-    pending = bool(desired) and desired[0].changed and selectors.linked_roles_enabled()
-    if pending:
-        services.queue_member_push(user_id=user.pk, trigger="verification")
-    return render(
-        request,
-        "linkedroles/verification.html",
-        {
-            **context,
-            "step": "shared",
-            "facts": selectors.facts_of(desired[0]) if desired else [],
-            "pending": pending,
-            "paused": not selectors.linked_roles_enabled(),
-            "connection": selectors.connection_for(user),
-        },
-    )
+    shared = services.share_with_discord(user)
+    return render(request, "linkedroles/verification.html", {**context, "step": "shared", "shared": shared})
 
 
 @login_required

@@ -79,11 +79,17 @@ def outbox_backlog(now: datetime) -> Observation:
     broker, or no beat for the relay) is delivering side effects. Failed entries do not fire it: a DM to
     a member who closed their DMs fails for good, as it should; they are counted in /metrics."""
     lag = backlog(now=now).oldest_due_seconds
-    limit = settings.ALERT_OUTBOX_LAG_SECONDS
     if lag is None:
         return Observation(False, 0.0, "Nothing in the outbox is waiting.")
-    summary = f"The oldest due outbox entry has waited {lag:.0f} s (limit {limit} s)."
-    return Observation(lag > limit, lag, summary)
+    summary = (
+        f"The oldest due outbox entry has waited {lag:.0f} s (limit {settings.ALERT_OUTBOX_LAG_SECONDS} s)."
+    )
+    return Observation(outbox_lagging(lag), lag, summary)
+
+
+def outbox_lagging(lag: float | None) -> bool:
+    """The outbox rule, shared with the dashboard: an entry due for longer than ALERT_OUTBOX_LAG_SECONDS."""
+    return lag is not None and lag > settings.ALERT_OUTBOX_LAG_SECONDS
 
 
 RULES: list[AlertRule] = [

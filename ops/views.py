@@ -17,6 +17,7 @@ from ops.charts import sparkline
 from ops.health import run_checks
 from ops.metrics import render_metrics
 from ops.models import AlertIncident
+from ops.rules import outbox_lagging
 from ops.selectors import latest_preflight_run
 
 _FORMATS = {
@@ -61,7 +62,7 @@ def discord_health_dashboard(request):
         "preflight": latest_preflight_run(),
         "linked_roles": linked_roles_summary(),
         "outbox": outbox,
-        "outbox_stuck": (outbox.oldest_due_seconds or 0) > settings.ALERT_OUTBOX_LAG_SECONDS,
+        "outbox_stuck": outbox_lagging(outbox.oldest_due_seconds),
     }
     return TemplateResponse(request, "admin/ops/discord_health.html", context)
 
